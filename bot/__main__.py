@@ -1,0 +1,39 @@
+"""Command line: `python -m bot` runs the bot, `python -m bot migrate` applies migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from bot.config import ConfigError, DatabaseSettings, load_settings
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "run"
+    try:
+        if command == "migrate":
+            from bot.db import upgrade
+
+            url = DatabaseSettings().database_url
+            upgrade(url)
+            print("database is up to date")
+            return 0
+        if command not in ("run",):
+            print(
+                f"usage: python -m bot [run|migrate] (unknown command {command!r})", file=sys.stderr
+            )
+            return 2
+        settings = load_settings()
+        from bot.app import configure_logging, run
+
+        configure_logging(settings.log_level)
+        return asyncio.run(run(settings))
+    except ConfigError as error:
+        print(f"hearth: configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

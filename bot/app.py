@@ -1,0 +1,219 @@
+"""The composition root: builds settings, database, bot, dispatcher and scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+from datetime import UTC
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramUnauthorizedError
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock, SystemClock
+from bot.commands import register_commands
+from bot.config import ConfigError, Settings
+from bot.context import Hearth
+from bot.db import Database, is_sqlite, upgrade_async
+from bot.middlewares.gate import GroupGate
+from bot.middlewares.language import LanguageMiddleware
+from bot.notifier import Notifier
+from bot.retry import RetryMiddleware
+from bot.services.chats import ChatService
+from bot.services.members import AdminGuard, MemberDirectory
+from bot.services.onboarding import REQUEST, VERIFY, Onboarding
+from bot.services.settings import SettingsService
+from bot.services.trust import TrustService
+from handlers import build_router
+from jobs.deadlines import DeadlineSweeper
+from jobs.schedule import register_jobs
+from jobs.welcomes import WelcomePacer
+from models.users import UserRepository
+
+log = logging.getLogger("hearth")
+
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "callback_query",
+    "chat_member",
+    "my_chat_member",
+    "chat_join_request",
+]
+SHUTDOWN_GRACE = 5.0
+
+
+def build_bot(settings: Settings) -> Bot:
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url)
+        if settings.telegram_api_url
+        else PRODUCTION
+    )
+    session = AiohttpSession(api=api)
+    session.middleware(RetryMiddleware())
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def build_dispatcher(hearth: Hearth) -> Dispatcher:
+    dp = Dispatcher()
+    dp["hearth"] = hearth
+    gate = GroupGate()
+    dp.message.outer_middleware(gate)
+    dp.edited_message.outer_middleware(gate)
+    language = LanguageMiddleware()
+    dp.message.middleware(language)
+    dp.callback_query.middleware(language)
+    dp.include_router(build_router())
+    return dp
+
+
+@dataclass
+class Application:
+    """Everything one running bot consists of."""
+
+    settings: Settings
+    bot: Bot
+    db: Database
+    hearth: Hearth
+    dispatcher: Dispatcher
+    scheduler: AsyncIOScheduler
+    pacer: WelcomePacer
+    sweeper: DeadlineSweeper
+    _started: bool = field(default=False)
+
+    async def start_background(self) -> None:
+        """Recover from a restart, then start the scheduler and the welcome pacer."""
+        await self.hearth.onboarding.hold_awaiting()
+        await self.sweeper.sweep()
+        self.scheduler.start()
+        self.pacer.start()
+        self._started = True
+
+    async def stop_background(self) -> None:
+        tasks = set(getattr(self.dispatcher, "_handle_update_tasks", set()))
+        if tasks:
+            log.info("waiting for %d updates in flight", len(tasks))
+            await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+        await self.pacer.stop()
+        if self._started and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.db.close()
+
+
+def build_application(settings: Settings, clock: Clock | None = None) -> Application:
+    clock = clock or SystemClock()
+    db = Database(settings.database_url)
+    bot = build_bot(settings)
+
+    async def mark_unreachable(user_id: int) -> None:
+        async with db.transaction() as session:
+            await UserRepository(session).set_reachable(user_id, False)
+
+    notifier = Notifier(bot, on_unreachable=mark_unreachable)
+    chat_settings = SettingsService(db, settings.default_language, settings.default_timezone)
+    directory = MemberDirectory(db, clock)
+    onboarding = Onboarding(db, clock, notifier, chat_settings, directory, settings.owner_ids)
+    hearth = Hearth(
+        config=settings,
+        clock=clock,
+        db=db,
+        notifier=notifier,
+        chat_settings=chat_settings,
+        directory=directory,
+        admins=AdminGuard(notifier, settings.owner_ids),
+        chats=ChatService(db, clock, directory),
+        onboarding=onboarding,
+        trust=TrustService(db, clock, chat_settings, directory),
+    )
+    pacer = WelcomePacer(onboarding.chats_awaiting_welcome, onboarding.post_welcome)
+    onboarding.set_waker(pacer.wake)
+    sweeper = DeadlineSweeper(
+        db, clock, {VERIFY: onboarding.expire, REQUEST: onboarding.expire_request}
+    )
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    register_jobs(
+        scheduler,
+        sweep_deadlines=sweeper.sweep,
+        promote=hearth.trust.promote_due,
+        sweep_interval=settings.sweep_interval,
+    )
+    return Application(
+        settings=settings,
+        bot=bot,
+        db=db,
+        hearth=hearth,
+        dispatcher=build_dispatcher(hearth),
+        scheduler=scheduler,
+        pacer=pacer,
+        sweeper=sweeper,
+    )
+
+
+async def run(settings: Settings) -> int:
+    """Migrate (SQLite), check the token, register commands, then poll or serve a webhook."""
+    if is_sqlite(settings.database_url):
+        await upgrade_async(settings.database_url)
+    app = build_application(settings)
+    try:
+        me = await app.bot.get_me()
+    except TelegramUnauthorizedError:
+        await app.bot.session.close()
+        await app.db.close()
+        raise ConfigError("BOT_TOKEN was rejected by Telegram (401 Unauthorized)") from None
+    app.hearth.notifier.username = me.username or ""
+    log.info("started as @%s (id %s)", me.username, me.id)
+    await register_commands(app.bot)
+    app.dispatcher.startup.register(app.start_background)
+    app.dispatcher.shutdown.register(app.stop_background)
+    if settings.webhook_url:
+        await _serve_webhook(app)
+    else:
+        await app.dispatcher.start_polling(
+            app.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, polling_timeout=25
+        )
+    log.info("stopped")
+    return 0
+
+
+async def _serve_webhook(app: Application) -> None:
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    settings = app.settings
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    web_app = web.Application()
+    SimpleRequestHandler(app.dispatcher, app.bot, secret_token=secret).register(web_app, "/webhook")
+    setup_application(web_app, app.dispatcher, bot=app.bot)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    assert settings.webhook_url is not None
+    await app.bot.set_webhook(
+        settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    logging.getLogger("aiogram.event").setLevel(max(logging.getLevelName(level), logging.WARNING))

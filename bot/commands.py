@@ -1,0 +1,38 @@
+"""The command menus shown by Telegram clients, per scope and language."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+)
+
+from bot.i18n import SUPPORTED, t
+
+PRIVATE = ("start", "me", "help")
+MEMBER = ("rules", "me", "help")
+ADMIN = (*MEMBER, "settings", "set", "setrules", "setwelcome", "trust")
+
+
+def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
+    return [BotCommand(command=name, description=t(language, f"commands.{name}")) for name in names]
+
+
+async def register_commands(bot: Bot, default_language: str = "ru") -> None:
+    """setMyCommands for private chats, group members and group admins, in ru and en."""
+    scopes = (
+        (BotCommandScopeDefault(), PRIVATE),
+        (BotCommandScopeAllPrivateChats(), PRIVATE),
+        (BotCommandScopeAllGroupChats(), MEMBER),
+        (BotCommandScopeAllChatAdministrators(), ADMIN),
+    )
+    for scope, names in scopes:
+        await bot.set_my_commands(_commands(default_language, names), scope=scope)
+        for language in SUPPORTED:
+            await bot.set_my_commands(
+                _commands(language, names), scope=scope, language_code=language
+            )

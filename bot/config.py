@@ -1,0 +1,125 @@
+"""Process settings, read from the environment and `.env` (see `.env.example`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/hearth.db"
+LANGUAGES = ("ru", "en")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+class DatabaseSettings(BaseSettings):
+    """What `python -m bot migrate` needs: only the database."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+
+class Settings(DatabaseSettings):
+    """Everything the process needs from its environment."""
+
+    bot_token: SecretStr
+    telegram_api_url: str | None = None
+    owner_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    default_language: str = "ru"
+    default_timezone: str = "Europe/Moscow"
+    log_level: str = "INFO"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0:8080"
+    sweep_interval: float = Field(default=2.0, gt=0, le=10)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        bot_id, sep, secret = raw.partition(":")
+        if not sep or not bot_id.isdigit() or not secret:
+            raise ValueError("expected the token from @BotFather, like 123456:ABC-DEF")
+        return value
+
+    @field_validator("owner_ids", mode="before")
+    @classmethod
+    def _parse_owner_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            if not all(p.lstrip("-").isdigit() for p in parts):
+                raise ValueError("expected comma-separated numeric user ids, like 111,222")
+            return frozenset(int(p) for p in parts)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"expected one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone name, like Europe/Moscow") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("expected host:port, like 0.0.0.0:8080")
+        return value
+
+    @property
+    def webhook_host(self) -> str:
+        return self.webhook_listen.rpartition(":")[0]
+
+    @property
+    def webhook_port(self) -> int:
+        return int(self.webhook_listen.rpartition(":")[2])
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; raise ConfigError with one line naming the bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        if error["type"] == "missing":
+            raise ConfigError(f"{name} is not set (see .env.example)") from None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name} is malformed: {message}") from None

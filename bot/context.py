@@ -1,0 +1,29 @@
+"""What handlers receive as `hearth`: the services of one running application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import Database
+from bot.notifier import Notifier
+from bot.services.chats import ChatService
+from bot.services.members import AdminGuard, MemberDirectory
+from bot.services.onboarding import Onboarding
+from bot.services.settings import SettingsService
+from bot.services.trust import TrustService
+
+
+@dataclass
+class Hearth:
+    config: Settings
+    clock: Clock
+    db: Database
+    notifier: Notifier
+    chat_settings: SettingsService
+    directory: MemberDirectory
+    admins: AdminGuard
+    chats: ChatService
+    onboarding: Onboarding
+    trust: TrustService

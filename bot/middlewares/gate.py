@@ -1,0 +1,36 @@
+"""Outer middleware on group messages: registers people seen for the first time and
+deletes anything a person still pending verification manages to post."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import Message, TelegramObject
+
+from bot.context import Hearth
+from bot.convert import chat_ref, person
+from models.members import TrustLevel
+
+
+class GroupGate(BaseMiddleware):
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, Message) or event.chat.type not in ("group", "supergroup"):
+            return await handler(event, data)
+        user = event.from_user
+        if user is None or user.is_bot or event.sender_chat is not None:
+            return await handler(event, data)
+        if event.new_chat_members or event.left_chat_member:
+            return await handler(event, data)  # service messages describe, not post
+        hearth: Hearth = data["hearth"]
+        level = await hearth.directory.observe(chat_ref(event.chat), person(user))
+        if level == TrustLevel.PENDING:
+            await hearth.notifier.delete(event.chat.id, event.message_id)
+            return None
+        return await handler(event, data)

@@ -1,0 +1,242 @@
+"""The one door out to Telegram for services and jobs.
+
+Services pass plain values (ids, text, `Button`s) and get plain results; Telegram's
+errors are classified here: 403 from a person marks them unreachable, "not found"
+style 400s are harmless, everything else is logged with the method name.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.types import (
+    ChatMemberAdministrator,
+    ChatMemberOwner,
+    ChatPermissions,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+)
+
+log = logging.getLogger(__name__)
+
+ADMIN_CACHE_TTL = 300.0
+HELD = ChatPermissions(
+    can_send_messages=False,
+    can_send_audios=False,
+    can_send_documents=False,
+    can_send_photos=False,
+    can_send_videos=False,
+    can_send_video_notes=False,
+    can_send_voice_notes=False,
+    can_send_polls=False,
+    can_send_other_messages=False,
+    can_add_web_page_previews=False,
+    can_change_info=False,
+    can_invite_users=False,
+    can_pin_messages=False,
+    can_manage_topics=False,
+)
+MEMBER_DEFAULT = ChatPermissions(
+    can_send_messages=True,
+    can_send_audios=True,
+    can_send_documents=True,
+    can_send_photos=True,
+    can_send_videos=True,
+    can_send_video_notes=True,
+    can_send_voice_notes=True,
+    can_send_polls=True,
+    can_send_other_messages=True,
+    can_add_web_page_previews=True,
+    can_invite_users=True,
+)
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: either callback `data` or a `url`."""
+
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+Keyboard = list[list[Button]]
+
+
+def _markup(buttons: Keyboard | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row]
+            for row in buttons
+        ]
+    )
+
+
+_HARMLESS = (
+    "message to delete not found",
+    "message to edit not found",
+    "message is not modified",
+    "message can't be deleted",
+    "hide_requester_missing",
+    "user_already_participant",
+    "query is too old",
+)
+
+
+class Notifier:
+    """Telegram calls used by services and jobs, with errors turned into plain results."""
+
+    def __init__(self, bot: Bot, on_unreachable: Callable[[int], Awaitable[None]]) -> None:
+        self.bot = bot
+        self._on_unreachable = on_unreachable
+        self._admins: dict[int, tuple[float, frozenset[int]]] = {}
+        self._permissions: dict[int, tuple[float, ChatPermissions]] = {}
+        self.username: str = ""
+
+    async def _failed(self, what: str, chat_id: int, error: TelegramAPIError) -> None:
+        text = str(error.message).lower()
+        if isinstance(error, TelegramForbiddenError) and chat_id > 0:
+            log.info("%s: user %s cannot be reached (%s)", what, chat_id, error.message)
+            await self._on_unreachable(chat_id)
+        elif any(marker in text for marker in _HARMLESS):
+            log.debug("%s in %s: %s", what, chat_id, error.message)
+        else:
+            log.warning("%s in chat %s failed: %s", what, chat_id, error.message)
+
+    async def send(
+        self, chat_id: int, text: str, buttons: Keyboard | None = None, reply_to: int | None = None
+    ) -> int | None:
+        """Send an HTML message; its id, or None if it could not be delivered."""
+        try:
+            message = await self.bot.send_message(
+                chat_id,
+                text,
+                reply_markup=_markup(buttons),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_to_message_id=reply_to,
+                allow_sending_without_reply=True if reply_to else None,
+            )
+        except TelegramAPIError as error:
+            await self._failed("sendMessage", chat_id, error)
+            return None
+        return message.message_id
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, buttons: Keyboard | None = None
+    ) -> bool:
+        try:
+            await self.bot.edit_message_text(
+                text=text,
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=_markup(buttons),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except TelegramAPIError as error:
+            await self._failed("editMessageText", chat_id, error)
+            return False
+        return True
+
+    async def delete(self, chat_id: int, message_id: int) -> bool:
+        try:
+            await self.bot.delete_message(chat_id, message_id)
+        except TelegramAPIError as error:
+            await self._failed("deleteMessage", chat_id, error)
+            return False
+        return True
+
+    async def hold(self, chat_id: int, user_id: int) -> bool:
+        """Restrict a person from sending anything."""
+        try:
+            await self.bot.restrict_chat_member(
+                chat_id, user_id, HELD, use_independent_chat_permissions=True
+            )
+        except TelegramAPIError as error:
+            await self._failed("restrictChatMember", chat_id, error)
+            return False
+        return True
+
+    async def release(self, chat_id: int, user_id: int) -> bool:
+        """Give a person the chat's default permissions back."""
+        permissions = await self._chat_permissions(chat_id)
+        try:
+            await self.bot.restrict_chat_member(
+                chat_id, user_id, permissions, use_independent_chat_permissions=True
+            )
+        except TelegramAPIError as error:
+            await self._failed("restrictChatMember", chat_id, error)
+            return False
+        return True
+
+    async def remove(self, chat_id: int, user_id: int, now: datetime) -> bool:
+        """Remove a person without a lasting ban: ban, then unban only if banned."""
+        try:
+            await self.bot.ban_chat_member(chat_id, user_id, until_date=now + timedelta(minutes=1))
+            await self.bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
+        except TelegramAPIError as error:
+            await self._failed("banChatMember", chat_id, error)
+            return False
+        return True
+
+    async def approve_request(self, chat_id: int, user_id: int) -> bool:
+        try:
+            await self.bot.approve_chat_join_request(chat_id, user_id)
+        except TelegramAPIError as error:
+            await self._failed("approveChatJoinRequest", chat_id, error)
+            return False
+        return True
+
+    async def decline_request(self, chat_id: int, user_id: int) -> bool:
+        try:
+            await self.bot.decline_chat_join_request(chat_id, user_id)
+        except TelegramAPIError as error:
+            await self._failed("declineChatJoinRequest", chat_id, error)
+            return False
+        return True
+
+    async def answer(self, callback_id: str, text: str, alert: bool = False) -> None:
+        try:
+            await self.bot.answer_callback_query(callback_id, text=text[:200], show_alert=alert)
+        except TelegramAPIError as error:
+            await self._failed("answerCallbackQuery", 0, error)
+
+    async def admins(self, chat_id: int) -> frozenset[int] | None:
+        """Ids of the chat's administrators, cached for 5 minutes; None if unknown."""
+        cached = self._admins.get(chat_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            members = await self.bot.get_chat_administrators(chat_id)
+        except TelegramAPIError as error:
+            await self._failed("getChatAdministrators", chat_id, error)
+            return None
+        ids = frozenset(
+            m.user.id for m in members if isinstance(m, ChatMemberAdministrator | ChatMemberOwner)
+        )
+        self._admins[chat_id] = (time.monotonic() + ADMIN_CACHE_TTL, ids)
+        return ids
+
+    def forget_admins(self, chat_id: int) -> None:
+        self._admins.pop(chat_id, None)
+
+    async def _chat_permissions(self, chat_id: int) -> ChatPermissions:
+        cached = self._permissions.get(chat_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            chat = await self.bot.get_chat(chat_id)
+        except TelegramAPIError as error:
+            await self._failed("getChat", chat_id, error)
+            return MEMBER_DEFAULT
+        permissions = chat.permissions or MEMBER_DEFAULT
+        self._permissions[chat_id] = (time.monotonic() + ADMIN_CACHE_TTL, permissions)
+        return permissions

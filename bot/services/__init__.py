@@ -1,0 +1,1 @@
+"""Use cases. Each owns its transaction and talks to Telegram only through the notifier."""

@@ -1,0 +1,120 @@
+"""Who is who: trust levels in memory for the per-message path, users, admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.notifier import Notifier
+from bot.services.people import ChatRef, Person
+from models.chats import ChatRepository
+from models.members import Member, MemberStatus, TrustLevel
+from models.upsert import insert_ignore
+from models.users import UserRepository
+
+
+class MemberDirectory:
+    """Trust levels by (chat, user), read once from the database and kept in memory.
+
+    The per-message path asks `observe()`; it never writes except the first time a
+    person is seen in a chat (people already there before the bot count as members).
+    """
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._levels: dict[tuple[int, int], str] = {}
+        self._known_chats: set[int] = set()
+
+    def set(self, chat_id: int, user_id: int, level: str | None) -> None:
+        if level is None:
+            self._levels.pop((chat_id, user_id), None)
+        else:
+            self._levels[(chat_id, user_id)] = level
+
+    def forget_chat(self, chat_id: int) -> None:
+        for key in [key for key in self._levels if key[0] == chat_id]:
+            del self._levels[key]
+
+    def cached(self, chat_id: int, user_id: int) -> str | None:
+        return self._levels.get((chat_id, user_id))
+
+    async def ensure_chat(self, chat: ChatRef) -> None:
+        if chat.id in self._known_chats:
+            return
+        async with self._db.transaction() as session:
+            await ChatRepository(session).ensure(chat.id, chat.title, chat.type, self._clock.now())
+        self._known_chats.add(chat.id)
+
+    async def observe(self, chat: ChatRef, person: Person) -> str:
+        """The person's trust level in the chat; registers people seen for the first time."""
+        level = self._levels.get((chat.id, person.id))
+        if level is not None:
+            return level
+        await self.ensure_chat(chat)
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            member = await session.get(Member, (chat.id, person.id))
+            if member is None or member.status != MemberStatus.IN:
+                await remember_person(session, person, now)
+                await insert_ignore(
+                    session,
+                    Member,
+                    {
+                        "chat_id": chat.id,
+                        "user_id": person.id,
+                        "status": MemberStatus.IN,
+                        "trust": TrustLevel.MEMBER,
+                        "trust_pinned": False,
+                        "level_since": now,
+                        "joined_at": now,
+                        "source": "seen",
+                    },
+                    key=["chat_id", "user_id"],
+                )
+                if member is not None:  # known but marked as gone: they are here after all
+                    member.status = MemberStatus.IN
+                    if member.trust == TrustLevel.PENDING:
+                        member.trust = TrustLevel.MEMBER
+                level = member.trust if member is not None else TrustLevel.MEMBER
+            else:
+                level = member.trust
+        self._levels[(chat.id, person.id)] = level
+        return level
+
+
+async def remember_person(session: AsyncSession, person: Person, now: datetime) -> None:
+    """Store what Telegram told us about a person (inside the caller's transaction)."""
+    await UserRepository(session).remember(
+        person.id,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        username=person.username,
+        language_code=person.language_code,
+        is_bot=person.is_bot,
+        now=now,
+    )
+
+
+class AdminGuard:
+    """Decides who is an admin of a chat: Telegram admins, anonymous admins, owners."""
+
+    def __init__(self, notifier: Notifier, owner_ids: frozenset[int]) -> None:
+        self._notifier = notifier
+        self.owner_ids = owner_ids
+
+    async def is_admin(self, chat_id: int, user_id: int, sender_chat_id: int | None = None) -> bool:
+        if user_id in self.owner_ids:
+            return True
+        if sender_chat_id is not None and sender_chat_id == chat_id:
+            return True  # an anonymous admin posts on behalf of the chat
+        if chat_id > 0:
+            return False
+        admins = await self._notifier.admins(chat_id)
+        return admins is not None and user_id in admins
+
+    def admin_changed(self, chat_id: int) -> None:
+        self._notifier.forget_admins(chat_id)

@@ -1,0 +1,145 @@
+"""Per-chat settings: the registry of keys, validation, storage and a read cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.db import Database
+from bot.durations import format_duration, parse_duration
+from bot.i18n import SUPPORTED
+from models.chats import ChatRepository
+
+
+class UnknownSetting(KeyError):
+    """No setting has this key."""
+
+
+class BadSettingValue(ValueError):
+    """The value does not fit the setting; the message is a locale key for the format."""
+
+
+def _duration(low: timedelta, high: timedelta) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        try:
+            value = parse_duration(raw)
+        except ValueError:
+            raise BadSettingValue() from None
+        if not low <= value <= high:
+            raise BadSettingValue()
+        return format_duration(value)
+
+    return parse
+
+
+def _language(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in SUPPORTED:
+        raise BadSettingValue()
+    return value
+
+
+def _timezone(raw: str) -> str:
+    value = raw.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadSettingValue() from None
+    return value
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    default: str
+    parse: Callable[[str], str]
+
+
+def _specs(default_language: str, default_timezone: str) -> dict[str, SettingSpec]:
+    specs = [
+        SettingSpec("verify_timeout", "5m", _duration(timedelta(seconds=30), timedelta(days=1))),
+        SettingSpec("probation", "7d", _duration(timedelta(0), timedelta(days=365))),
+        SettingSpec("veteran_after", "365d", _duration(timedelta(days=1), timedelta(days=3650))),
+        SettingSpec("language", default_language, _language),
+        SettingSpec("timezone", default_timezone, _timezone),
+    ]
+    return {spec.key: spec for spec in specs}
+
+
+@dataclass(frozen=True)
+class ChatConfig:
+    """The settings of one chat, parsed."""
+
+    values: dict[str, str]
+
+    def raw(self, key: str) -> str:
+        return self.values[key]
+
+    @property
+    def language(self) -> str:
+        return self.values["language"]
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.values["timezone"])
+
+    @property
+    def verify_timeout(self) -> timedelta:
+        return parse_duration(self.values["verify_timeout"])
+
+    @property
+    def probation(self) -> timedelta:
+        return parse_duration(self.values["probation"])
+
+    @property
+    def veteran_after(self) -> timedelta:
+        return parse_duration(self.values["veteran_after"])
+
+
+class SettingsService:
+    """Reads chat settings (cached) and changes them with validation."""
+
+    def __init__(self, db: Database, default_language: str, default_timezone: str) -> None:
+        self._db = db
+        self.specs = _specs(default_language, default_timezone)
+        self._cache: dict[int, ChatConfig] = {}
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.specs)
+
+    def defaults(self) -> ChatConfig:
+        return ChatConfig({key: spec.default for key, spec in self.specs.items()})
+
+    async def get(self, chat_id: int) -> ChatConfig:
+        cached = self._cache.get(chat_id)
+        if cached is not None:
+            return cached
+        async with self._db.transaction() as session:
+            stored = await ChatRepository(session).settings(chat_id)
+        values = {key: spec.default for key, spec in self.specs.items()}
+        values.update({key: value for key, value in stored.items() if key in self.specs})
+        config = ChatConfig(values)
+        self._cache[chat_id] = config
+        return config
+
+    def validate(self, key: str, raw: str) -> str:
+        """The canonical value, or UnknownSetting / BadSettingValue."""
+        spec = self.specs.get(key.strip().lower())
+        if spec is None:
+            raise UnknownSetting(key)
+        return spec.parse(raw)
+
+    async def set(self, chat_id: int, key: str, raw: str) -> str:
+        """Validate and store one setting; returns the stored (canonical) value."""
+        key = key.strip().lower()
+        value = self.validate(key, raw)
+        async with self._db.transaction() as session:
+            await ChatRepository(session).put_setting(chat_id, key, value)
+        self._cache.pop(chat_id, None)
+        return value
+
+    def forget(self, chat_id: int) -> None:
+        self._cache.pop(chat_id, None)

@@ -1,0 +1,167 @@
+"""Trust levels: what a person sees on /me, admin overrides, automatic promotion."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.services.members import MemberDirectory, remember_person
+from bot.services.people import ChatRef, Person
+from bot.services.settings import SettingsService
+from models.chats import Chat
+from models.members import Member, MemberStatus, TrustLevel
+from models.users import UserRepository
+
+log = logging.getLogger(__name__)
+
+ASSIGNABLE = (TrustLevel.NEWCOMER, TrustLevel.MEMBER, TrustLevel.VETERAN)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A person's standing in one chat, for /me."""
+
+    chat_id: int
+    chat_title: str
+    level: TrustLevel
+    since: datetime
+    pinned: bool
+    next_level: TrustLevel | None
+    next_at: datetime | None
+
+
+class NotInChat(LookupError):
+    pass
+
+
+class TrustService:
+    """Computes and changes trust levels."""
+
+    def __init__(
+        self, db: Database, clock: Clock, settings: SettingsService, directory: MemberDirectory
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._settings = settings
+        self._directory = directory
+
+    async def standings(self, user_id: int) -> list[Standing]:
+        async with self._db.transaction() as session:
+            rows = await session.execute(
+                select(Member, Chat)
+                .join(Chat, Chat.id == Member.chat_id)
+                .where(
+                    Member.user_id == user_id,
+                    Member.status == MemberStatus.IN,
+                    Chat.active.is_(True),
+                )
+                .order_by(Chat.title)
+            )
+            pairs = list(rows.tuples())
+        result = []
+        for member, chat in pairs:
+            config = await self._settings.get(chat.id)
+            level = TrustLevel(member.trust)
+            next_level: TrustLevel | None = None
+            next_at: datetime | None = None
+            if not member.trust_pinned:
+                if level == TrustLevel.NEWCOMER:
+                    next_level, next_at = TrustLevel.MEMBER, member.level_since + config.probation
+                elif level == TrustLevel.MEMBER:
+                    next_level = TrustLevel.VETERAN
+                    next_at = max(member.joined_at + config.veteran_after, self._clock.now())
+            result.append(
+                Standing(
+                    chat.id,
+                    chat.title,
+                    level,
+                    member.level_since,
+                    member.trust_pinned,
+                    next_level,
+                    next_at,
+                )
+            )
+        return result
+
+    async def resolve_username(self, username: str) -> Person | None:
+        async with self._db.transaction() as session:
+            user = await UserRepository(session).by_username(username)
+        if user is None:
+            return None
+        return Person(user.id, user.first_name, user.last_name, user.username, user.language_code)
+
+    async def known_person(self, user_id: int) -> Person | None:
+        async with self._db.transaction() as session:
+            user = await UserRepository(session).get(user_id)
+        if user is None:
+            return None
+        return Person(user.id, user.first_name, user.last_name, user.username, user.language_code)
+
+    async def assign(self, chat: ChatRef, person: Person, level: TrustLevel, seen: bool) -> None:
+        """Admin override: set the level and stop automatic promotion for this person.
+
+        `seen` means the person was seen in the chat just now (a reply), so a missing
+        membership row is created; otherwise the person must be a known member.
+        """
+        now = self._clock.now()
+        if seen:
+            await self._directory.observe(chat, person)
+        async with self._db.transaction() as session:
+            member = await session.get(Member, (chat.id, person.id))
+            if member is None or member.status != MemberStatus.IN:
+                raise NotInChat(person.id)
+            if seen:
+                await remember_person(session, person, now)
+            member.trust = level
+            member.trust_pinned = True
+            member.level_since = now
+            if level != TrustLevel.PENDING and member.verified_at is None:
+                member.verified_at = now
+        self._directory.set(chat.id, person.id, level)
+
+    async def promote_due(self) -> int:
+        """Promote newcomers after probation and members after `veteran_after`."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            chat_ids = list(
+                (await session.execute(select(Chat.id).where(Chat.active.is_(True)))).scalars()
+            )
+        promoted = 0
+        for chat_id in chat_ids:
+            config = await self._settings.get(chat_id)
+            async with self._db.transaction() as session:
+                base = (
+                    update(Member)
+                    .where(
+                        Member.chat_id == chat_id,
+                        Member.status == MemberStatus.IN,
+                        Member.trust_pinned.is_(False),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                newcomers = await session.execute(
+                    base.where(
+                        Member.trust == TrustLevel.NEWCOMER,
+                        Member.level_since <= now - config.probation,
+                    ).values(trust=TrustLevel.MEMBER, level_since=now)
+                )
+                veterans = await session.execute(
+                    base.where(
+                        Member.trust == TrustLevel.MEMBER,
+                        Member.joined_at <= now - config.veteran_after,
+                    ).values(trust=TrustLevel.VETERAN, level_since=now)
+                )
+                count = int(getattr(newcomers, "rowcount", 0)) + int(
+                    getattr(veterans, "rowcount", 0)
+                )
+            if count:
+                self._directory.forget_chat(chat_id)
+                promoted += count
+        if promoted:
+            log.info("promoted %d people", promoted)
+        return promoted

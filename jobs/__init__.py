@@ -1,0 +1,1 @@
+"""Scheduled work: each module registers its jobs with `register(scheduler, deps)`."""

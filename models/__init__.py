@@ -1,0 +1,9 @@
+"""Tables, repositories and the unit of work."""
+
+from models.base import Base
+from models.chats import Chat, ChatSetting
+from models.deadlines import Deadline
+from models.members import Member, TrustLevel, WelcomePost
+from models.users import User
+
+__all__ = ["Base", "Chat", "ChatSetting", "Deadline", "Member", "TrustLevel", "User", "WelcomePost"]

@@ -1,0 +1,82 @@
+"""Chats the bot serves and their per-chat settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime
+from models.upsert import insert_ignore, upsert
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    type: Mapped[str] = mapped_column(String(20), default="supergroup")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    rules: Mapped[str | None] = mapped_column(Text, nullable=True)
+    welcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChatSetting(Base):
+    __tablename__ = "chat_settings"
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class ChatRepository:
+    """Reads and writes chats and their settings inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, chat_id: int) -> Chat | None:
+        return await self.session.get(Chat, chat_id)
+
+    async def register(self, chat_id: int, title: str, type_: str, now: datetime) -> None:
+        """Create the chat if new, otherwise refresh its title and mark it active."""
+        await upsert(
+            self.session,
+            Chat,
+            {"id": chat_id, "title": title, "type": type_, "active": True, "created_at": now},
+            key=["id"],
+            update=["title", "type", "active"],
+        )
+
+    async def ensure(self, chat_id: int, title: str, type_: str, now: datetime) -> None:
+        await insert_ignore(
+            self.session,
+            Chat,
+            {"id": chat_id, "title": title, "type": type_, "active": True, "created_at": now},
+            key=["id"],
+        )
+
+    async def set_active(self, chat_id: int, active: bool) -> None:
+        chat = await self.get(chat_id)
+        if chat is not None:
+            chat.active = active
+
+    async def settings(self, chat_id: int) -> dict[str, str]:
+        rows = await self.session.execute(
+            select(ChatSetting.key, ChatSetting.value).where(ChatSetting.chat_id == chat_id)
+        )
+        return dict(rows.tuples())
+
+    async def put_setting(self, chat_id: int, key: str, value: str) -> None:
+        await upsert(
+            self.session,
+            ChatSetting,
+            {"chat_id": chat_id, "key": key, "value": value},
+            key=["chat_id", "key"],
+            update=["value"],
+        )

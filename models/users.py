@@ -1,0 +1,80 @@
+"""Telegram users the bot has met."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, String, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime
+from models.upsert import upsert
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    first_name: Mapped[str] = mapped_column(String(255), default="")
+    last_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    language_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part) or str(self.id)
+
+
+class UserRepository:
+    """Reads and writes users inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def remember(
+        self,
+        user_id: int,
+        *,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        language_code: str | None,
+        is_bot: bool,
+        now: datetime,
+    ) -> None:
+        """Store or refresh what Telegram told us about a user."""
+        await upsert(
+            self.session,
+            User,
+            {
+                "id": user_id,
+                "first_name": first_name[:255],
+                "last_name": last_name[:255] if last_name else None,
+                "username": username.lower() if username else None,
+                "language_code": language_code,
+                "is_bot": is_bot,
+                "reachable": True,
+                "updated_at": now,
+            },
+            key=["id"],
+            update=["first_name", "last_name", "username", "language_code", "updated_at"],
+        )
+
+    async def by_username(self, username: str) -> User | None:
+        name = username.lstrip("@").lower()
+        result = await self.session.execute(
+            select(User).where(func.lower(User.username) == name).limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def set_reachable(self, user_id: int, reachable: bool) -> None:
+        await self.session.execute(
+            update(User).where(User.id == user_id).values(reachable=reachable)
+        )

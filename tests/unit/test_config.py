@@ -1,0 +1,69 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123456:SECRET-token-value"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name in {"BOT_TOKEN", "OWNER_IDS", "DATABASE_URL", "DEFAULT_LANGUAGE", "WEBHOOK_URL",
+                    "DEFAULT_TIMEZONE", "LOG_LEVEL", "TELEGRAM_API_URL", "WEBHOOK_LISTEN"}:
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env here
+
+
+def test_reads_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("OWNER_IDS", "11, 22")
+    monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:8081")
+    settings = load_settings()
+    assert settings.owner_ids == frozenset({11, 22})
+    assert settings.telegram_api_url == "http://127.0.0.1:8081"
+    assert settings.database_url == "sqlite+aiosqlite:///data/hearth.db"
+    assert settings.default_language == "ru"
+    assert TOKEN not in repr(settings)
+
+
+def test_reads_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"BOT_TOKEN={TOKEN}\nDEFAULT_LANGUAGE=en\n")
+    assert load_settings().default_language == "en"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "BOT_TOKEN is not set"),
+        ({"BOT_TOKEN": "nonsense"}, "BOT_TOKEN is malformed"),
+        ({"BOT_TOKEN": TOKEN, "OWNER_IDS": "12,abc"}, "OWNER_IDS is malformed"),
+        ({"BOT_TOKEN": TOKEN, "DEFAULT_LANGUAGE": "de"}, "DEFAULT_LANGUAGE is malformed"),
+        ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Mars/Base"}, "DEFAULT_TIMEZONE is malformed"),
+        ({"BOT_TOKEN": TOKEN, "WEBHOOK_LISTEN": "8080"}, "WEBHOOK_LISTEN is malformed"),
+        ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "localhost"}, "TELEGRAM_API_URL is malformed"),
+    ],
+)
+def test_bad_settings_are_named(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError, match=named):
+        load_settings()
+
+
+def test_entry_point_exits_2_with_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    env["BOT_TOKEN"] = "123:"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["hearth: configuration error: BOT_TOKEN is malformed: "
+                     "expected the token from @BotFather, like 123456:ABC-DEF"]

@@ -1,0 +1,26 @@
+import re
+
+from bot.i18n import catalog, human_duration, pick_language, t
+from datetime import timedelta
+
+
+def test_every_text_exists_in_both_languages_with_the_same_placeholders() -> None:
+    ru, en = catalog("ru"), catalog("en")
+    assert set(ru) == set(en)
+    for key in ru:
+        assert set(re.findall(r"(?<!\{)\{(\w+)\}", ru[key])) == set(
+            re.findall(r"(?<!\{)\{(\w+)\}", en[key])
+        ), key
+
+
+def test_member_language_wins_where_supported() -> None:
+    assert pick_language("en-US", "ru") == "en"
+    assert pick_language("de", "en") == "en"
+    assert pick_language(None, "ru") == "ru"
+
+
+def test_texts_and_durations_are_localised() -> None:
+    assert t("en", "level.veteran") == "veteran"
+    assert t("ru", "level.veteran") == "ветеран"
+    assert human_duration("ru", timedelta(minutes=5)) == "5 мин"
+    assert human_duration("en", timedelta(days=7, hours=2)) == "1 wk 2 h"
