@@ -1,0 +1,117 @@
+"""End-to-end harness: the real entry point (`python -m bot`) against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.db import Database, upgrade_async
+from models.chats import ChatRepository
+from tests.fakegram.server import FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUP = -1001234567890
+OWNER = 1
+ADMIN = 2
+MEMBER = 3
+NOW_FOR_SEED = None
+
+
+class BotProcess:
+    """One run of `python -m bot` with its environment pointed at the fake server."""
+
+    def __init__(self, fake: FakeTelegram, db_url: str, workdir: Path, **env: str) -> None:
+        self.fake = fake
+        self.db_url = db_url
+        self.workdir = workdir
+        self.extra_env = env
+        self.process: asyncio.subprocess.Process | None = None
+        self.log_path = workdir / "bot.log"
+
+    async def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEBHOOK_"))}
+        env.update(
+            BOT_TOKEN=self.fake.token,
+            TELEGRAM_API_URL=self.fake.url,
+            DATABASE_URL=self.db_url,
+            LOG_LEVEL="DEBUG",
+            SWEEP_INTERVAL="0.5",
+            OWNER_IDS="",
+            PYTHONPATH=str(ROOT),
+        )
+        env.update(self.extra_env)
+        log = self.log_path.open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=self.workdir, env=env, stdout=log, stderr=log
+        )
+        log.close()
+        polls = len(self.fake.calls_of("getUpdates"))
+        await self.fake.wait_for(
+            lambda: len(self.fake.calls_of("getUpdates")) > polls or self.exited(), timeout=30
+        )
+        assert not self.exited(), self.log()
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.returncode is not None
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(sig)
+        code = await asyncio.wait_for(self.process.wait(), timeout=timeout)
+        return code
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+async def seed_chat(db_url: str, chat_id: int, title: str, **settings: str) -> None:
+    """Prepare the database as a previous run would have left it (chat and settings)."""
+    from datetime import UTC, datetime
+
+    await upgrade_async(db_url)
+    db = Database(db_url)
+    async with db.transaction() as session:
+        chats = ChatRepository(session)
+        await chats.register(chat_id, title, "supergroup", datetime.now(UTC))
+        for key, value in settings.items():
+            await chats.put_setting(chat_id, key, value)
+    await db.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    server.add_user(OWNER, "Olga", username="olga_owner", language_code="en")
+    server.add_user(ADMIN, "Anton", username="anton_admin", language_code="en")
+    server.add_user(MEMBER, "Maria", username="maria", language_code="en")
+    server.add_chat(GROUP, "Hearth Test")
+    server.set_member(GROUP, OWNER, "creator")
+    server.set_member(GROUP, ADMIN, "administrator")
+    server.set_member(GROUP, MEMBER, "member")
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def db_file_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'hearth.db'}"
+
+
+@pytest.fixture
+async def bot_process(
+    fake: FakeTelegram, db_file_url: str, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    """A bot process (not started): tests seed the database first, then `await start()`."""
+    proc = BotProcess(fake, db_file_url, tmp_path)
+    yield proc
+    if proc.process is not None and proc.process.returncode is None:
+        proc.process.kill()
+        await proc.process.wait()

@@ -1,0 +1,144 @@
+"""Admin commands, the member's view, and surviving garbage and Telegram errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.e2e.conftest import ADMIN, GROUP, MEMBER, OWNER, BotProcess, seed_chat
+from tests.fakegram.server import FakeTelegram
+
+
+def replies_to(fake: FakeTelegram, chat_id: int, message_id: int) -> list[dict]:
+    return [
+        m for m in fake.sent_messages(chat_id)
+        if (m.get("reply_to_message") or {}).get("message_id") == message_id
+    ]
+
+
+async def command(fake: FakeTelegram, chat_id: int, user_id: int, text: str) -> str:
+    update = fake.send_message(chat_id, user_id, text)
+    assert update is not None
+    message_id = update["message"]["message_id"]
+    reply = await fake.wait_for(lambda: replies_to(fake, chat_id, message_id))
+    return str(reply[-1]["text"])
+
+
+async def test_settings_are_listed_changed_and_bad_input_refused(
+    fake: FakeTelegram, bot_process: BotProcess
+) -> None:
+    await seed_chat(bot_process.db_url, GROUP, "Hearth Test", language="en")
+    await bot_process.start()
+
+    listing = await command(fake, GROUP, ADMIN, "/settings")
+    for key in ("verify_timeout", "probation", "veteran_after", "language", "timezone"):
+        assert key in listing
+    assert "5m" in listing
+
+    assert "Done" in await command(fake, GROUP, ADMIN, "/set verify_timeout 10m")
+    bad = await command(fake, GROUP, ADMIN, "/set verify_timeout soon")
+    assert "expected a duration" in bad and "Nothing changed" in bad
+    unknown = await command(fake, GROUP, ADMIN, "/set colour blue")
+    assert "verify_timeout" in unknown and "timezone" in unknown
+    assert "IANA" in await command(fake, GROUP, ADMIN, "/set timezone Mars/Olympus")
+    refused = await command(fake, GROUP, MEMBER, "/set verify_timeout 1m")
+    assert "administrators" in refused
+    assert "10m" in await command(fake, GROUP, OWNER, "/settings")
+    # getChatAdministrators is cached, not asked on every command
+    assert len(fake.calls_of("getChatAdministrators")) == 1
+    assert await bot_process.stop() == 0
+
+
+async def test_rules_welcome_and_trust(fake: FakeTelegram, bot_process: BotProcess) -> None:
+    await seed_chat(bot_process.db_url, GROUP, "Hearth Test", language="en")
+    await bot_process.start()
+    assert "no rules" in (await command(fake, GROUP, MEMBER, "/rules")).lower()
+    assert "saved" in await command(fake, GROUP, ADMIN, "/setrules 1. Be kind.\n2. No spam.")
+    assert "Be kind" in await command(fake, GROUP, MEMBER, "/rules")
+    assert "too long" in await command(fake, GROUP, ADMIN, "/setrules " + "x" * 4001)
+    preview = await command(fake, GROUP, ADMIN, "/setwelcome Hi {name}, welcome to {chat}!")
+    assert "Hi Anton, welcome to Hearth Test!" in preview
+
+    # Maria is seen as a member; an admin makes her a veteran; /me shows it
+    assert "member" in await command(fake, GROUP, MEMBER, "/me")
+    assert "veteran" in await command(fake, GROUP, ADMIN, "/trust veteran @maria")
+    assert "veteran" in await command(fake, GROUP, MEMBER, "/me")
+    assert "no level" in (await command(fake, GROUP, ADMIN, "/trust wizard @maria")).lower()
+    assert "can't tell who" in await command(fake, GROUP, ADMIN, "/trust member @nobody_here")
+    assert "administrators" in await command(fake, GROUP, MEMBER, "/trust veteran @maria")
+
+    private = await command(fake, MEMBER, MEMBER, "/me")
+    assert "Hearth Test" in private and "veteran" in private
+    assert "Hearth Test" in await command(fake, MEMBER, MEMBER, "/start")
+    assert "/me" in await command(fake, MEMBER, MEMBER, "/help")
+    assert "/help" in await command(fake, MEMBER, MEMBER, "/frobnicate")
+    assert await bot_process.stop() == 0
+
+
+async def test_start_up_registers_command_menus(fake: FakeTelegram, bot_process: BotProcess) -> None:
+    await bot_process.start()
+    scopes = {(scope, language) for scope, _chat, language in fake.commands}
+    for scope in ("all_private_chats", "all_group_chats", "all_chat_administrators"):
+        for language in ("ru", "en"):
+            assert (scope, language) in scopes
+    updates = fake.calls_of("getUpdates")[-1].params.get("allowed_updates")
+    for kind in ("message", "edited_message", "callback_query", "chat_member",
+                 "my_chat_member", "chat_join_request"):
+        assert kind in updates
+    assert await bot_process.stop() == 0
+
+
+async def test_bot_added_to_a_group_registers_it_and_names_missing_rights(
+    fake: FakeTelegram, bot_process: BotProcess
+) -> None:
+    await bot_process.start()
+    other = -1009876543210
+    fake.add_chat(other, "New Group")
+    fake.set_member(other, OWNER, "creator")
+    fake.add_bot_to_chat(other, OWNER, admin=True, can_delete_messages=False)
+    notice = await fake.wait_for(lambda: fake.sent_messages(other) and fake.sent_messages(other)[-1])
+    assert "Delete messages" in notice["text"]
+    assert "Ban users" not in notice["text"]
+    # registered with default settings
+    assert "verify_timeout" in await command(fake, other, OWNER, "/settings")
+    assert await bot_process.stop() == 0
+
+
+async def test_survives_garbage_and_telegram_errors(fake: FakeTelegram, bot_process: BotProcess) -> None:
+    await seed_chat(bot_process.db_url, GROUP, "Hearth Test", language="en")
+    await bot_process.start()
+    date = 1_700_000_000
+    chat = {"id": GROUP, "type": "supergroup", "title": "Hearth Test"}
+    maria = {"id": MEMBER, "is_bot": False, "first_name": "Maria"}
+    fake.enqueue({"poll": {"id": "1", "question": "?", "options": [], "total_voter_count": 0,
+                           "is_closed": False, "is_anonymous": True, "type": "regular",
+                           "allows_multiple_answers": False}})
+    fake.enqueue({"message": {"message_id": 9001, "date": date, "chat": chat}})  # no sender, no text
+    fake.enqueue({"message": {"message_id": 9002, "date": date, "chat": chat, "from": maria,
+                              "sticker": {"file_id": "x", "file_unique_id": "y", "type": "regular",
+                                          "width": 1, "height": 1, "is_animated": False,
+                                          "is_video": False}}})
+    fake.enqueue({"some_future_update": {"x": 1}})
+    fake.send_message(GROUP, MEMBER, "/settings@some_other_bot")
+    fake.send_message(GROUP, MEMBER, "😀" * 4096)
+    fake.send_message(GROUP, MEMBER, "/set " + "🙂" * 3000)
+    sent = fake.send_message(GROUP, MEMBER, "a message to edit")
+    assert sent is not None
+    fake.edit_message(GROUP, MEMBER, sent["message"]["message_id"], "edited ✏️")
+    fake.send_message(MEMBER, MEMBER, "\u202e\u200b\x00 weird")
+
+    # Telegram errors: a 429 and a 500 on the next replies are waited out and retried
+    fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    fake.fail_next("sendMessage", 500, "Internal Server Error")
+    assert "Be kind" not in await command(fake, GROUP, MEMBER, "/rules")
+
+    # a user who blocked the bot: the reply fails with 403, the bot carries on
+    fake.add_user(42, "Blocker", language_code="en")
+    fake.send_message(42, 42, "/start")
+    await asyncio.sleep(0.2)
+    fake.block_bot(42)
+    fake.send_message(42, 42, "/help")
+    await asyncio.sleep(1.0)
+    assert "/me" in await command(fake, MEMBER, MEMBER, "/help")
+    assert not bot_process.exited()
+    assert " ERROR " not in bot_process.log(), bot_process.log()[-3000:]
+    assert await bot_process.stop() == 0
