@@ -40,13 +40,18 @@ def pick_language(user_language: str | None, chat_language: str) -> str:
     return chat_language if chat_language in SUPPORTED else FALLBACK
 
 
+def template(language: str, key: str) -> str:
+    """The raw text `key` in `language`, placeholders left as they are."""
+    texts = catalog(language if language in SUPPORTED else FALLBACK)
+    text = texts.get(key) or catalog(FALLBACK).get(key)
+    if text is None:
+        raise KeyError(f"no text {key!r} in locale {language!r}")
+    return text
+
+
 def t(language: str, key: str, /, **values: Any) -> str:
     """The text `key` in `language`, with `{placeholders}` filled in."""
-    texts = catalog(language if language in SUPPORTED else FALLBACK)
-    template = texts.get(key) or catalog(FALLBACK).get(key)
-    if template is None:
-        raise KeyError(f"no text {key!r} in locale {language!r}")
-    return template.format(**values)
+    return template(language, key).format(**values)
 
 
 def human_duration(language: str, delta: timedelta) -> str:

@@ -22,6 +22,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    ReplyParameters,
 )
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,11 @@ class Notifier:
                 text,
                 reply_markup=_markup(buttons),
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
-                reply_to_message_id=reply_to,
-                allow_sending_without_reply=True if reply_to else None,
+                reply_parameters=(
+                    ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                    if reply_to
+                    else None
+                ),
             )
         except TelegramAPIError as error:
             await self._failed("sendMessage", chat_id, error)

@@ -28,6 +28,7 @@ class WelcomePacer:
         self._last_post: dict[int, float] = {}
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         self._event.set()
@@ -36,18 +37,27 @@ class WelcomePacer:
         self._task = asyncio.create_task(self._run(), name="welcome-pacer")
         self.wake()
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let a welcome being posted finish (so it is recorded), then stop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._event.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
+        except TimeoutError:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        self._task = None
 
     async def _run(self) -> None:
         wait: float | None = None
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), timeout=wait)
             self._event.clear()
+            if self._stopping:
+                return
             try:
                 wait = await self.tick()
             except Exception:

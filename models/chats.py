@@ -70,7 +70,7 @@ class ChatRepository:
         rows = await self.session.execute(
             select(ChatSetting.key, ChatSetting.value).where(ChatSetting.chat_id == chat_id)
         )
-        return dict(rows.tuples())
+        return dict(rows.all())
 
     async def put_setting(self, chat_id: int, key: str, value: str) -> None:
         await upsert(

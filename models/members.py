@@ -102,7 +102,7 @@ class MemberRepository:
                 Member.trust == TrustLevel.PENDING, Member.status == MemberStatus.IN
             )
         )
-        return [(chat_id, user_id) for chat_id, user_id in result.tuples()]
+        return [(chat_id, user_id) for chat_id, user_id in result.all()]
 
     async def promotable(self, level: TrustLevel, chat_id: int) -> list[Member]:
         result = await self.session.execute(

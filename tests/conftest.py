@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated database on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set."""
+"""Shared fixtures: a migrated database on SQLite, and on PostgreSQL when configured."""
 
 from __future__ import annotations
 

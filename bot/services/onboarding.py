@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db import Database
-from bot.i18n import human_duration, pick_language, t
+from bot.i18n import human_duration, pick_language, t, template
 from bot.notifier import Button, Keyboard, Notifier
 from bot.services.members import MemberDirectory, remember_person
 from bot.services.people import ChatRef, Person, mention
@@ -244,7 +244,7 @@ class Onboarding:
                 .order_by(Member.joined_at)
                 .limit(NAMES_PER_WELCOME)
             )
-            people = [(member.user_id, user.full_name) for member, user in rows.tuples()]
+            people = [(member.user_id, user.full_name) for member, user in rows.all()]
         if chat is None or not people:
             return 0
         config = await self._settings.get(chat_id)
@@ -288,19 +288,19 @@ class Onboarding:
         chat_id: int,
         title: str,
         rules: str | None,
-        template: str | None,
+        custom: str | None,
         config: ChatConfig,
         people: list[tuple[int, str]],
     ) -> tuple[str, Keyboard]:
         language = config.language
         names = ", ".join(mention(user_id, name) for user_id, name in people)
-        body = escape(template) if template else t(language, "welcome.default")
+        body = escape(custom) if custom else template(language, "welcome.default")
         body = (
             body.replace("{name}", names)
             .replace("{chat}", escape(title))
             .replace("{rules}", _rules_block(language, rules))
         )
-        if template and "{name}" not in template:
+        if custom and "{name}" not in custom:
             body = f"{names}\n{body}"
         footer = t(
             language, "welcome.instruction", timeout=human_duration(language, config.verify_timeout)
@@ -365,7 +365,7 @@ class Onboarding:
                 Member.trust != TrustLevel.PENDING,
             )
         )
-        return post, [(user_id, user.full_name) for user_id, user in rows.tuples()]
+        return post, [(user_id, user.full_name) for user_id, user in rows.all()]
 
     async def _finish_welcome(
         self, closed: tuple[WelcomePost, list[tuple[int, str]]] | None
@@ -533,4 +533,4 @@ class Onboarding:
         config = await self._settings.get(chat_id)
         language = pick_language(user.language_code if user else None, config.language)
         title = escape(chat.title if chat else str(chat_id))
-        await self._notifier.send(user_id, t(language, "request.expired", chat=title))
+        await self._notifier.send(user_id, t(language, "request.declined_expired", chat=title))

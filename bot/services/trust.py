@@ -62,7 +62,7 @@ class TrustService:
                 )
                 .order_by(Chat.title)
             )
-            pairs = list(rows.tuples())
+            pairs = list(rows.all())
         result = []
         for member, chat in pairs:
             config = await self._settings.get(chat.id)

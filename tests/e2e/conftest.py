@@ -20,7 +20,6 @@ GROUP = -1001234567890
 OWNER = 1
 ADMIN = 2
 MEMBER = 3
-NOW_FOR_SEED = None
 
 
 class BotProcess:
@@ -34,7 +33,8 @@ class BotProcess:
         self.process: asyncio.subprocess.Process | None = None
         self.log_path = workdir / "bot.log"
 
-    async def start(self) -> None:
+    async def start(self, ready_call: str = "getUpdates") -> None:
+        """Start the process and wait until it calls `ready_call` (polling has begun)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEBHOOK_"))}
         env.update(
             BOT_TOKEN=self.fake.token,
@@ -51,10 +51,18 @@ class BotProcess:
             sys.executable, "-m", "bot", cwd=self.workdir, env=env, stdout=log, stderr=log
         )
         log.close()
-        polls = len(self.fake.calls_of("getUpdates"))
-        await self.fake.wait_for(
-            lambda: len(self.fake.calls_of("getUpdates")) > polls or self.exited(), timeout=30
+
+        def ready() -> bool:
+            if ready_call == "getUpdates":
+                return self.fake.polls_started > before
+            return len(self.fake.calls_of(ready_call)) > before
+
+        before = (
+            self.fake.polls_started
+            if ready_call == "getUpdates"
+            else len(self.fake.calls_of(ready_call))
         )
+        await self.fake.wait_for(lambda: ready() or self.exited(), timeout=30)
         assert not self.exited(), self.log()
 
     def exited(self) -> bool:
@@ -64,8 +72,7 @@ class BotProcess:
         assert self.process is not None
         if self.process.returncode is None:
             self.process.send_signal(sig)
-        code = await asyncio.wait_for(self.process.wait(), timeout=timeout)
-        return code
+        return await asyncio.wait_for(self.process.wait(), timeout=timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -96,6 +103,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     server.set_member(GROUP, OWNER, "creator")
     server.set_member(GROUP, ADMIN, "administrator")
     server.set_member(GROUP, MEMBER, "member")
+    server.add_bot_to_chat(GROUP, OWNER, admin=True)
     yield server
     await server.stop()
 

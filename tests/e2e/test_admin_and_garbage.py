@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
+from bot.db import Database
+from models.users import User
 from tests.e2e.conftest import ADMIN, GROUP, MEMBER, OWNER, BotProcess, seed_chat
 from tests.fakegram.server import FakeTelegram
 
 
 def replies_to(fake: FakeTelegram, chat_id: int, message_id: int) -> list[dict]:
     return [
-        m for m in fake.sent_messages(chat_id)
+        m
+        for m in fake.sent_messages(chat_id)
         if (m.get("reply_to_message") or {}).get("message_id") == message_id
     ]
 
@@ -74,15 +75,23 @@ async def test_rules_welcome_and_trust(fake: FakeTelegram, bot_process: BotProce
     assert await bot_process.stop() == 0
 
 
-async def test_start_up_registers_command_menus(fake: FakeTelegram, bot_process: BotProcess) -> None:
+async def test_start_up_registers_command_menus(
+    fake: FakeTelegram, bot_process: BotProcess
+) -> None:
     await bot_process.start()
     scopes = {(scope, language) for scope, _chat, language in fake.commands}
     for scope in ("all_private_chats", "all_group_chats", "all_chat_administrators"):
         for language in ("ru", "en"):
             assert (scope, language) in scopes
     updates = fake.calls_of("getUpdates")[-1].params.get("allowed_updates")
-    for kind in ("message", "edited_message", "callback_query", "chat_member",
-                 "my_chat_member", "chat_join_request"):
+    for kind in (
+        "message",
+        "edited_message",
+        "callback_query",
+        "chat_member",
+        "my_chat_member",
+        "chat_join_request",
+    ):
         assert kind in updates
     assert await bot_process.stop() == 0
 
@@ -95,7 +104,9 @@ async def test_bot_added_to_a_group_registers_it_and_names_missing_rights(
     fake.add_chat(other, "New Group")
     fake.set_member(other, OWNER, "creator")
     fake.add_bot_to_chat(other, OWNER, admin=True, can_delete_messages=False)
-    notice = await fake.wait_for(lambda: fake.sent_messages(other) and fake.sent_messages(other)[-1])
+    notice = await fake.wait_for(
+        lambda: fake.sent_messages(other) and fake.sent_messages(other)[-1]
+    )
     assert "Delete messages" in notice["text"]
     assert "Ban users" not in notice["text"]
     # registered with default settings
@@ -103,20 +114,50 @@ async def test_bot_added_to_a_group_registers_it_and_names_missing_rights(
     assert await bot_process.stop() == 0
 
 
-async def test_survives_garbage_and_telegram_errors(fake: FakeTelegram, bot_process: BotProcess) -> None:
+async def test_survives_garbage_and_telegram_errors(
+    fake: FakeTelegram, bot_process: BotProcess
+) -> None:
     await seed_chat(bot_process.db_url, GROUP, "Hearth Test", language="en")
     await bot_process.start()
     date = 1_700_000_000
     chat = {"id": GROUP, "type": "supergroup", "title": "Hearth Test"}
     maria = {"id": MEMBER, "is_bot": False, "first_name": "Maria"}
-    fake.enqueue({"poll": {"id": "1", "question": "?", "options": [], "total_voter_count": 0,
-                           "is_closed": False, "is_anonymous": True, "type": "regular",
-                           "allows_multiple_answers": False}})
-    fake.enqueue({"message": {"message_id": 9001, "date": date, "chat": chat}})  # no sender, no text
-    fake.enqueue({"message": {"message_id": 9002, "date": date, "chat": chat, "from": maria,
-                              "sticker": {"file_id": "x", "file_unique_id": "y", "type": "regular",
-                                          "width": 1, "height": 1, "is_animated": False,
-                                          "is_video": False}}})
+    fake.enqueue(
+        {
+            "poll": {
+                "id": "1",
+                "question": "?",
+                "options": [],
+                "total_voter_count": 0,
+                "is_closed": False,
+                "is_anonymous": True,
+                "type": "regular",
+                "allows_multiple_answers": False,
+            }
+        }
+    )
+    fake.enqueue(
+        {"message": {"message_id": 9001, "date": date, "chat": chat}}
+    )  # no sender, no text
+    fake.enqueue(
+        {
+            "message": {
+                "message_id": 9002,
+                "date": date,
+                "chat": chat,
+                "from": maria,
+                "sticker": {
+                    "file_id": "x",
+                    "file_unique_id": "y",
+                    "type": "regular",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                },
+            }
+        }
+    )
     fake.enqueue({"some_future_update": {"x": 1}})
     fake.send_message(GROUP, MEMBER, "/settings@some_other_bot")
     fake.send_message(GROUP, MEMBER, "😀" * 4096)
@@ -131,14 +172,23 @@ async def test_survives_garbage_and_telegram_errors(fake: FakeTelegram, bot_proc
     fake.fail_next("sendMessage", 500, "Internal Server Error")
     assert "Be kind" not in await command(fake, GROUP, MEMBER, "/rules")
 
-    # a user who blocked the bot: the reply fails with 403, the bot carries on
+    # a user who blocked the bot asks to join: the private offer fails with 403, the request
+    # is left to the admins, the person is marked unreachable, and the bot carries on
     fake.add_user(42, "Blocker", language_code="en")
     fake.send_message(42, 42, "/start")
-    await asyncio.sleep(0.2)
+    await fake.wait_for(lambda: fake.sent_messages(42))
     fake.block_bot(42)
-    fake.send_message(42, 42, "/help")
-    await asyncio.sleep(1.0)
+    fake.join_request(GROUP, 42)
+    await fake.wait_for(
+        lambda: [c for c in fake.calls_of("sendMessage") if c.params["chat_id"] == 42 and not c.ok]
+    )
     assert "/me" in await command(fake, MEMBER, MEMBER, "/help")
     assert not bot_process.exited()
     assert " ERROR " not in bot_process.log(), bot_process.log()[-3000:]
     assert await bot_process.stop() == 0
+    assert not fake.calls_of("declineChatJoinRequest")
+    db = Database(bot_process.db_url)
+    async with db.transaction() as session:
+        blocker = await session.get(User, 42)
+        assert blocker is not None and blocker.reachable is False
+    await db.close()

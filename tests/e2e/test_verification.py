@@ -13,8 +13,7 @@ NEWCOMER = 500
 
 def welcomes(fake: FakeTelegram) -> list[dict]:
     return [
-        m for m in fake.sent_messages(GROUP)
-        if "hearth:verify" in str(m.get("reply_markup", ""))
+        m for m in fake.sent_messages(GROUP) if "hearth:verify" in str(m.get("reply_markup", ""))
     ]
 
 
@@ -33,7 +32,9 @@ async def test_newcomer_is_held_welcomed_and_freed_by_their_own_press(
     fake.user_joins(GROUP, NEWCOMER)
     await fake.wait_for(lambda: restricted_to_silence(fake, NEWCOMER))
     welcome = await fake.wait_for(lambda: welcomes(fake) and welcomes(fake)[-1])
-    assert f"tg://user?id={NEWCOMER}" in str(welcome.get("entities", "")) or "Nina" in welcome["text"]
+    assert (
+        f"tg://user?id={NEWCOMER}" in str(welcome.get("entities", "")) or "Nina" in welcome["text"]
+    )
 
     # a stranger's press changes nothing
     fake.press_button(MEMBER, GROUP, welcome["message_id"], "hearth:verify")
@@ -46,8 +47,10 @@ async def test_newcomer_is_held_welcomed_and_freed_by_their_own_press(
     fake.press_button(NEWCOMER, GROUP, welcome["message_id"], "hearth:verify")
     await fake.wait_for(lambda: fake.member_status(GROUP, NEWCOMER) == "member")
     await fake.wait_for(
-        lambda: "hearth:verify" not in str(fake.sent_messages(GROUP)[0].get("reply_markup", ""))
-        or fake.is_deleted(GROUP, welcome["message_id"])
+        lambda: (
+            "hearth:verify" not in str(fake.sent_messages(GROUP)[0].get("reply_markup", ""))
+            or fake.is_deleted(GROUP, welcome["message_id"])
+        )
     )
     update = fake.send_message(GROUP, NEWCOMER, "Hello everyone!")
     assert update is not None
@@ -153,7 +156,9 @@ async def test_join_request_is_approved_after_accepting_in_private(
     fake.add_user(NEWCOMER, "Nina", language_code="en")
     await bot_process.start()
     fake.join_request(GROUP, NEWCOMER)
-    offer = await fake.wait_for(lambda: fake.sent_messages(NEWCOMER) and fake.sent_messages(NEWCOMER)[-1])
+    offer = await fake.wait_for(
+        lambda: fake.sent_messages(NEWCOMER) and fake.sent_messages(NEWCOMER)[-1]
+    )
     assert "Hearth Test" in offer["text"]
     fake.press_button(NEWCOMER, NEWCOMER, offer["message_id"], f"hearth:accept:{GROUP}")
     await fake.wait_for(lambda: fake.calls_of("approveChatJoinRequest"))
@@ -175,7 +180,10 @@ async def test_join_request_is_declined_on_silence(
     await fake.wait_for(lambda: fake.calls_of("declineChatJoinRequest"), timeout=15)
     assert fake.member_status(GROUP, NEWCOMER) in ("left", None)
     await fake.wait_for(lambda: len(fake.sent_messages(NEWCOMER)) == 2)
-    assert "declined" in fake.sent_messages(NEWCOMER)[-1]["text"] or "no longer" in fake.sent_messages(NEWCOMER)[-1]["text"]
+    assert (
+        "declined" in fake.sent_messages(NEWCOMER)[-1]["text"]
+        or "no longer" in fake.sent_messages(NEWCOMER)[-1]["text"]
+    )
     assert await bot_process.stop() == 0
 
 
@@ -187,6 +195,8 @@ async def test_admins_and_bots_who_join_are_not_verified(
     await bot_process.start()
     fake.user_joins(GROUP, 777)
     fake.send_message(GROUP, OWNER, "/rules")
-    await fake.wait_for(lambda: any("rules" in m["text"].lower() for m in fake.sent_messages(GROUP)))
+    await fake.wait_for(
+        lambda: any("rules" in m["text"].lower() for m in fake.sent_messages(GROUP))
+    )
     assert not fake.calls_of("restrictChatMember")
     assert await bot_process.stop() == 0

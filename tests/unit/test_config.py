@@ -14,8 +14,17 @@ TOKEN = "123456:SECRET-token-value"
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
-        if name in {"BOT_TOKEN", "OWNER_IDS", "DATABASE_URL", "DEFAULT_LANGUAGE", "WEBHOOK_URL",
-                    "DEFAULT_TIMEZONE", "LOG_LEVEL", "TELEGRAM_API_URL", "WEBHOOK_LISTEN"}:
+        if name in {
+            "BOT_TOKEN",
+            "OWNER_IDS",
+            "DATABASE_URL",
+            "DEFAULT_LANGUAGE",
+            "WEBHOOK_URL",
+            "DEFAULT_TIMEZONE",
+            "LOG_LEVEL",
+            "TELEGRAM_API_URL",
+            "WEBHOOK_LISTEN",
+        }:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no .env here
 
@@ -49,7 +58,9 @@ def test_reads_dotenv(tmp_path: Path) -> None:
         ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "localhost"}, "TELEGRAM_API_URL is malformed"),
     ],
 )
-def test_bad_settings_are_named(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str) -> None:
+def test_bad_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(ConfigError, match=named):
@@ -60,10 +71,16 @@ def test_entry_point_exits_2_with_one_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     env["BOT_TOKEN"] = "123:"
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines == ["hearth: configuration error: BOT_TOKEN is malformed: "
-                     "expected the token from @BotFather, like 123456:ABC-DEF"]
+    assert lines == [
+        "hearth: configuration error: BOT_TOKEN is malformed: "
+        "expected the token from @BotFather, like 123456:ABC-DEF"
+    ]

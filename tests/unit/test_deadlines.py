@@ -18,7 +18,9 @@ async def test_a_deadline_runs_once_when_due_and_not_before(db: Database) -> Non
         ran.append((chat_id, user_id))
 
     async with db.transaction() as session:
-        await DeadlineRepository(session).schedule("verify", -100, 7, clock.now() + timedelta(minutes=5))
+        await DeadlineRepository(session).schedule(
+            "verify", -100, 7, clock.now() + timedelta(minutes=5)
+        )
     sweeper = DeadlineSweeper(db, clock, {"verify": action})
 
     assert await sweeper.sweep() == 0

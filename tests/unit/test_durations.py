@@ -22,7 +22,9 @@ def test_parses_the_documented_forms(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "5", "m5", "5x", "-5m", "5 minutes", "1.5h", "9999999d", "🙂"])
+@pytest.mark.parametrize(
+    "text", ["", "5", "m5", "5x", "-5m", "5 minutes", "1.5h", "9999999d", "🙂"]
+)
 def test_rejects_anything_else(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
@@ -30,8 +32,12 @@ def test_rejects_anything_else(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("delta", "text"),
-    [(timedelta(seconds=90), "1m30s"), (timedelta(days=7), "1w"), (timedelta(0), "0s"),
-     (timedelta(days=365), "52w1d")],
+    [
+        (timedelta(seconds=90), "1m30s"),
+        (timedelta(days=7), "1w"),
+        (timedelta(0), "0s"),
+        (timedelta(days=365), "52w1d"),
+    ],
 )
 def test_formats_the_shortest_exact_spelling(delta: timedelta, text: str) -> None:
     assert format_duration(delta) == text

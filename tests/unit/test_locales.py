@@ -1,7 +1,7 @@
 import re
+from datetime import timedelta
 
 from bot.i18n import catalog, human_duration, pick_language, t
-from datetime import timedelta
 
 
 def test_every_text_exists_in_both_languages_with_the_same_placeholders() -> None:

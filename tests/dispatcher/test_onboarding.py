@@ -1,0 +1,91 @@
+"""Verification and trust through the production dispatcher, with a moved clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.dispatcher.conftest import GROUP, MEMBER, NEWCOMER, Harness
+
+
+def held(h: Harness, user_id: int) -> bool:
+    member = h.fake.member(GROUP, user_id)
+    return member["status"] == "restricted" and member["can_send_messages"] is False
+
+
+def welcome_messages(h: Harness) -> list[dict]:
+    return [m for m in h.fake.sent_messages(GROUP) if "hearth:verify" in str(m.get("reply_markup"))]
+
+
+async def test_the_same_join_seen_twice_is_verified_once(harness: Harness) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)  # chat_member update and the service message
+    await harness.settle()
+    restricts = [
+        c for c in harness.fake.calls_of("restrictChatMember") if c.params["user_id"] == NEWCOMER
+    ]
+    assert len(restricts) == 1
+    assert len(welcome_messages(harness)) == 1
+    assert held(harness, NEWCOMER)
+
+
+async def test_timeout_removes_without_a_lasting_ban(harness: Harness) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    welcome = welcome_messages(harness)[0]
+    harness.clock.advance(timedelta(minutes=4, seconds=59))
+    await harness.settle()
+    assert held(harness, NEWCOMER)
+    harness.clock.advance(timedelta(seconds=1))
+    await harness.settle()
+    assert harness.fake.member_status(GROUP, NEWCOMER) == "left"
+    assert harness.fake.is_deleted(GROUP, welcome["message_id"])
+
+
+async def test_leaving_before_confirming_cancels_the_deadline(harness: Harness) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    harness.fake.user_leaves(GROUP, NEWCOMER)
+    await harness.settle()
+    harness.clock.advance(timedelta(minutes=10))
+    await harness.settle()
+    assert not [
+        c for c in harness.fake.calls_of("banChatMember") if c.params["user_id"] == NEWCOMER
+    ]
+
+
+async def test_if_the_welcome_cannot_be_posted_nobody_is_removed(harness: Harness) -> None:
+    harness.fake.fail_next(
+        "sendMessage", 400, "Bad Request: not enough rights to send text messages to the chat"
+    )
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    harness.clock.advance(timedelta(hours=1))
+    await harness.settle()
+    assert harness.fake.member_status(GROUP, NEWCOMER) == "member"
+    assert not harness.fake.calls_of("banChatMember")
+
+
+async def test_newcomer_becomes_member_after_probation(harness: Harness) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    welcome = welcome_messages(harness)[0]
+    harness.fake.press_button(NEWCOMER, GROUP, welcome["message_id"], "hearth:verify")
+    await harness.settle()
+    assert harness.fake.member_status(GROUP, NEWCOMER) == "member"
+
+    harness.fake.send_message(NEWCOMER, NEWCOMER, "/me")
+    await harness.settle()
+    me = harness.replies(NEWCOMER)[-1]
+    assert "newcomer" in me and "next level “member”" in me
+
+    harness.clock.advance(timedelta(days=7, minutes=1))
+    assert await harness.app.hearth.trust.promote_due() >= 1
+    harness.fake.send_message(NEWCOMER, NEWCOMER, "/me")
+    await harness.settle()
+    assert "Circle: member" in harness.replies(NEWCOMER)[-1]
+
+
+async def test_people_already_in_the_chat_count_as_members(harness: Harness) -> None:
+    harness.fake.send_message(GROUP, MEMBER, "hi all")
+    harness.fake.send_message(MEMBER, MEMBER, "/me")
+    await harness.settle()
+    assert "Circle: member" in harness.replies(MEMBER)[-1]

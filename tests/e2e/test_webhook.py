@@ -1,0 +1,60 @@
+"""Webhook mode: set when WEBHOOK_URL is given; requests without the secret are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import aiohttp
+
+from tests.e2e.conftest import GROUP, MEMBER, BotProcess, seed_chat
+from tests.fakegram.server import FakeTelegram
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_webhook_mode_receives_updates_and_checks_the_secret(
+    fake: FakeTelegram, bot_process: BotProcess
+) -> None:
+    await seed_chat(bot_process.db_url, GROUP, "Hearth Test", language="en")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/webhook"
+    bot_process.extra_env.update(
+        WEBHOOK_URL=url, WEBHOOK_SECRET="s3cret-value", WEBHOOK_LISTEN=f"127.0.0.1:{port}"
+    )
+    await bot_process.start(ready_call="setWebhook")
+    hook = await fake.wait_for(lambda: fake.calls_of("setWebhook"), timeout=30)
+    assert hook[-1].params["url"] == url
+    assert hook[-1].params["secret_token"] == "s3cret-value"
+
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 10,
+            "date": 1_700_000_000,
+            "chat": {"id": GROUP, "type": "supergroup", "title": "Hearth Test"},
+            "from": {"id": MEMBER, "is_bot": False, "first_name": "Maria", "language_code": "en"},
+            "text": "/rules",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    async with aiohttp.ClientSession() as http:
+        for _ in range(50):  # the server may still be starting
+            try:
+                async with http.post(url, json=update) as response:
+                    assert response.status == 401
+                break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
+        assert not fake.sent_messages(GROUP)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"}
+        async with http.post(url, json=update, headers=headers) as response:
+            assert response.status == 200
+    reply = await fake.wait_for(lambda: fake.sent_messages(GROUP))
+    assert "no rules" in reply[-1]["text"].lower()
+    assert await bot_process.stop() == 0
