@@ -27,6 +27,8 @@ from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
 from bot.notifier import Notifier
 from bot.retry import RetryMiddleware
+from bot.services.activity import ActivityTracker
+from bot.services.buddies import FOLLOWUP, BuddyService
 from bot.services.chats import ChatService
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.onboarding import REQUEST, VERIFY, Onboarding
@@ -107,6 +109,10 @@ class Application:
             log.info("waiting for %d updates in flight", len(tasks))
             await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
         await self.pacer.stop()
+        try:
+            await self.hearth.activity.flush()
+        except Exception:
+            log.exception("could not store recent activity at shutdown")
         if self._started and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.db.close()
@@ -125,6 +131,12 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
     chat_settings = SettingsService(db, settings.default_language, settings.default_timezone)
     directory = MemberDirectory(db, clock)
     onboarding = Onboarding(db, clock, notifier, chat_settings, directory, settings.owner_ids)
+    activity = ActivityTracker(db)
+    buddies = BuddyService(db, clock, notifier, chat_settings, activity)
+    trust = TrustService(db, clock, chat_settings, directory)
+    onboarding.on_verified.append(buddies.assign)
+    onboarding.on_left.append(buddies.member_left)
+    trust.on_graduated.append(buddies.graduated)
     hearth = Hearth(
         config=settings,
         clock=clock,
@@ -135,18 +147,27 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         admins=AdminGuard(notifier, settings.owner_ids),
         chats=ChatService(db, clock, directory),
         onboarding=onboarding,
-        trust=TrustService(db, clock, chat_settings, directory),
+        trust=trust,
+        activity=activity,
+        buddies=buddies,
     )
     pacer = WelcomePacer(onboarding.chats_awaiting_welcome, onboarding.post_welcome)
     onboarding.set_waker(pacer.wake)
     sweeper = DeadlineSweeper(
-        db, clock, {VERIFY: onboarding.expire, REQUEST: onboarding.expire_request}
+        db,
+        clock,
+        {
+            VERIFY: onboarding.expire,
+            REQUEST: onboarding.expire_request,
+            FOLLOWUP: buddies.followup,
+        },
     )
     scheduler = AsyncIOScheduler(timezone=UTC)
     register_jobs(
         scheduler,
         sweep_deadlines=sweeper.sweep,
         promote=hearth.trust.promote_due,
+        flush_activity=activity.flush,
         sweep_interval=settings.sweep_interval,
     )
     return Application(

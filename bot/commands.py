@@ -13,9 +13,9 @@ from aiogram.types import (
 
 from bot.i18n import SUPPORTED, t
 
-PRIVATE = ("start", "me", "help")
-MEMBER = ("rules", "me", "help")
-ADMIN = (*MEMBER, "settings", "set", "setrules", "setwelcome", "trust")
+PRIVATE = ("start", "me", "interests", "help")
+MEMBER = ("rules", "me", "buddy", "interests", "volunteer", "help")
+ADMIN = (*MEMBER, "settings", "set", "setrules", "setwelcome", "trust", "buddies", "setbuddy")
 
 
 def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:

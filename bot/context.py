@@ -8,6 +8,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.notifier import Notifier
+from bot.services.activity import ActivityTracker
+from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.onboarding import Onboarding
@@ -27,3 +29,5 @@ class Hearth:
     chats: ChatService
     onboarding: Onboarding
     trust: TrustService
+    activity: ActivityTracker
+    buddies: BuddyService

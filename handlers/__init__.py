@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, members, membership, verification
+from handlers import admin, buddies, errors, members, membership, verification
 
 
 def build_router() -> Router:
@@ -14,6 +14,7 @@ def build_router() -> Router:
         membership.build_router(),
         verification.build_router(),
         admin.build_router(),
+        buddies.build_router(),
         members.build_router(),
     )
     return router

@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiogram.types import Message
 
 from bot.context import Hearth
+from bot.convert import person
 from bot.i18n import t
+from bot.services.people import Person
 
 GROUP_TYPES = ("group", "supergroup")
 
@@ -30,3 +32,17 @@ async def require_group_admin(hearth: Hearth, message: Message, lang: str) -> bo
         await reply(hearth, message, t(lang, "errors.not_admin"))
         return False
     return True
+
+
+async def resolve_target(hearth: Hearth, message: Message, token: str) -> Person | None:
+    """The person a command is about: `@username` or numeric id in `token`, else the replied-to
+    message's author. None if unknown."""
+    token = token.strip().split()[0] if token.strip() else ""
+    if token.startswith("@"):
+        return await hearth.trust.resolve_username(token)
+    if token.lstrip("-").isdigit():
+        return await hearth.trust.known_person(int(token))
+    replied = message.reply_to_message
+    if not token and replied is not None and replied.from_user and not replied.from_user.is_bot:
+        return person(replied.from_user)
+    return None

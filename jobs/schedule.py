@@ -1,4 +1,4 @@
-"""APScheduler wiring: the deadline sweep and the promotion sweep."""
+"""APScheduler wiring: the deadline sweep, the promotion sweep, the activity flush."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ def register_jobs(
     *,
     sweep_deadlines: Callable[[], Awaitable[int]],
     promote: Callable[[], Awaitable[int]],
+    flush_activity: Callable[[], Awaitable[int]],
     sweep_interval: float,
 ) -> None:
     """Add the recurring jobs. Jobs hold no state: each reads due work from the database."""
@@ -29,6 +30,15 @@ def register_jobs(
         "interval",
         seconds=60,
         id="promotions",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    scheduler.add_job(
+        flush_activity,
+        "interval",
+        seconds=60,
+        id="activity",
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,

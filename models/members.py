@@ -54,6 +54,7 @@ class Member(Base):
         ForeignKey("welcome_posts.id", ondelete="SET NULL"), nullable=True, index=True
     )
     source: Mapped[str] = mapped_column(String(16), default="seen")
+    last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class MemberRepository:

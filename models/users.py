@@ -22,6 +22,7 @@ class User(Base):
     language_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    interests: Mapped[str | None] = mapped_column(String(500), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     @property

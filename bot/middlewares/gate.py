@@ -33,4 +33,5 @@ class GroupGate(BaseMiddleware):
         if level == TrustLevel.PENDING:
             await hearth.notifier.delete(event.chat.id, event.message_id)
             return None
+        hearth.activity.touch(event.chat.id, user.id, hearth.clock.now())
         return await handler(event, data)

@@ -42,6 +42,11 @@ class MemberDirectory:
     def cached(self, chat_id: int, user_id: int) -> str | None:
         return self._levels.get((chat_id, user_id))
 
+    async def remember(self, person: Person) -> None:
+        """Store a person met outside any group (e.g. in private)."""
+        async with self._db.transaction() as session:
+            await remember_person(session, person, self._clock.now())
+
     async def ensure_chat(self, chat: ChatRef) -> None:
         if chat.id in self._known_chats:
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -83,6 +83,8 @@ class Onboarding:
         self._owner_ids = owner_ids
         self._rights_warned: dict[int, float] = {}
         self._wake: Callable[[], None] = lambda: None
+        self.on_verified: list[Callable[[int, int], Awaitable[object]]] = []
+        self.on_left: list[Callable[[int, int], Awaitable[object]]] = []
 
     def set_waker(self, wake: Callable[[], None]) -> None:
         """The welcome pacer's wake-up call, run after someone starts waiting for a welcome."""
@@ -405,6 +407,7 @@ class Onboarding:
         self._directory.set(chat.id, person.id, TrustLevel.NEWCOMER)
         await self._notifier.release(chat.id, person.id)
         await self._finish_welcome(closed)
+        await self._emit(self.on_verified, chat.id, person.id)
         return Confirm.CONFIRMED
 
     async def expire(self, chat_id: int, user_id: int) -> None:
@@ -448,6 +451,17 @@ class Onboarding:
             )
         self._directory.set(chat_id, user_id, None)
         await self._finish_welcome(closed)
+        await self._emit(self.on_left, chat_id, user_id)
+
+    async def _emit(
+        self, hooks: list[Callable[[int, int], Awaitable[object]]], chat_id: int, user_id: int
+    ) -> None:
+        """Run follow-up work of other services; their failure never undoes this one."""
+        for hook in hooks:
+            try:
+                await hook(chat_id, user_id)
+            except Exception:
+                log.exception("chat %s: follow-up for %s failed", chat_id, user_id)
 
     # ----- join requests -------------------------------------------------------------------
 
@@ -507,6 +521,7 @@ class Onboarding:
             await DeadlineRepository(session).cancel(REQUEST, chat_id, person.id)
         self._directory.set(chat_id, person.id, TrustLevel.NEWCOMER)
         if await self._notifier.approve_request(chat_id, person.id):
+            await self._emit(self.on_verified, chat_id, person.id)
             return AcceptResult(Accept.APPROVED, title)
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat_id, person.id))

@@ -34,6 +34,25 @@ def _duration(low: timedelta, high: timedelta) -> Callable[[str], str]:
     return parse
 
 
+def _integer(low: int, high: int) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise BadSettingValue()
+        return str(int(value))
+
+    return parse
+
+
+def _optional(parse: Callable[[str], str]) -> Callable[[str], str]:
+    """Also accept `off` (and `0`) to turn the feature off."""
+
+    def parse_or_off(raw: str) -> str:
+        return "off" if raw.strip().lower() in ("off", "0", "no", "выкл") else parse(raw)
+
+    return parse_or_off
+
+
 def _language(raw: str) -> str:
     value = raw.strip().lower()
     if value not in SUPPORTED:
@@ -62,6 +81,10 @@ def _specs(default_language: str, default_timezone: str) -> dict[str, SettingSpe
         SettingSpec("verify_timeout", "5m", _duration(timedelta(seconds=30), timedelta(days=1))),
         SettingSpec("probation", "7d", _duration(timedelta(0), timedelta(days=365))),
         SettingSpec("veteran_after", "365d", _duration(timedelta(days=1), timedelta(days=3650))),
+        SettingSpec("buddy_max_load", "3", _integer(1, 50)),
+        SettingSpec(
+            "buddy_followup", "3d", _optional(_duration(timedelta(hours=1), timedelta(days=60)))
+        ),
         SettingSpec("language", default_language, _language),
         SettingSpec("timezone", default_timezone, _timezone),
     ]
@@ -96,6 +119,15 @@ class ChatConfig:
     @property
     def veteran_after(self) -> timedelta:
         return parse_duration(self.values["veteran_after"])
+
+    @property
+    def buddy_max_load(self) -> int:
+        return int(self.values["buddy_max_load"])
+
+    @property
+    def buddy_followup(self) -> timedelta | None:
+        value = self.values["buddy_followup"]
+        return None if value == "off" else parse_duration(value)
 
 
 class SettingsService:

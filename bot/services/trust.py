@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,6 +50,7 @@ class TrustService:
         self._clock = clock
         self._settings = settings
         self._directory = directory
+        self.on_graduated: list[Callable[[int, list[int]], Awaitable[None]]] = []
 
     async def standings(self, user_id: int) -> list[Standing]:
         async with self._db.transaction() as session:
@@ -117,12 +119,22 @@ class TrustService:
                 raise NotInChat(person.id)
             if seen:
                 await remember_person(session, person, now)
+            was_newcomer = member.trust == TrustLevel.NEWCOMER
             member.trust = level
             member.trust_pinned = True
             member.level_since = now
             if level != TrustLevel.PENDING and member.verified_at is None:
                 member.verified_at = now
         self._directory.set(chat.id, person.id, level)
+        if was_newcomer and level != TrustLevel.NEWCOMER:
+            await self._graduated(chat.id, [person.id])
+
+    async def _graduated(self, chat_id: int, user_ids: list[int]) -> None:
+        for hook in self.on_graduated:
+            try:
+                await hook(chat_id, user_ids)
+            except Exception:
+                log.exception("chat %s: follow-up for graduates failed", chat_id)
 
     async def promote_due(self) -> int:
         """Promote newcomers after probation and members after `veteran_after`."""
@@ -144,10 +156,22 @@ class TrustService:
                     )
                     .execution_options(synchronize_session=False)
                 )
+                graduates = list(
+                    (
+                        await session.execute(
+                            select(Member.user_id).where(
+                                Member.chat_id == chat_id,
+                                Member.status == MemberStatus.IN,
+                                Member.trust_pinned.is_(False),
+                                Member.trust == TrustLevel.NEWCOMER,
+                                Member.level_since <= now - config.probation,
+                            )
+                        )
+                    ).scalars()
+                )
                 newcomers = await session.execute(
                     base.where(
-                        Member.trust == TrustLevel.NEWCOMER,
-                        Member.level_since <= now - config.probation,
+                        Member.trust == TrustLevel.NEWCOMER, Member.user_id.in_(graduates)
                     ).values(trust=TrustLevel.MEMBER, level_since=now)
                 )
                 veterans = await session.execute(
@@ -162,6 +186,8 @@ class TrustService:
             if count:
                 self._directory.forget_chat(chat_id)
                 promoted += count
+            if graduates:
+                await self._graduated(chat_id, graduates)
         if promoted:
             log.info("promoted %d people", promoted)
         return promoted

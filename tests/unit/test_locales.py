@@ -24,3 +24,15 @@ def test_texts_and_durations_are_localised() -> None:
     assert t("ru", "level.veteran") == "ветеран"
     assert human_duration("ru", timedelta(minutes=5)) == "5 мин"
     assert human_duration("en", timedelta(days=7, hours=2)) == "1 wk 2 h"
+
+
+def test_every_setting_is_described_and_explained_in_both_languages() -> None:
+    from bot.services.settings import SettingsService
+
+    keys = SettingsService.__new__(SettingsService)
+    keys.specs = __import__("bot.services.settings", fromlist=["_specs"])._specs("ru", "UTC")
+    for language in ("ru", "en"):
+        texts = catalog(language)
+        for key in keys.specs:
+            assert f"settings.about.{key}" in texts, (language, key)
+            assert f"settings.expected.{key}" in texts, (language, key)
