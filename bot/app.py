@@ -98,7 +98,6 @@ class Application:
     async def start_background(self) -> None:
         """Recover from a restart, then start the scheduler and the welcome pacer."""
         await self.hearth.onboarding.hold_awaiting()
-        await self.sweeper.sweep()
         self.scheduler.start()
         self.pacer.start()
         self._started = True
@@ -201,6 +200,7 @@ async def run(settings: Settings) -> int:
     if settings.webhook_url:
         await _serve_webhook(app)
     else:
+        await app.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
         await app.dispatcher.start_polling(
             app.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, polling_timeout=25
         )
@@ -214,7 +214,10 @@ async def _serve_webhook(app: Application) -> None:
     settings = app.settings
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     web_app = web.Application()
-    SimpleRequestHandler(app.dispatcher, app.bot, secret_token=secret).register(web_app, "/webhook")
+    # handled before answering Telegram, so an update in flight at shutdown is redelivered
+    SimpleRequestHandler(
+        app.dispatcher, app.bot, secret_token=secret, handle_in_background=False
+    ).register(web_app, "/webhook")
     setup_application(web_app, app.dispatcher, bot=app.bot)
     runner = web.AppRunner(web_app)
     await runner.setup()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import (
     ChatMemberAdministrator,
     ChatMemberOwner,
@@ -93,6 +93,19 @@ _HARMLESS = (
 )
 
 
+class TelegramUnavailable(Exception):
+    """Telegram did not answer usefully (5xx, network, long 429) even after retries."""
+
+
+def _transient(error: TelegramAPIError) -> bool:
+    return not isinstance(error, TelegramBadRequest | TelegramForbiddenError)
+
+
+def utf16_length(text: str) -> int:
+    """Telegram counts message length in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 class Notifier:
     """Telegram calls used by services and jobs, with errors turned into plain results."""
 
@@ -114,9 +127,19 @@ class Notifier:
             log.warning("%s in chat %s failed: %s", what, chat_id, error.message)
 
     async def send(
-        self, chat_id: int, text: str, buttons: Keyboard | None = None, reply_to: int | None = None
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Keyboard | None = None,
+        reply_to: int | None = None,
+        *,
+        raise_transient: bool = False,
     ) -> int | None:
-        """Send an HTML message; its id, or None if it could not be delivered."""
+        """Send an HTML message; its id, or None if it could not be delivered.
+
+        With `raise_transient`, an outage raises TelegramUnavailable instead of returning None,
+        so the caller can try again later rather than treat it as a permanent refusal.
+        """
         try:
             message = await self.bot.send_message(
                 chat_id,
@@ -131,6 +154,8 @@ class Notifier:
             )
         except TelegramAPIError as error:
             await self._failed("sendMessage", chat_id, error)
+            if raise_transient and _transient(error):
+                raise TelegramUnavailable(str(error)) from error
             return None
         return message.message_id
 
@@ -159,13 +184,18 @@ class Notifier:
         return True
 
     async def hold(self, chat_id: int, user_id: int) -> bool:
-        """Restrict a person from sending anything."""
+        """Restrict a person from sending anything; False if Telegram refused (no rights).
+
+        Raises TelegramUnavailable on an outage.
+        """
         try:
             await self.bot.restrict_chat_member(
                 chat_id, user_id, HELD, use_independent_chat_permissions=True
             )
         except TelegramAPIError as error:
             await self._failed("restrictChatMember", chat_id, error)
+            if _transient(error):
+                raise TelegramUnavailable(str(error)) from error
             return False
         return True
 

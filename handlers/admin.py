@@ -11,11 +11,12 @@ from aiogram.types import Message
 from bot.context import Hearth
 from bot.convert import chat_ref, person
 from bot.i18n import t
+from bot.notifier import utf16_length
 from bot.services.chats import TooLong
 from bot.services.people import Person
 from bot.services.settings import BadSettingValue, UnknownSetting
-from bot.services.trust import ASSIGNABLE, NotInChat
-from handlers.common import reply, require_group_admin
+from bot.services.trust import ASSIGNABLE, NotInChat, StillPending
+from handlers.common import parse_user_id, reply, require_group_admin, resolve_target
 from models.members import TrustLevel
 
 
@@ -111,6 +112,10 @@ def build_router() -> Router:
             return
         sample = person(message.from_user) if message.from_user else Person(0, "…")
         preview = await hearth.onboarding.preview(chat.id, sample)
+        if utf16_length(preview) > 3800:  # too long to quote: show it as it will appear
+            await reply(hearth, message, t(lang, "welcome_cmd.saved", preview="⬇️"))
+            await hearth.notifier.send(message.chat.id, preview)
+            return
         await reply(hearth, message, t(lang, "welcome_cmd.saved", preview=preview))
 
     @router.message(Command("trust"))
@@ -120,7 +125,7 @@ def build_router() -> Router:
         if not await require_group_admin(hearth, message, lang):
             return
         words = (command.args or "").split()
-        levels = [w for w in words if not w.startswith("@") and not w.lstrip("-").isdigit()]
+        levels = [w for w in words if not w.startswith("@") and parse_user_id(w) is None]
         targets = [w for w in words if w not in levels]
         if len(levels) != 1 or len(targets) > 1:
             await reply(hearth, message, t(lang, "trust.usage"))
@@ -133,10 +138,7 @@ def build_router() -> Router:
         seen = False
         if targets:
             token = targets[0]
-            if token.startswith("@"):
-                target = await hearth.trust.resolve_username(token)
-            else:
-                target = await hearth.trust.known_person(int(token))
+            target = await resolve_target(hearth, message, token)
         elif message.reply_to_message is not None and message.reply_to_message.from_user:
             replied = message.reply_to_message.from_user
             if not replied.is_bot:
@@ -145,8 +147,14 @@ def build_router() -> Router:
             await reply(hearth, message, t(lang, "errors.unknown_target"))
             return
         level = TrustLevel(level_name)
+        chat = chat_ref(message.chat)
         try:
-            await hearth.trust.assign(chat_ref(message.chat), target, level, seen)
+            try:
+                await hearth.trust.assign(chat, target, level, seen)
+            except StillPending:
+                # an admin vouching for someone counts as their confirmation
+                await hearth.onboarding.confirm(chat, target)
+                await hearth.trust.assign(chat, target, level, seen)
         except NotInChat:
             await reply(hearth, message, t(lang, "trust.not_member", name=target.mention))
             return

@@ -13,7 +13,14 @@ from bot.convert import person
 from bot.i18n import format_moment, t
 from bot.services.buddies import FOLLOWUP_PREFIX, Change, Volunteer
 from bot.services.people import Person
-from handlers.common import GROUP_TYPES, is_admin, reply, require_group_admin, resolve_target
+from handlers.common import (
+    GROUP_TYPES,
+    is_admin,
+    parse_chat_id,
+    reply,
+    require_group_admin,
+    resolve_target,
+)
 
 
 def build_router() -> Router:
@@ -177,10 +184,11 @@ def build_router() -> Router:
     async def followup(query: CallbackQuery, hearth: Hearth, lang: str) -> None:
         raw = (query.data or "").removeprefix(FOLLOWUP_PREFIX)
         chat, _, answer = raw.partition(":")
-        if not chat.lstrip("-").isdigit() or answer not in ("y", "n"):
+        chat_id = parse_chat_id(chat)
+        if chat_id is None or answer not in ("y", "n"):
             await hearth.notifier.answer(query.id, t(lang, "errors.internal"), alert=True)
             return
-        key = await hearth.buddies.followup_answer(int(chat), query.from_user.id, answer == "y")
+        key = await hearth.buddies.followup_answer(chat_id, query.from_user.id, answer == "y")
         await hearth.notifier.answer(query.id, t(lang, key)[:200])
         if query.message is not None:
             await hearth.notifier.edit(

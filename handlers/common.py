@@ -40,9 +40,25 @@ async def resolve_target(hearth: Hearth, message: Message, token: str) -> Person
     token = token.strip().split()[0] if token.strip() else ""
     if token.startswith("@"):
         return await hearth.trust.resolve_username(token)
-    if token.lstrip("-").isdigit():
-        return await hearth.trust.known_person(int(token))
+    user_id = parse_user_id(token)
+    if user_id is not None:
+        return await hearth.trust.known_person(user_id)
     replied = message.reply_to_message
     if not token and replied is not None and replied.from_user and not replied.from_user.is_bot:
         return person(replied.from_user)
     return None
+
+
+def parse_user_id(token: str) -> int | None:
+    """A Telegram id written in ASCII digits and within range, else None."""
+    if not token.isascii() or not token.isdigit() or len(token) > 15:
+        return None
+    return int(token)
+
+
+def parse_chat_id(token: str) -> int | None:
+    """A chat id such as -1001234567890, else None."""
+    digits = token.removeprefix("-")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 16:
+        return None
+    return int(token)

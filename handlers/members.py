@@ -10,7 +10,8 @@ from aiogram.types import Message
 
 from bot.context import Hearth
 from bot.i18n import format_moment, t
-from handlers.common import GROUP_TYPES, is_admin, reply
+from bot.notifier import utf16_length
+from handlers.common import GROUP_TYPES, is_admin, parse_chat_id, reply
 
 
 def build_router() -> Router:
@@ -19,8 +20,15 @@ def build_router() -> Router:
     @router.message(CommandStart(), F.chat.type == "private")
     async def start(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
         payload = (command.args or "").strip()
-        if payload.startswith("rules_") and payload[6:].lstrip("-").isdigit():
-            await send_rules(hearth, message, int(payload[6:]), lang)
+        chat_id = (
+            parse_chat_id(payload.removeprefix("rules_")) if payload.startswith("rules_") else None
+        )
+        if chat_id is not None and message.from_user is not None:
+            # only people of that chat (members, newcomers, requesters) may read its rules here
+            if await hearth.trust.belongs(chat_id, message.from_user.id):
+                await send_rules(hearth, message, chat_id, lang)
+            else:
+                await reply(hearth, message, t(lang, "rules.unknown_chat"))
             return
         text = t(lang, "start.text")
         if message.from_user is not None:
@@ -93,7 +101,7 @@ async def send_rules(hearth: Hearth, message: Message, chat_id: int, lang: str) 
     if not rules:
         await reply(hearth, message, t(lang, "rules.none"))
         return
-    if len(rules) > 3800:  # a header would push it past Telegram's 4096 characters
+    if utf16_length(rules) > 3800:  # a header would push it past Telegram's 4096 characters
         await reply(hearth, message, escape(rules))
         return
     await reply(hearth, message, t(lang, "rules.show", chat=escape(title), rules=escape(rules)))

@@ -55,7 +55,10 @@ def build_router() -> Router:
         if new.status in ADMIN_STATUSES:
             hearth.admins.admin_changed(event.chat.id)
         await hearth.onboarding.on_join(
-            chat_ref(event.chat), person(new.user), privileged=new.status in ADMIN_STATUSES
+            chat_ref(event.chat),
+            person(new.user),
+            privileged=new.status in ADMIN_STATUSES,
+            joined_at=event.date,
         )
 
     @router.chat_member(GROUPS, ChatMemberUpdatedFilter(IS_MEMBER >> IS_NOT_MEMBER))
@@ -75,9 +78,9 @@ def build_router() -> Router:
         """Fallback for chats where chat_member updates don't reach the bot."""
         chat = chat_ref(message.chat)
         for user in message.new_chat_members or []:
-            if user.id == message.bot.id if message.bot else False:
+            if message.bot is not None and user.id == message.bot.id:
                 continue
-            await hearth.onboarding.on_join(chat, person(user))
+            await hearth.onboarding.on_join(chat, person(user), joined_at=message.date)
 
     @router.message(GROUPS, F.left_chat_member)
     async def left_message(message: Message, hearth: Hearth) -> None:

@@ -11,6 +11,7 @@ from bot.context import Hearth
 from bot.convert import chat_ref, person
 from bot.i18n import t
 from bot.services.onboarding import ACCEPT_PREFIX, VERIFY_BUTTON, Accept, Confirm
+from handlers.common import parse_chat_id
 
 
 def build_router() -> Router:
@@ -33,18 +34,18 @@ def build_router() -> Router:
 
     @router.callback_query(F.data.startswith(ACCEPT_PREFIX))
     async def accept(query: CallbackQuery, hearth: Hearth, lang: str) -> None:
-        raw = (query.data or "").removeprefix(ACCEPT_PREFIX)
-        if not raw.lstrip("-").isdigit():
+        chat_id = parse_chat_id((query.data or "").removeprefix(ACCEPT_PREFIX))
+        if chat_id is None:
             await hearth.notifier.answer(query.id, t(lang, "errors.internal"), alert=True)
             return
-        result = await hearth.onboarding.accept_request(int(raw), person(query.from_user))
+        result = await hearth.onboarding.accept_request(chat_id, person(query.from_user))
         key = {
             Accept.APPROVED: "request.approved",
             Accept.ALREADY: "request.already",
             Accept.EXPIRED: "request.expired",
         }[result.outcome]
         text = t(lang, key, chat=escape(result.chat_title))
-        await hearth.notifier.answer(query.id, text[:200])
+        await hearth.notifier.answer(query.id, t(lang, key, chat=result.chat_title))  # plain text
         if query.message is not None:
             await hearth.notifier.edit(query.message.chat.id, query.message.message_id, text)
 

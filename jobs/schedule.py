@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import SystemClock
+
+STARTUP_GRACE = 5.0
 
 
 def register_jobs(
@@ -16,10 +21,13 @@ def register_jobs(
     sweep_interval: float,
 ) -> None:
     """Add the recurring jobs. Jobs hold no state: each reads due work from the database."""
+    # the first sweep waits a little, so button presses queued while the bot was down are
+    # handled before anyone is removed for not pressing
     scheduler.add_job(
         sweep_deadlines,
         "interval",
         seconds=sweep_interval,
+        next_run_time=SystemClock().now() + timedelta(seconds=STARTUP_GRACE),
         id="deadlines",
         max_instances=1,
         coalesce=True,

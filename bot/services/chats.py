@@ -6,6 +6,7 @@ import logging
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.notifier import utf16_length
 from bot.services.members import MemberDirectory
 from bot.services.people import ChatRef
 from models.chats import ChatRepository
@@ -57,8 +58,8 @@ class ChatService:
 
     async def set_rules(self, chat: ChatRef, text: str) -> int:
         text = text.strip()
-        if len(text) > RULES_LIMIT:
-            raise TooLong(len(text))
+        if utf16_length(text) > RULES_LIMIT:
+            raise TooLong(utf16_length(text))
         await self._directory.ensure_chat(chat)
         async with self._db.transaction() as session:
             stored = await ChatRepository(session).get(chat.id)
@@ -68,8 +69,8 @@ class ChatService:
 
     async def set_welcome(self, chat: ChatRef, text: str | None) -> None:
         """Store a welcome template ({name}, {chat}, {rules}); None restores the default."""
-        if text is not None and len(text) > WELCOME_LIMIT:
-            raise TooLong(len(text))
+        if text is not None and utf16_length(text) > WELCOME_LIMIT:
+            raise TooLong(utf16_length(text))
         await self._directory.ensure_chat(chat)
         async with self._db.transaction() as session:
             stored = await ChatRepository(session).get(chat.id)

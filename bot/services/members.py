@@ -15,6 +15,9 @@ from models.members import Member, MemberStatus, TrustLevel
 from models.upsert import insert_ignore
 from models.users import UserRepository
 
+SEEN = "seen"
+"""`Member.source` of people first seen by a message (already in the chat before the bot)."""
+
 
 class MemberDirectory:
     """Trust levels by (chat, user), read once from the database and kept in memory.
@@ -63,7 +66,7 @@ class MemberDirectory:
         now = self._clock.now()
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat.id, person.id))
-            if member is None or member.status != MemberStatus.IN:
+            if member is None:
                 await remember_person(session, person, now)
                 await insert_ignore(
                     session,
@@ -76,19 +79,16 @@ class MemberDirectory:
                         "trust_pinned": False,
                         "level_since": now,
                         "joined_at": now,
-                        "source": "seen",
+                        "source": SEEN,
                     },
                     key=["chat_id", "user_id"],
                 )
-                if member is not None:  # known but marked as gone: they are here after all
-                    member.status = MemberStatus.IN
-                    if member.trust == TrustLevel.PENDING:
-                        member.trust = TrustLevel.MEMBER
-                level = member.trust if member is not None else TrustLevel.MEMBER
+                level = TrustLevel.MEMBER
             else:
-                level = member.trust
-        self._levels[(chat.id, person.id)] = level
-        return level
+                # never rewrite a known row here: a join being verified owns it
+                level = TrustLevel(member.trust)
+        # a verification that started meanwhile has already put "pending" here: keep it
+        return self._levels.setdefault((chat.id, person.id), level)
 
 
 async def remember_person(session: AsyncSession, person: Person, now: datetime) -> None:

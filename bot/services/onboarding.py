@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from html import escape
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db import Database
 from bot.i18n import human_duration, pick_language, t, template
-from bot.notifier import Button, Keyboard, Notifier
-from bot.services.members import MemberDirectory, remember_person
+from bot.notifier import Button, Keyboard, Notifier, TelegramUnavailable, utf16_length
+from bot.services.members import SEEN, MemberDirectory, remember_person
 from bot.services.people import ChatRef, Person, mention
 from bot.services.settings import ChatConfig, SettingsService
-from models.chats import ChatRepository
+from models.chats import Chat, ChatRepository
 from models.deadlines import DeadlineRepository
 from models.members import Member, MemberRepository, MemberStatus, TrustLevel, WelcomePost
 from models.upsert import insert_ignore
@@ -35,6 +36,8 @@ ACCEPT_PREFIX = "hearth:accept:"
 NAMES_PER_WELCOME = 50
 RULES_INLINE_LIMIT = 2500
 RIGHTS_WARNING_INTERVAL = 3600.0
+JOIN_CLOCK_SKEW = timedelta(seconds=5)
+WELCOME_MAX_LENGTH = 4000
 
 
 class Confirm(StrEnum):
@@ -92,8 +95,18 @@ class Onboarding:
 
     # ----- joining -------------------------------------------------------------------------
 
-    async def on_join(self, chat: ChatRef, person: Person, *, privileged: bool = False) -> bool:
-        """Someone joined the group. Returns True when a verification started."""
+    async def on_join(
+        self,
+        chat: ChatRef,
+        person: Person,
+        *,
+        privileged: bool = False,
+        joined_at: datetime | None = None,
+    ) -> bool:
+        """Someone joined the group (at `joined_at`, Telegram's time of the event).
+
+        Returns True when a verification started.
+        """
         now = self._clock.now()
         if person.is_bot or privileged or person.id in self._owner_ids:
             await self._admit_without_check(chat, person, now)
@@ -101,11 +114,20 @@ class Onboarding:
         async with self._db.transaction() as session:
             await ChatRepository(session).ensure(chat.id, chat.title, chat.type, now)
             await remember_person(session, person, now)
-            if not await self._claim(session, chat.id, person.id, MemberStatus.IN, "join", now):
+            claimed = await self._claim(
+                session, chat.id, person.id, MemberStatus.IN, "join", now, joined_at
+            )
+            if not claimed:
                 return False  # the same join seen twice, or already let in through a request
             await DeadlineRepository(session).cancel(REQUEST, chat.id, person.id)
         self._directory.set(chat.id, person.id, TrustLevel.PENDING)
-        if not await self._notifier.hold(chat.id, person.id):
+        try:
+            held = await self._notifier.hold(chat.id, person.id)
+        except TelegramUnavailable:
+            # still pending: whatever they post is deleted, and the welcome lets them confirm
+            log.warning("chat %s: could not restrict %s (Telegram unavailable)", chat.id, person.id)
+            held = True
+        if not held:
             await self._cannot_hold(chat, person)
             return False
         self._wake()
@@ -119,10 +141,12 @@ class Onboarding:
         status: MemberStatus,
         source: str,
         now: datetime,
+        joined_at: datetime | None = None,
     ) -> bool:
         """Start a verification unless one is running or the person is already in.
 
-        Atomic on both dialects: two copies of the same join cannot both win.
+        Atomic on both dialects: two copies of the same join cannot both win. A row that a
+        message created after this join (`source="seen"`) does not count as "already in".
         """
         placeholder = {
             "chat_id": chat_id,
@@ -136,13 +160,15 @@ class Onboarding:
         }
         await insert_ignore(session, Member, placeholder, key=["chat_id", "user_id"])
         blocked = [MemberStatus.IN] if status == MemberStatus.IN else [MemberStatus.IN, status]
+        claimable: ColumnElement[bool] = Member.status.not_in(blocked)
+        if joined_at is not None:
+            seen_after_join = (Member.source == SEEN) & (
+                Member.joined_at >= joined_at - JOIN_CLOCK_SKEW
+            )
+            claimable = claimable | seen_after_join
         result = await session.execute(
             update(Member)
-            .where(
-                Member.chat_id == chat_id,
-                Member.user_id == user_id,
-                Member.status.not_in(blocked),
-            )
+            .where(Member.chat_id == chat_id, Member.user_id == user_id, claimable)
             .values(
                 status=status,
                 trust=TrustLevel.PENDING,
@@ -224,7 +250,8 @@ class Onboarding:
             members = await MemberRepository(session).awaiting_welcome()
         for member in members:
             self._directory.set(member.chat_id, member.user_id, TrustLevel.PENDING)
-            await self._notifier.hold(member.chat_id, member.user_id)
+            with contextlib.suppress(TelegramUnavailable):
+                await self._notifier.hold(member.chat_id, member.user_id)
 
     async def post_welcome(self, chat_id: int) -> int:
         """Post one welcome naming everyone in the chat still waiting for one.
@@ -250,10 +277,18 @@ class Onboarding:
         if chat is None or not people:
             return 0
         config = await self._settings.get(chat_id)
-        text, buttons = self._render_welcome(
-            chat.id, chat.title, chat.rules, chat.welcome, config, people
-        )
-        message_id = await self._notifier.send(chat_id, text, buttons)
+        inline = True
+        text, buttons = self._render_welcome(chat, config, people, inline_rules=inline)
+        while utf16_length(text) > WELCOME_MAX_LENGTH:
+            if inline and chat.rules:
+                inline = False  # the rules move behind a button
+            elif len(people) > 1:
+                people = people[: len(people) // 2]  # the rest get the next welcome
+            else:
+                break
+            text, buttons = self._render_welcome(chat, config, people, inline_rules=inline)
+        # an outage raises here: the pacer tries again later and nobody is let in unverified
+        message_id = await self._notifier.send(chat_id, text, buttons, raise_transient=True)
         ids = [user_id for user_id, _ in people]
         if message_id is None:
             await self._welcome_failed(chat_id, ids)
@@ -287,29 +322,35 @@ class Onboarding:
 
     def _render_welcome(
         self,
-        chat_id: int,
-        title: str,
-        rules: str | None,
-        custom: str | None,
+        chat: Chat,
         config: ChatConfig,
         people: list[tuple[int, str]],
+        *,
+        inline_rules: bool = True,
     ) -> tuple[str, Keyboard]:
         language = config.language
+        rules, custom = chat.rules, chat.welcome
+        inline = inline_rules and bool(rules) and len(rules or "") <= RULES_INLINE_LIMIT
+        if not rules:
+            rules_block = t(language, "welcome.no_rules")
+        elif inline:
+            rules_block = escape(rules)
+        else:
+            rules_block = t(language, "welcome.rules_too_long")
         names = ", ".join(mention(user_id, name) for user_id, name in people)
         body = escape(custom) if custom else template(language, "welcome.default")
         body = (
             body.replace("{name}", names)
-            .replace("{chat}", escape(title))
-            .replace("{rules}", _rules_block(language, rules))
+            .replace("{chat}", escape(chat.title))
+            .replace("{rules}", rules_block)
         )
         if custom and "{name}" not in custom:
             body = f"{names}\n{body}"
-        footer = t(
-            language, "welcome.instruction", timeout=human_duration(language, config.verify_timeout)
-        )
+        timeout = human_duration(language, config.verify_timeout)
+        footer = t(language, "welcome.instruction", timeout=timeout)
         buttons: Keyboard = [[Button(t(language, "welcome.button"), data=VERIFY_BUTTON)]]
-        if rules and len(rules) > RULES_INLINE_LIMIT and self._notifier.username:
-            link = f"https://t.me/{self._notifier.username}?start=rules_{chat_id}"
+        if rules and not inline and self._notifier.username:
+            link = f"https://t.me/{self._notifier.username}?start=rules_{chat.id}"
             buttons.append([Button(t(language, "welcome.rules_button"), url=link)])
         return f"{body}\n\n{footer}", buttons
 
@@ -320,9 +361,10 @@ class Onboarding:
         if chat is None:
             return ""
         config = await self._settings.get(chat_id)
-        text, _ = self._render_welcome(
-            chat.id, chat.title, chat.rules, chat.welcome, config, [(sample.id, sample.full_name)]
-        )
+        people = [(sample.id, sample.full_name)]
+        text, _ = self._render_welcome(chat, config, people)
+        if utf16_length(text) > WELCOME_MAX_LENGTH:
+            text, _ = self._render_welcome(chat, config, people, inline_rules=False)
         return text
 
     async def _welcome_failed(self, chat_id: int, user_ids: list[int]) -> None:
@@ -411,16 +453,30 @@ class Onboarding:
         return Confirm.CONFIRMED
 
     async def expire(self, chat_id: int, user_id: int) -> None:
-        """The verification deadline passed: remove the person without a lasting ban."""
+        """The verification deadline passed: remove the person without a lasting ban.
+
+        The row is marked first, so a button press racing with the removal is refused
+        instead of being thanked and then removed anyway.
+        """
         async with self._db.transaction() as session:
-            member = await session.get(Member, (chat_id, user_id))
-            if (
-                member is None
-                or member.trust != TrustLevel.PENDING
-                or member.status != MemberStatus.IN
-            ):
-                return
+            marked = await session.execute(
+                update(Member)
+                .where(
+                    Member.chat_id == chat_id,
+                    Member.user_id == user_id,
+                    Member.trust == TrustLevel.PENDING,
+                    Member.status == MemberStatus.IN,
+                )
+                .values(status=MemberStatus.LEFT)
+                .execution_options(synchronize_session=False)
+            )
+        if not getattr(marked, "rowcount", 0):
+            return
         if not await self._notifier.remove(chat_id, user_id, self._clock.now()):
+            async with self._db.transaction() as session:
+                member = await session.get(Member, (chat_id, user_id))
+                if member is not None and member.trust == TrustLevel.PENDING:
+                    member.status = MemberStatus.IN  # still here and still held
             log.warning("chat %s: could not remove unverified %s", chat_id, user_id)
             await self.warn_missing_rights(chat_id, ["can_restrict_members"])
             return
@@ -428,7 +484,6 @@ class Onboarding:
             member = await session.get(Member, (chat_id, user_id))
             closed = None
             if member is not None and member.trust == TrustLevel.PENDING:
-                member.status = MemberStatus.LEFT
                 closed = await self._close_welcome_if_done(session, member.welcome_id)
             await DeadlineRepository(session).cancel(VERIFY, chat_id, user_id)
         self._directory.set(chat_id, user_id, None)
@@ -534,17 +589,23 @@ class Onboarding:
     async def expire_request(self, chat_id: int, user_id: int) -> None:
         """Nobody accepted within `verify_timeout`: decline the request and say so."""
         async with self._db.transaction() as session:
-            member = await session.get(Member, (chat_id, user_id))
-            if member is None or member.status != MemberStatus.REQUESTED:
-                return
+            marked = await session.execute(
+                update(Member)
+                .where(
+                    Member.chat_id == chat_id,
+                    Member.user_id == user_id,
+                    Member.status == MemberStatus.REQUESTED,
+                )
+                .values(status=MemberStatus.LEFT)
+                .execution_options(synchronize_session=False)
+            )
+            if not getattr(marked, "rowcount", 0):
+                return  # accepted (or withdrawn) in the meantime
+            await DeadlineRepository(session).cancel(REQUEST, chat_id, user_id)
             chat = await ChatRepository(session).get(chat_id)
             user = await session.get(User, user_id)
-        await self._notifier.decline_request(chat_id, user_id)
-        async with self._db.transaction() as session:
-            member = await session.get(Member, (chat_id, user_id))
-            if member is not None and member.status == MemberStatus.REQUESTED:
-                member.status = MemberStatus.LEFT
-            await DeadlineRepository(session).cancel(REQUEST, chat_id, user_id)
+        if not await self._notifier.decline_request(chat_id, user_id):
+            return  # already handled by an admin, or withdrawn: nothing to tell
         config = await self._settings.get(chat_id)
         language = pick_language(user.language_code if user else None, config.language)
         title = escape(chat.title if chat else str(chat_id))

@@ -40,6 +40,10 @@ class NotInChat(LookupError):
     pass
 
 
+class StillPending(RuntimeError):
+    """The person has not confirmed the rules yet; verification must finish first."""
+
+
 class TrustService:
     """Computes and changes trust levels."""
 
@@ -90,6 +94,12 @@ class TrustService:
             )
         return result
 
+    async def belongs(self, chat_id: int, user_id: int) -> bool:
+        """Is the person in the chat, or waiting to get in (pending or requested)?"""
+        async with self._db.transaction() as session:
+            member = await session.get(Member, (chat_id, user_id))
+        return member is not None and member.status in (MemberStatus.IN, MemberStatus.REQUESTED)
+
     async def resolve_username(self, username: str) -> Person | None:
         async with self._db.transaction() as session:
             user = await UserRepository(session).by_username(username)
@@ -117,6 +127,8 @@ class TrustService:
             member = await session.get(Member, (chat.id, person.id))
             if member is None or member.status != MemberStatus.IN:
                 raise NotInChat(person.id)
+            if member.trust == TrustLevel.PENDING:
+                raise StillPending(person.id)
             if seen:
                 await remember_person(session, person, now)
             was_newcomer = member.trust == TrustLevel.NEWCOMER

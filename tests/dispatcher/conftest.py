@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 
@@ -29,8 +30,10 @@ class Harness:
     offset: int = 0
     handled: list[int] = field(default_factory=list)
 
-    async def deliver(self) -> int:
-        """Fetch pending updates over HTTP and feed each to the dispatcher; returns the count."""
+    async def deliver(self, reverse: bool = False) -> int:
+        """Fetch pending updates over HTTP and feed each to the dispatcher; returns the count.
+
+        `reverse` feeds each batch newest first, as concurrent handling may order them."""
         count = 0
         while True:
             updates = await self.app.bot.get_updates(
@@ -38,8 +41,8 @@ class Harness:
             )
             if not updates:
                 return count
-            for update in updates:
-                self.offset = update.update_id + 1
+            self.offset = updates[-1].update_id + 1
+            for update in reversed(updates) if reverse else updates:
                 await self.app.dispatcher.feed_update(self.app.bot, update)
                 self.handled.append(update.update_id)
                 count += 1
@@ -85,7 +88,7 @@ async def harness(db_url: str) -> AsyncIterator[Harness]:
         default_language="en",
         _env_file=None,  # type: ignore[call-arg]
     )
-    clock = FakeClock()
+    clock = FakeClock(datetime.fromtimestamp(fake.now(), UTC))  # agree with Telegram's dates
     app = build_application(settings, clock=clock)
     me = await app.bot.get_me()
     app.hearth.notifier.username = me.username or ""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.dispatcher.conftest import GROUP, MEMBER, NEWCOMER, Harness
+import pytest
+
+from bot.notifier import TelegramUnavailable
+from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, Harness
 
 
 def held(h: Harness, user_id: int) -> bool:
@@ -89,3 +92,56 @@ async def test_people_already_in_the_chat_count_as_members(harness: Harness) -> 
     harness.fake.send_message(MEMBER, MEMBER, "/me")
     await harness.settle()
     assert "Circle: member" in harness.replies(MEMBER)[-1]
+
+
+async def test_a_message_handled_before_the_join_does_not_skip_verification(
+    harness: Harness,
+) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    harness.fake.send_message(GROUP, NEWCOMER, "spam right away", force=True)
+    await harness.deliver(reverse=True)  # the message first, then the join
+    await harness.settle()
+    assert held(harness, NEWCOMER)
+    assert len(welcome_messages(harness)) == 1
+    later = harness.fake.send_message(GROUP, NEWCOMER, "more spam", force=True)
+    await harness.settle()
+    assert later is not None
+    assert harness.fake.is_deleted(GROUP, later["message"]["message_id"])
+
+
+async def test_a_welcome_too_long_for_one_message_moves_the_rules_behind_a_button(
+    harness: Harness,
+) -> None:
+    harness.fake.send_message(GROUP, ADMIN, "/setrules " + "Be kind. " * 270)
+    harness.fake.send_message(GROUP, ADMIN, "/setwelcome " + "Welcome {name}! " * 180 + "{rules}")
+    await harness.settle()
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    welcome = welcome_messages(harness)[-1]
+    assert "rules_" in str(welcome["reply_markup"])  # the rules button
+    assert held(harness, NEWCOMER)  # nobody let in unverified
+
+
+async def test_an_outage_while_welcoming_lets_nobody_in_unverified(harness: Harness) -> None:
+    for _ in range(5):
+        harness.fake.fail_next("sendMessage", 502, "Bad Gateway")
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.deliver()
+    for chat_id in await harness.app.hearth.onboarding.chats_awaiting_welcome():
+        with pytest.raises(TelegramUnavailable):  # the pacer logs this and tries again
+            await harness.app.hearth.onboarding.post_welcome(chat_id)
+    assert held(harness, NEWCOMER)
+    await harness.settle()  # Telegram is back
+    assert len(welcome_messages(harness)) == 1
+    assert held(harness, NEWCOMER)
+
+
+async def test_an_admin_vouching_with_trust_releases_a_pending_newcomer(harness: Harness) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    harness.fake.send_message(GROUP, ADMIN, "/trust member @nina")
+    await harness.settle()
+    assert harness.fake.member_status(GROUP, NEWCOMER) == "member"
+    harness.clock.advance(timedelta(hours=1))
+    await harness.settle()
+    assert not harness.fake.calls_of("banChatMember")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:SECRET-token-value"
@@ -13,19 +13,8 @@ TOKEN = "123456:SECRET-token-value"
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name in {
-            "BOT_TOKEN",
-            "OWNER_IDS",
-            "DATABASE_URL",
-            "DEFAULT_LANGUAGE",
-            "WEBHOOK_URL",
-            "DEFAULT_TIMEZONE",
-            "LOG_LEVEL",
-            "TELEGRAM_API_URL",
-            "WEBHOOK_LISTEN",
-        }:
-            monkeypatch.delenv(name)
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.chdir(tmp_path)  # no .env here
 
 
@@ -56,6 +45,10 @@ def test_reads_dotenv(tmp_path: Path) -> None:
         ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Mars/Base"}, "DEFAULT_TIMEZONE is malformed"),
         ({"BOT_TOKEN": TOKEN, "WEBHOOK_LISTEN": "8080"}, "WEBHOOK_LISTEN is malformed"),
         ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "localhost"}, "TELEGRAM_API_URL is malformed"),
+        (
+            {"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://example.org/webhook"},
+            "WEBHOOK_SECRET is required when WEBHOOK_URL is set",
+        ),
     ],
 )
 def test_bad_settings_are_named(
