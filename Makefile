@@ -28,6 +28,9 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+bench: $(VENV)/.installed-dev
+	$(PY) -m bench
+
 migrate: $(VENV)/.installed
 	$(PY) -m bot migrate
 

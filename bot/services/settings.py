@@ -87,6 +87,15 @@ def _specs(default_language: str, default_timezone: str) -> dict[str, SettingSpe
         ),
         SettingSpec("language", default_language, _language),
         SettingSpec("timezone", default_timezone, _timezone),
+        # ---- rules and pace (moderation)
+        #
+        #
+        # ---- weekly check-ins and nudges
+        #
+        #
+        # ---- paid membership
+        #
+        #
     ]
     return {spec.key: spec for spec in specs}
 
@@ -128,6 +137,21 @@ class ChatConfig:
     def buddy_followup(self) -> timedelta | None:
         value = self.values["buddy_followup"]
         return None if value == "off" else parse_duration(value)
+
+    # ---- rules and pace (moderation)
+    #
+    #
+    #
+
+    # ---- weekly check-ins and nudges
+    #
+    #
+    #
+
+    # ---- paid membership
+    #
+    #
+    #
 
 
 class SettingsService:
