@@ -31,7 +31,9 @@ from bot.services.activity import ActivityTracker
 from bot.services.buddies import FOLLOWUP, BuddyService
 from bot.services.chats import ChatService
 from bot.services.members import AdminGuard, MemberDirectory
+from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, Onboarding
+from bot.services.pace import build_pace
 from bot.services.settings import SettingsService
 from bot.services.trust import TrustService
 from handlers import build_router
@@ -112,6 +114,7 @@ class Application:
             await self.hearth.activity.flush()
         except Exception:
             log.exception("could not store recent activity at shutdown")
+        await self.hearth.moderation.pace.close()
         if self._started and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.db.close()
@@ -133,6 +136,10 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
     activity = ActivityTracker(db)
     buddies = BuddyService(db, clock, notifier, chat_settings, activity)
     trust = TrustService(db, clock, chat_settings, directory)
+    admins = AdminGuard(notifier, settings.owner_ids)
+    moderation = ModerationService(
+        db, clock, notifier, chat_settings, admins, build_pace(settings.redis_url)
+    )
     onboarding.on_verified.append(buddies.assign)
     onboarding.on_left.append(buddies.member_left)
     trust.on_graduated.append(buddies.graduated)
@@ -143,12 +150,13 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         notifier=notifier,
         chat_settings=chat_settings,
         directory=directory,
-        admins=AdminGuard(notifier, settings.owner_ids),
+        admins=admins,
         chats=ChatService(db, clock, directory),
         onboarding=onboarding,
         trust=trust,
         activity=activity,
         buddies=buddies,
+        moderation=moderation,
     )
     pacer = WelcomePacer(onboarding.chats_awaiting_welcome, onboarding.post_welcome)
     onboarding.set_waker(pacer.wake)
@@ -159,6 +167,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
             VERIFY: onboarding.expire,
             REQUEST: onboarding.expire_request,
             FOLLOWUP: buddies.followup,
+            UNPOST: moderation.unpost,
         },
     )
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -167,6 +176,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         sweep_deadlines=sweeper.sweep,
         promote=hearth.trust.promote_due,
         flush_activity=activity.flush,
+        prune_counters=lambda: moderation.pace.prune(clock.now().timestamp()),
         sweep_interval=settings.sweep_interval,
     )
     return Application(

@@ -14,8 +14,29 @@ from aiogram.types import (
 from bot.i18n import SUPPORTED, t
 
 PRIVATE = ("start", "me", "interests", "help")
-MEMBER = ("rules", "me", "buddy", "interests", "volunteer", "help")
-ADMIN = (*MEMBER, "settings", "set", "setrules", "setwelcome", "trust", "buddies", "setbuddy")
+MEMBER = ("rules", "me", "buddy", "interests", "volunteer", "warns", "report", "help")
+ADMIN = (
+    *MEMBER,
+    "settings",
+    "set",
+    "setrules",
+    "setwelcome",
+    "trust",
+    "buddies",
+    "setbuddy",
+    # moderation
+    "warn",
+    "unwarn",
+    "mute",
+    "unmute",
+    "kick",
+    "ban",
+    "unban",
+    "filter",
+    "filters",
+    "modlog",
+    "setlog",
+)
 
 
 def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:

@@ -37,6 +37,7 @@ class Settings(DatabaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8080"
     sweep_interval: float = Field(default=2.0, gt=0, le=10)
+    redis_url: str | None = None
 
     @field_validator("bot_token")
     @classmethod
@@ -59,7 +60,9 @@ class Settings(DatabaseSettings):
             return frozenset({value})
         return value
 
-    @field_validator("telegram_api_url", "webhook_url", "webhook_secret", mode="before")
+    @field_validator(
+        "telegram_api_url", "webhook_url", "webhook_secret", "redis_url", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

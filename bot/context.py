@@ -12,6 +12,7 @@ from bot.services.activity import ActivityTracker
 from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.members import AdminGuard, MemberDirectory
+from bot.services.moderation import ModerationService
 from bot.services.onboarding import Onboarding
 from bot.services.settings import SettingsService
 from bot.services.trust import TrustService
@@ -31,3 +32,4 @@ class Hearth:
     trust: TrustService
     activity: ActivityTracker
     buddies: BuddyService
+    moderation: ModerationService

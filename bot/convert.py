@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from aiogram.types import Chat, User
+from datetime import datetime
 
+from aiogram.types import Chat, Message, MessageOriginChannel, User
+
+from bot.services.moderation import Incoming
 from bot.services.people import ChatRef, Person
+
+LINK_ENTITIES = ("url", "text_link")
 
 
 def person(user: User) -> Person:
@@ -20,3 +25,24 @@ def person(user: User) -> Person:
 
 def chat_ref(chat: Chat) -> ChatRef:
     return ChatRef(id=chat.id, title=chat.title or chat.full_name or str(chat.id), type=chat.type)
+
+
+def incoming(message: Message, sender: Person, level: str, at: datetime, edited: bool) -> Incoming:
+    """What the moderation rules need to know about a group message."""
+    text = message.text or message.caption or ""
+    entities = message.entities or message.caption_entities or []
+    mentions = tuple(
+        entity.extract_from(text).lstrip("@") for entity in entities if entity.type == "mention"
+    )
+    return Incoming(
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        sender=sender,
+        level=level,
+        at=at,
+        text=text,
+        has_link=any(entity.type in LINK_ENTITIES for entity in entities),
+        mentions=mentions,
+        from_channel=isinstance(message.forward_origin, MessageOriginChannel),
+        edited=edited,
+    )

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
@@ -93,6 +94,27 @@ _HARMLESS = (
 )
 
 
+class Outcome(StrEnum):
+    """What came of a moderation call."""
+
+    DONE = "done"
+    NO_RIGHTS = "no_rights"
+    TARGET_ADMIN = "target_admin"
+    NOT_SUPERGROUP = "not_supergroup"
+    FAILED = "failed"
+
+
+def _outcome(error: TelegramAPIError) -> Outcome:
+    text = str(error.message).lower()
+    if "not enough rights" in text or "chat_admin_required" in text:
+        return Outcome.NO_RIGHTS
+    if "administrator" in text or "chat owner" in text:
+        return Outcome.TARGET_ADMIN
+    if "supergroup" in text:
+        return Outcome.NOT_SUPERGROUP
+    return Outcome.FAILED
+
+
 class TelegramUnavailable(Exception):
     """Telegram did not answer usefully (5xx, network, long 429) even after retries."""
 
@@ -114,6 +136,7 @@ class Notifier:
         self._on_unreachable = on_unreachable
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
         self._permissions: dict[int, tuple[float, ChatPermissions]] = {}
+        self._channels: dict[str, tuple[float, bool]] = {}
         self.username: str = ""
 
     async def _failed(self, what: str, chat_id: int, error: TelegramAPIError) -> None:
@@ -220,6 +243,67 @@ class Notifier:
             await self._failed("banChatMember", chat_id, error)
             return False
         return True
+
+    async def mute(self, chat_id: int, user_id: int, until: datetime | None) -> Outcome:
+        """Stop a person from sending anything until `until` (None: until lifted)."""
+        try:
+            await self.bot.restrict_chat_member(
+                chat_id, user_id, HELD, use_independent_chat_permissions=True, until_date=until
+            )
+        except TelegramAPIError as error:
+            await self._failed("restrictChatMember", chat_id, error)
+            return _outcome(error)
+        return Outcome.DONE
+
+    async def unmute(self, chat_id: int, user_id: int) -> Outcome:
+        permissions = await self._chat_permissions(chat_id)
+        try:
+            await self.bot.restrict_chat_member(
+                chat_id, user_id, permissions, use_independent_chat_permissions=True
+            )
+        except TelegramAPIError as error:
+            await self._failed("restrictChatMember", chat_id, error)
+            return _outcome(error)
+        return Outcome.DONE
+
+    async def ban(self, chat_id: int, user_id: int, until: datetime | None) -> Outcome:
+        """Ban until `until` (None: for good)."""
+        try:
+            await self.bot.ban_chat_member(chat_id, user_id, until_date=until)
+        except TelegramAPIError as error:
+            await self._failed("banChatMember", chat_id, error)
+            return _outcome(error)
+        return Outcome.DONE
+
+    async def unban(self, chat_id: int, user_id: int) -> Outcome:
+        try:
+            await self.bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
+        except TelegramAPIError as error:
+            await self._failed("unbanChatMember", chat_id, error)
+            return _outcome(error)
+        return Outcome.DONE
+
+    async def kick(self, chat_id: int, user_id: int, now: datetime) -> Outcome:
+        """Remove a person who may come back: ban, then unban at once."""
+        outcome = await self.ban(chat_id, user_id, now + timedelta(minutes=1))
+        if outcome is Outcome.DONE:
+            await self.unban(chat_id, user_id)
+        return outcome
+
+    async def is_channel(self, username: str) -> bool:
+        """Whether `@username` names a public channel (cached; users are never found)."""
+        key = username.lower()
+        cached = self._channels.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            chat = await self.bot.get_chat(f"@{username}")
+        except TelegramAPIError:
+            found = False
+        else:
+            found = chat.type == "channel"
+        self._channels[key] = (time.monotonic() + ADMIN_CACHE_TTL, found)
+        return found
 
     async def approve_request(self, chat_id: int, user_id: int) -> bool:
         try:

@@ -1,4 +1,5 @@
-"""APScheduler wiring: the deadline sweep, the promotion sweep, the activity flush."""
+"""APScheduler wiring: the deadline sweep, the promotion sweep, the activity flush, and
+the pruning of in-memory rate counters."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def register_jobs(
     sweep_deadlines: Callable[[], Awaitable[int]],
     promote: Callable[[], Awaitable[int]],
     flush_activity: Callable[[], Awaitable[int]],
+    prune_counters: Callable[[], Awaitable[None]],
     sweep_interval: float,
 ) -> None:
     """Add the recurring jobs. Jobs hold no state: each reads due work from the database."""
@@ -47,6 +49,15 @@ def register_jobs(
         "interval",
         seconds=60,
         id="activity",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    scheduler.add_job(
+        prune_counters,
+        "interval",
+        seconds=300,
+        id="counters",
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,

@@ -5,6 +5,7 @@ from models.buddies import BuddyPair, BuddyVolunteer, BuddyWaiting
 from models.chats import Chat, ChatSetting
 from models.deadlines import Deadline
 from models.members import Member, TrustLevel, WelcomePost
+from models.moderation import ModAction, Report, StopWord, Warning_
 from models.users import User
 
 __all__ = [
@@ -16,7 +17,11 @@ __all__ = [
     "ChatSetting",
     "Deadline",
     "Member",
+    "ModAction",
+    "Report",
+    "StopWord",
     "TrustLevel",
     "User",
+    "Warning_",
     "WelcomePost",
 ]

@@ -1,5 +1,6 @@
-"""Outer middleware on group messages: registers people seen for the first time and
-deletes anything a person still pending verification manages to post."""
+"""Outer middleware on group messages: registers people seen for the first time, deletes
+anything a person still pending verification manages to post, and applies the chat's rules
+(flood, slow mode, newcomer limits, stop words) to everyone else."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject
 
 from bot.context import Hearth
-from bot.convert import chat_ref, person
+from bot.convert import chat_ref, incoming, person
 from models.members import TrustLevel
 
 
@@ -29,9 +30,16 @@ class GroupGate(BaseMiddleware):
         if event.new_chat_members or event.left_chat_member:
             return await handler(event, data)  # service messages describe, not post
         hearth: Hearth = data["hearth"]
-        level = await hearth.directory.observe(chat_ref(event.chat), person(user))
+        sender = person(user)
+        level = await hearth.directory.observe(chat_ref(event.chat), sender)
         if level == TrustLevel.PENDING:
             await hearth.notifier.delete(event.chat.id, event.message_id)
             return None
-        hearth.activity.touch(event.chat.id, user.id, hearth.clock.now())
+        now = hearth.clock.now()
+        hearth.activity.touch(event.chat.id, user.id, now)
+        edited = event.edit_date is not None
+        # Telegram's timestamp, so a backlog delivered after a restart is not a "flood"
+        at = event.date if not edited else now
+        if not await hearth.moderation.check(incoming(event, sender, level, at, edited)):
+            return None
         return await handler(event, data)

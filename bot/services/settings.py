@@ -53,6 +53,43 @@ def _optional(parse: Callable[[str], str]) -> Callable[[str], str]:
     return parse_or_off
 
 
+def _switch(raw: str) -> str:
+    value = raw.strip().lower()
+    if value in ("on", "yes", "1", "вкл", "да"):
+        return "on"
+    if value in ("off", "no", "0", "выкл", "нет"):
+        return "off"
+    raise BadSettingValue()
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise BadSettingValue()
+        return value
+
+    return parse
+
+
+def parse_rate(value: str) -> tuple[int, timedelta]:
+    """`5/10s` → (5, 10 seconds); ValueError otherwise."""
+    count, slash, window = value.strip().partition("/")
+    if not slash or not count.strip().isdigit():
+        raise ValueError(value)
+    return int(count), parse_duration(window)
+
+
+def _rate(raw: str) -> str:
+    try:
+        count, window = parse_rate(raw)
+    except ValueError:
+        raise BadSettingValue() from None
+    if not 1 <= count <= 100 or not timedelta(seconds=1) <= window <= timedelta(hours=1):
+        raise BadSettingValue()
+    return f"{count}/{format_duration(window)}"
+
+
 def _language(raw: str) -> str:
     value = raw.strip().lower()
     if value not in SUPPORTED:
@@ -88,6 +125,18 @@ def _specs(default_language: str, default_timezone: str) -> dict[str, SettingSpe
         SettingSpec("language", default_language, _language),
         SettingSpec("timezone", default_timezone, _timezone),
         # ---- rules and pace (moderation)
+        SettingSpec("flood_limit", "5/10s", _optional(_rate)),
+        SettingSpec("newcomer_flood_limit", "3/10s", _optional(_rate)),
+        SettingSpec("flood_mute", "5m", _duration(timedelta(seconds=30), timedelta(days=1))),
+        SettingSpec(
+            "slowmode", "off", _optional(_duration(timedelta(seconds=5), timedelta(days=1)))
+        ),
+        SettingSpec("newcomer_links", "off", _switch),
+        SettingSpec("newcomer_forwards", "off", _switch),
+        SettingSpec("warn_limit", "3", _integer(1, 20)),
+        SettingSpec("warn_action", "mute", _choice("mute", "kick", "ban")),
+        SettingSpec("warn_mute", "1d", _duration(timedelta(seconds=30), timedelta(days=365))),
+        SettingSpec("warn_expiry", "30d", _duration(timedelta(hours=1), timedelta(days=3650))),
         #
         #
         # ---- weekly check-ins and nudges
@@ -139,6 +188,51 @@ class ChatConfig:
         return None if value == "off" else parse_duration(value)
 
     # ---- rules and pace (moderation)
+    def _rate_or_none(self, key: str) -> tuple[int, timedelta] | None:
+        value = self.values[key]
+        return None if value == "off" else parse_rate(value)
+
+    @property
+    def flood_limit(self) -> tuple[int, timedelta] | None:
+        return self._rate_or_none("flood_limit")
+
+    @property
+    def newcomer_flood_limit(self) -> tuple[int, timedelta] | None:
+        return self._rate_or_none("newcomer_flood_limit")
+
+    @property
+    def flood_mute(self) -> timedelta:
+        return parse_duration(self.values["flood_mute"])
+
+    @property
+    def slowmode(self) -> timedelta | None:
+        value = self.values["slowmode"]
+        return None if value == "off" else parse_duration(value)
+
+    @property
+    def newcomer_links(self) -> bool:
+        return self.values["newcomer_links"] == "on"
+
+    @property
+    def newcomer_forwards(self) -> bool:
+        return self.values["newcomer_forwards"] == "on"
+
+    @property
+    def warn_limit(self) -> int:
+        return int(self.values["warn_limit"])
+
+    @property
+    def warn_action(self) -> str:
+        return self.values["warn_action"]
+
+    @property
+    def warn_mute(self) -> timedelta:
+        return parse_duration(self.values["warn_mute"])
+
+    @property
+    def warn_expiry(self) -> timedelta:
+        return parse_duration(self.values["warn_expiry"])
+
     #
     #
     #

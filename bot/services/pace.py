@@ -1,0 +1,110 @@
+"""Counters for the per-message path: flood windows, slow-mode slots, one-per-episode flags.
+
+`MemoryPace` keeps them in this process (the default). `RedisPace` keeps them in Redis
+(`REDIS_URL`), so several bot processes behind one webhook share them. Neither touches the
+database: the per-message path must not open a write transaction.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+class Pace(Protocol):
+    async def hit(self, key: str, at: float, window: float) -> int:
+        """Record one event at `at`; how many events fall within the last `window` seconds."""
+
+    async def claim(self, key: str, at: float, ttl: float) -> bool:
+        """True (and hold the key for `ttl` seconds) unless it is already held."""
+
+    async def held(self, key: str, at: float) -> bool:
+        """Whether the key is currently held."""
+
+    async def prune(self, at: float) -> None:
+        """Forget what can no longer matter."""
+
+    async def close(self) -> None: ...
+
+
+class MemoryPace:
+    """Sliding windows and leases in a dict; pruned by a periodic job."""
+
+    MAX_WINDOW = 3600.0
+
+    def __init__(self) -> None:
+        self._hits: dict[str, deque[float]] = {}
+        self._leases: dict[str, float] = {}
+
+    async def hit(self, key: str, at: float, window: float) -> int:
+        times = self._hits.get(key)
+        if times is None:
+            times = self._hits[key] = deque()
+        times.append(at)
+        while times and times[0] <= at - window:
+            times.popleft()
+        return len(times)
+
+    async def claim(self, key: str, at: float, ttl: float) -> bool:
+        until = self._leases.get(key)
+        if until is not None and until > at:
+            return False
+        self._leases[key] = at + ttl
+        return True
+
+    async def held(self, key: str, at: float) -> bool:
+        until = self._leases.get(key)
+        return until is not None and until > at
+
+    async def prune(self, at: float) -> None:
+        for key in [
+            k for k, times in self._hits.items() if not times or times[-1] < at - self.MAX_WINDOW
+        ]:
+            del self._hits[key]
+        for key in [k for k, until in self._leases.items() if until <= at]:
+            del self._leases[key]
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisPace:
+    """The same counters in Redis: a sorted set per window, `SET NX PX` per lease."""
+
+    def __init__(self, url: str, prefix: str = "hearth:pace:") -> None:
+        self._redis: Redis = Redis.from_url(url)
+        self._prefix = prefix
+        self._seq = itertools.count()
+
+    async def hit(self, key: str, at: float, window: float) -> int:
+        name = self._prefix + "w:" + key
+        member = f"{at:.3f}:{id(self)}:{next(self._seq)}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(name, {member: at})
+            pipe.zremrangebyscore(name, "-inf", at - window)
+            pipe.zcard(name)
+            pipe.expire(name, int(window) + 1)
+            _, _, count, _ = await pipe.execute()
+        return int(count)
+
+    async def claim(self, key: str, at: float, ttl: float) -> bool:
+        ok = await self._redis.set(
+            self._prefix + "l:" + key, at + ttl, nx=True, px=max(1, int(ttl * 1000))
+        )
+        return bool(ok)
+
+    async def held(self, key: str, at: float) -> bool:
+        return bool(await self._redis.exists(self._prefix + "l:" + key))
+
+    async def prune(self, at: float) -> None:
+        return None  # keys expire by themselves
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def build_pace(redis_url: str | None) -> Pace:
+    return RedisPace(redis_url) if redis_url else MemoryPace()

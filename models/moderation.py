@@ -1,0 +1,146 @@
+"""Moderation: the audit log, warnings, stop words and reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime
+
+
+class ModAction(Base):
+    """One moderation action, automatic (actor_id is None: the bot) or by an admin."""
+
+    __tablename__ = "mod_actions"
+    __table_args__ = (Index("ix_mod_actions_chat_created", "chat_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    target_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Warning_(Base):
+    """A warning; it counts towards `warn_limit` until it expires, is removed or is spent."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (Index("ix_warnings_chat_user", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StopWord(Base):
+    __tablename__ = "stop_words"
+    __table_args__ = (UniqueConstraint("chat_id", "phrase"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    phrase: Mapped[str] = mapped_column(String(200))
+
+
+class Report(Base):
+    """A member's report of a message; one per reporter per message."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", "reporter_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    reporter_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    target_id: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class ModerationRepository:
+    """Reads and writes moderation rows inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def log(self, action: ModAction) -> ModAction:
+        self.session.add(action)
+        await self.session.flush()
+        return action
+
+    async def recent_actions(self, chat_id: int, limit: int) -> list[ModAction]:
+        result = await self.session.execute(
+            select(ModAction)
+            .where(ModAction.chat_id == chat_id)
+            .order_by(ModAction.created_at.desc(), ModAction.id.desc())
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def count_actions(
+        self, chat_id: int, target_id: int, action: str, since: datetime
+    ) -> int:
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(ModAction)
+            .where(
+                ModAction.chat_id == chat_id,
+                ModAction.target_id == target_id,
+                ModAction.action == action,
+                ModAction.created_at >= since,
+            )
+        )
+        return int(result.scalar_one())
+
+    async def active_warnings(self, chat_id: int, user_id: int, now: datetime) -> list[Warning_]:
+        result = await self.session.execute(
+            select(Warning_)
+            .where(
+                Warning_.chat_id == chat_id,
+                Warning_.user_id == user_id,
+                Warning_.active.is_(True),
+                Warning_.expires_at > now,
+            )
+            .order_by(Warning_.created_at, Warning_.id)
+        )
+        return list(result.scalars())
+
+    async def stop_words(self, chat_id: int) -> list[str]:
+        result = await self.session.execute(
+            select(StopWord.phrase).where(StopWord.chat_id == chat_id).order_by(StopWord.phrase)
+        )
+        return list(result.scalars())
+
+    async def reports_since(self, chat_id: int, reporter_id: int, since: datetime) -> int:
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(Report)
+            .where(
+                Report.chat_id == chat_id,
+                Report.reporter_id == reporter_id,
+                Report.created_at >= since,
+            )
+        )
+        return int(result.scalar_one())
