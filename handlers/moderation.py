@@ -32,13 +32,20 @@ MIN_TIMED = timedelta(seconds=30)
 MAX_TIMED = timedelta(days=366)
 
 
+class UnknownTarget(LookupError):
+    """A @username or id was given, but the bot has never seen that person."""
+
+
 async def _target(hearth: Hearth, message: Message, args: str) -> tuple[Person | None, str]:
     """The person a command is about (`@username`, id, or the replied-to author) and the
-    rest of the arguments."""
+    rest of the arguments. Raises UnknownTarget for a name the bot does not know."""
     words = args.strip().split(maxsplit=1)
     first = words[0] if words else ""
     if first.startswith("@") or parse_user_id(first) is not None:
-        return await resolve_target(hearth, message, first), words[1] if len(words) > 1 else ""
+        found = await resolve_target(hearth, message, first)
+        if found is None:
+            raise UnknownTarget(first)
+        return found, words[1] if len(words) > 1 else ""
     replied = message.reply_to_message
     if replied is not None and replied.from_user and not replied.from_user.is_bot:
         return person(replied.from_user), args.strip()
@@ -92,7 +99,11 @@ def build_router() -> Router:
         ) -> None:
             if not await require_group_admin(hearth, message, lang):
                 return
-            target, rest = await _target(hearth, message, command.args or "")
+            try:
+                target, rest = await _target(hearth, message, command.args or "")
+            except UnknownTarget:
+                await reply(hearth, message, t(lang, "errors.unknown_target"))
+                return
             if target is None:
                 await reply(hearth, message, t(lang, f"moderation.usage_{action.value}"))
                 return
@@ -119,7 +130,11 @@ def build_router() -> Router:
         ) -> None:
             if not await require_group_admin(hearth, message, lang):
                 return
-            target, reason = await _target(hearth, message, command.args or "")
+            try:
+                target, reason = await _target(hearth, message, command.args or "")
+            except UnknownTarget:
+                await reply(hearth, message, t(lang, "errors.unknown_target"))
+                return
             if target is None:
                 await reply(hearth, message, t(lang, f"moderation.usage_{action.value}"))
                 return
@@ -142,7 +157,11 @@ def build_router() -> Router:
     async def warn(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
         if not await require_group_admin(hearth, message, lang):
             return
-        target, reason = await _target(hearth, message, command.args or "")
+        try:
+            target, reason = await _target(hearth, message, command.args or "")
+        except UnknownTarget:
+            await reply(hearth, message, t(lang, "errors.unknown_target"))
+            return
         if target is None:
             await reply(hearth, message, t(lang, "moderation.usage_warn"))
             return
@@ -174,7 +193,11 @@ def build_router() -> Router:
     async def unwarn(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
         if not await require_group_admin(hearth, message, lang):
             return
-        target, _ = await _target(hearth, message, command.args or "")
+        try:
+            target, _ = await _target(hearth, message, command.args or "")
+        except UnknownTarget:
+            await reply(hearth, message, t(lang, "errors.unknown_target"))
+            return
         if target is None:
             await reply(hearth, message, t(lang, "moderation.usage_unwarn"))
             return
@@ -195,7 +218,11 @@ def build_router() -> Router:
         if (command.args or "").strip() or (
             message.reply_to_message is not None and message.reply_to_message.from_user
         ):
-            target, _ = await _target(hearth, message, command.args or "")
+            try:
+                target, _ = await _target(hearth, message, command.args or "")
+            except UnknownTarget:
+                await reply(hearth, message, t(lang, "errors.unknown_target"))
+                return
             if target is None:
                 await reply(hearth, message, t(lang, "errors.unknown_target"))
                 return
@@ -346,12 +373,8 @@ def build_router() -> Router:
         if other is None or other == here:
             await reply(hearth, message, t(lang, "moderation.setlog_usage", here=here))
             return
-        # run in the log chat with the group's id
-        if other < 0 and await hearth.admins.is_admin(other, caller):
-            await hearth.moderation.set_log_chat(other, here)
-            await reply(hearth, message, t(lang, "moderation.setlog_done_here", group=other))
-            return
-        # run in the group with the log chat's id
+        # run in the group with the log chat's id (when both chats are groups you admin,
+        # the chat you type in is the group)
         if message.chat.type in GROUP_TYPES and await is_admin(hearth, message):
             probe = t(
                 lang, "moderation.setlog_probe", group=escape(message.chat.title or str(here))
@@ -362,6 +385,11 @@ def build_router() -> Router:
             await hearth.directory.ensure_chat(chat_ref(message.chat))
             await hearth.moderation.set_log_chat(here, other)
             await reply(hearth, message, t(lang, "moderation.setlog_done", chat=other))
+            return
+        # run in the log chat (or in private) with the group's id
+        if other < 0 and await hearth.admins.is_admin(other, caller):
+            await hearth.moderation.set_log_chat(other, here)
+            await reply(hearth, message, t(lang, "moderation.setlog_done_here", group=other))
             return
         await reply(hearth, message, t(lang, "errors.not_admin"))
 
