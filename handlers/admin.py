@@ -16,12 +16,12 @@ from bot.services.chats import TooLong
 from bot.services.people import Person
 from bot.services.settings import BadSettingValue, UnknownSetting
 from bot.services.trust import ASSIGNABLE, NotInChat, StillPending
-from handlers.common import parse_user_id, reply, require_group_admin, resolve_target
+from handlers.common import commands_only, parse_user_id, reply, require_group_admin, resolve_target
 from models.members import TrustLevel
 
 
 def build_router() -> Router:
-    router = Router(name="admin")
+    router = commands_only(Router(name="admin"))
 
     @router.message(Command("settings"))
     async def show_settings(message: Message, hearth: Hearth, lang: str) -> None:

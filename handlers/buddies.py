@@ -15,6 +15,7 @@ from bot.services.buddies import FOLLOWUP_PREFIX, Change, Volunteer
 from bot.services.people import Person
 from handlers.common import (
     GROUP_TYPES,
+    commands_only,
     is_admin,
     parse_chat_id,
     reply,
@@ -24,7 +25,7 @@ from handlers.common import (
 
 
 def build_router() -> Router:
-    router = Router(name="buddies")
+    router = commands_only(Router(name="buddies"))
 
     @router.message(Command("volunteer"))
     async def volunteer(

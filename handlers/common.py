@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiogram import F, Router
 from aiogram.types import Message
 
 from bot.context import Hearth
@@ -10,6 +11,13 @@ from bot.i18n import t
 from bot.services.people import Person
 
 GROUP_TYPES = ("group", "supergroup")
+
+
+def commands_only(router: Router) -> Router:
+    """Let only messages that start with a command into the router's message handlers, so
+    ordinary chat messages skip its command filters (they sit on the per-message path)."""
+    router.message.filter(F.text.startswith("/") | F.caption.startswith("/"))
+    return router
 
 
 async def reply(hearth: Hearth, message: Message, text: str) -> None:

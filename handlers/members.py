@@ -11,11 +11,11 @@ from aiogram.types import Message
 from bot.context import Hearth
 from bot.i18n import format_moment, t
 from bot.notifier import utf16_length
-from handlers.common import GROUP_TYPES, is_admin, parse_chat_id, reply
+from handlers.common import GROUP_TYPES, commands_only, is_admin, parse_chat_id, reply
 
 
 def build_router() -> Router:
-    router = Router(name="members")
+    router = commands_only(Router(name="members"))
 
     @router.message(CommandStart(), F.chat.type == "private")
     async def start(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:

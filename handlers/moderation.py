@@ -18,6 +18,7 @@ from bot.services.moderation import REPORT_PREFIX, Action, ReportResult
 from bot.services.people import Person
 from handlers.common import (
     GROUP_TYPES,
+    commands_only,
     is_admin,
     parse_chat_id,
     parse_user_id,
@@ -88,7 +89,7 @@ async def _outcome_text(
 
 
 def build_router() -> Router:
-    router = Router(name="moderation")
+    router = commands_only(Router(name="moderation"))
 
     def timed(action: Action) -> None:
         """/mute and /ban: target, optional duration, optional reason."""

@@ -1,0 +1,195 @@
+"""Per-message throughput: the real Hearth dispatcher against a bare aiogram bot.
+
+Both poll the same kind of fake Bot API (a fresh one each run, same workload) for a burst of
+group messages: MEMBERS people × PER_MEMBER messages, spaced so most stay within the flood
+limit, plus a few flooders whose excess must be deleted and who must be muted. The bare bot
+applies the same in-memory flood rule (5 messages per 10 s, delete and mute beyond it) and
+nothing else. Printed: messages per second of each and the ratio (target ≥ 0.5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, F
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import ChatPermissions, Message, TelegramObject
+
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.config import Settings
+from bot.db import upgrade_async
+from tests.fakegram.server import FakeTelegram
+
+GROUP = -1001234567890
+OWNER = 1
+MEMBERS = 200
+PER_MEMBER = 10
+FLOODERS = 10  # of MEMBERS, send all their messages within one second
+SPACING = 3  # seconds between an ordinary member's messages (5/10s allows one per 2 s)
+FLOOD_COUNT, FLOOD_WINDOW = 5, 10.0
+
+
+class Counter:
+    """Outer middleware on updates: counts finished ones and signals when all are done."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.done = 0
+        self.finished = asyncio.Event()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            self.done += 1
+            if self.done >= self.expected:
+                self.finished.set()
+
+
+def build_world() -> FakeTelegram:
+    fake = FakeTelegram()
+    fake.add_user(OWNER, "Owner", username="owner")
+    fake.add_chat(GROUP, "Bench")
+    fake.set_member(GROUP, OWNER, "creator")
+    for user_id in range(1000, 1000 + MEMBERS):
+        fake.add_user(user_id, f"Member {user_id}", username=f"m{user_id}", language_code="en")
+        fake.set_member(GROUP, user_id, "member")
+    fake.add_bot_to_chat(GROUP, OWNER, admin=True)
+    return fake
+
+
+def enqueue_burst(fake: FakeTelegram, warmup: bool) -> int:
+    """Queue the workload; returns the number of updates."""
+    base = fake.now()
+    count = 0
+    rounds = 1 if warmup else PER_MEMBER
+    for n in range(rounds):
+        for index, user_id in enumerate(range(1000, 1000 + MEMBERS)):
+            flooder = index < FLOODERS and not warmup
+            date = base + (0 if flooder else n * SPACING)
+            text = "hello" if warmup else f"message {n} from {user_id}: как дела? 👋"
+            fake.send_message(GROUP, user_id, text, date=date, force=True)
+            count += 1
+    return count
+
+
+async def drive(fake: FakeTelegram, dp: Dispatcher, bot: Bot, warmup: int, total: int) -> float:
+    """Poll until the warm-up is handled, then time the burst; returns messages/second."""
+    warm = Counter(warmup)
+    dp.update.outer_middleware(warm)
+    enqueue_burst(fake, warmup=True)
+    polling = asyncio.create_task(
+        dp.start_polling(bot, allowed_updates=ALLOWED_UPDATES, handle_signals=False)
+    )
+    await asyncio.wait_for(warm.finished.wait(), 120)
+    await asyncio.sleep(0.5)  # let stray updates (the bot's own join) settle
+    measured = Counter(warm.done + total)
+    measured.done = warm.done
+    dp.update.outer_middleware(measured)
+    fake.advance(FLOOD_WINDOW + 1)  # the warm-up messages leave the flood window
+    started = time.perf_counter()
+    enqueue_burst(fake, warmup=False)
+    fake.notify()
+    await asyncio.wait_for(measured.finished.wait(), 600)
+    elapsed = time.perf_counter() - started
+    await dp.stop_polling()
+    await polling
+    return total / elapsed
+
+
+def bare_dispatcher() -> Dispatcher:
+    """A minimal bot applying the same flood rule in memory."""
+    dp = Dispatcher()
+    seen: dict[tuple[int, int], deque[float]] = defaultdict(deque)
+    muted: set[tuple[int, int]] = set()
+
+    @dp.message(F.chat.type.in_({"group", "supergroup"}))
+    async def flood_rule(message: Message, bot: Bot) -> None:
+        if message.from_user is None:
+            return
+        key = (message.chat.id, message.from_user.id)
+        at = message.date.timestamp()
+        times = seen[key]
+        times.append(at)
+        while times and times[0] <= at - FLOOD_WINDOW:
+            times.popleft()
+        if len(times) > FLOOD_COUNT:
+            await bot.delete_message(message.chat.id, message.message_id)
+            if key not in muted:
+                muted.add(key)
+                await bot.restrict_chat_member(
+                    message.chat.id,
+                    message.from_user.id,
+                    ChatPermissions(can_send_messages=False),
+                    until_date=int(at) + 300,
+                )
+
+    return dp
+
+
+async def run_bare() -> float:
+    fake = build_world()
+    await fake.start()
+    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.url))
+    bot = Bot(fake.token, session=session)
+    try:
+        return await drive(fake, bare_dispatcher(), bot, MEMBERS, MEMBERS * PER_MEMBER)
+    finally:
+        await session.close()
+        await fake.stop()
+
+
+async def run_hearth() -> tuple[float, int, int]:
+    fake = build_world()
+    await fake.start()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        await upgrade_async(url)
+        settings = Settings(
+            bot_token=fake.token,
+            telegram_api_url=fake.url,
+            database_url=url,
+            default_language="en",
+            _env_file=None,
+        )
+        app = build_application(settings)
+        try:
+            rate = await drive(fake, app.dispatcher, app.bot, MEMBERS, MEMBERS * PER_MEMBER)
+        finally:
+            await app.hearth.moderation.pace.close()
+            await app.bot.session.close()
+            await app.db.close()
+        deleted = len(fake.calls_of("deleteMessage"))
+        mutes = len(fake.calls_of("restrictChatMember"))
+        await fake.stop()
+    return rate, deleted, mutes
+
+
+async def main() -> int:
+    total = MEMBERS * PER_MEMBER
+    print(
+        f"{MEMBERS} members × {PER_MEMBER} messages = {total} group messages, {FLOODERS} flooders"
+    )
+    bare = await run_bare()
+    hearth, deleted, mutes = await run_hearth()
+    expected_deleted = FLOODERS * (PER_MEMBER - FLOOD_COUNT)
+    print(f"bare aiogram bot:  {bare:8.0f} messages/s")
+    print(f"Hearth:            {hearth:8.0f} messages/s")
+    print(f"ratio:             {hearth / bare:8.2f}  (target ≥ 0.50)")
+    print(f"Hearth deleted {deleted} messages (expected {expected_deleted}), muted {mutes} people")
+    if deleted != expected_deleted or mutes != FLOODERS:
+        print("MISMATCH: the flood rule did not act as expected")
+        return 1
+    return 0

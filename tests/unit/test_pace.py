@@ -1,0 +1,75 @@
+"""Rate counters: the in-memory store, and Redis (shared by several processes) when running."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.services.pace import MemoryPace, Pace, RedisPace
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def _redis_available() -> bool:
+    pace = RedisPace(REDIS_URL)
+    try:
+        await pace._redis.ping()
+    except Exception:
+        return False
+    finally:
+        await pace.close()
+    return True
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def pace(request: pytest.FixtureRequest) -> AsyncIterator[Pace]:
+    if request.param == "memory":
+        yield MemoryPace()
+        return
+    if not await _redis_available():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    store = RedisPace(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    yield store
+    await store.close()
+
+
+async def test_hits_count_within_a_sliding_window(pace: Pace) -> None:
+    counts = [await pace.hit("f:1:2", 1000.0 + n, 10) for n in range(6)]
+    assert counts == [1, 2, 3, 4, 5, 6]
+    # ten seconds after the first hit it has left the window
+    assert await pace.hit("f:1:2", 1010.0, 10) == 6
+    assert await pace.hit("f:1:3", 1010.0, 10) == 1  # other people are counted apart
+
+
+async def test_a_claim_is_held_until_it_runs_out(pace: Pace) -> None:
+    assert await pace.claim("s:1:2", 1000.0, 300)
+    assert not await pace.claim("s:1:2", 1001.0, 300)
+    assert await pace.held("s:1:2", 1001.0)
+    assert not await pace.held("s:1:3", 1001.0)
+
+
+async def test_memory_claims_expire_and_pruning_forgets_old_counters() -> None:
+    pace = MemoryPace()
+    await pace.claim("s:1:2", 1000.0, 60)
+    assert await pace.claim("s:1:2", 1060.0, 60)  # the interval has passed
+    await pace.hit("f:1:2", 1000.0, 10)
+    await pace.prune(1000.0 + MemoryPace.MAX_WINDOW + 1)
+    assert not pace._hits and not pace._leases
+
+
+async def test_two_redis_clients_share_counters() -> None:
+    if not await _redis_available():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    prefix = f"test:{uuid.uuid4().hex}:"
+    first, second = RedisPace(REDIS_URL, prefix), RedisPace(REDIS_URL, prefix)
+    try:
+        assert await first.hit("f:1:2", 1000.0, 10) == 1
+        assert await second.hit("f:1:2", 1000.5, 10) == 2
+        assert await first.claim("e:1:2", 1000.0, 60)
+        assert not await second.claim("e:1:2", 1000.0, 60)
+    finally:
+        await first.close()
+        await second.close()

@@ -1,0 +1,51 @@
+"""Stop words: whole words, any case, Cyrillic and ё-aware; rates like 5/10s."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.services.moderation import _compile, normalise
+from bot.services.settings import BadSettingValue, SettingsService, parse_rate
+
+
+def hits(phrases: list[str], text: str) -> bool:
+    pattern = _compile([normalise(p) for p in phrases])
+    assert pattern is not None
+    return pattern.search(normalise(text)) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Это КАЗИНО!", True),
+        ("казино.", True),
+        ("казиноман", False),
+        ("суперказино", False),
+        ("play CASINO now", True),
+        ("casinos", False),
+    ],
+)
+def test_whole_words_in_any_case(text: str, expected: bool) -> None:
+    assert hits(["казино", "casino"], text) is expected
+
+
+def test_phrases_match_across_extra_spaces_and_yo() -> None:
+    assert hits(["ещё раз"], "ЕЩЕ    раз, пожалуйста")
+    assert not hits(["ещё раз"], "еще разок")
+
+
+def test_regex_characters_in_a_phrase_are_literal() -> None:
+    assert hits(["c++"], "я пишу на C++ каждый день")
+    assert not hits(["a.b"], "axb")
+
+
+def test_rates() -> None:
+    assert parse_rate("5/10s") == (5, timedelta(seconds=10))
+    service = SettingsService(None, "ru", "Europe/Moscow")  # type: ignore[arg-type]
+    assert service.validate("flood_limit", " 7 / 1m ") == "7/1m"
+    assert service.validate("flood_limit", "off") == "off"
+    for bad in ("5", "five/10s", "0/10s", "5/2h", "/10s"):
+        with pytest.raises(BadSettingValue):
+            service.validate("flood_limit", bad)
