@@ -160,9 +160,16 @@ class ModerationService:
             if await self._admins.is_admin(chat_id, user_id):
                 return True
             await self._notifier.delete(chat_id, message.message_id)
-            await self.warn(
-                chat_id, message.sender, None, t(config.language, "moderation.reason_stop_word")
+            reason = t(config.language, "moderation.reason_stop_word")
+            result = await self.warn(chat_id, message.sender, None, reason)
+            notice = t(
+                config.language,
+                "moderation.stop_word_notice",
+                name=message.sender.mention,
+                count=result.count,
+                limit=result.limit,
             )
+            await self._notice(chat_id, notice)
             return False
         if message.edited:
             return True
@@ -191,6 +198,7 @@ class ModerationService:
                 await self._notifier.delete(chat_id, message.message_id)
                 if await self.pace.claim(f"sn:{chat_id}:{user_id}", at, seconds):
                     await self._slowmode_notice(message, config, slowmode)
+                    await self._audit(chat_id, None, user_id, Action.DELETE, "slow mode")
                 return False
         return True
 
@@ -527,8 +535,9 @@ class ModerationService:
                 continue
             if await self._notifier.send(admin_id, body, buttons):
                 delivered += 1
-        if not delivered:  # nobody reachable in private: ask in the group itself
-            await self._notifier.send(chat_id, body, buttons, reply_to=message_id)
+        if not delivered:  # nobody reachable in private: ask in the group, without the reporter
+            public = body.replace(reporter.mention, t(language, "moderation.report_anonymous"))
+            await self._notifier.send(chat_id, public, buttons, reply_to=message_id)
 
     async def resolve_report(
         self, report_id: int, admin_id: int, choice: str

@@ -198,6 +198,7 @@ async def test_stop_words_match_whole_words_in_any_case_and_warn(harness: Harnes
     assert not harness.fake.is_deleted(GROUP, near)
     warnings = await harness.app.hearth.moderation.warnings(GROUP, MEMBER)
     assert len(warnings) == 1
+    assert any("Warning 1 of 3" in text for text in harness.replies(GROUP))
     assert "плохое слово" in await command(harness, OWNER, "/filters")
     assert "Removed" in await command(harness, OWNER, "/filter del плохое слово")
     again = await say(harness, MEMBER, "плохое слово")
@@ -348,6 +349,7 @@ async def test_a_non_admin_cannot_act_on_a_report(harness: Harness) -> None:
     await command(harness, BOSS, "/report", reply_to=bad)
     # nobody started the bot: the card is posted in the group as a reply
     card = next(m for m in harness.fake.sent_messages(GROUP) if "Report" in m["text"])
+    assert "Boss" not in card["text"]  # the reporter is not named in public
     buttons = [b["callback_data"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
     harness.fake.press_button(NEWCOMER, GROUP, card["message_id"], buttons[0])
     await harness.settle()
