@@ -128,6 +128,26 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+MESSAGE_LIMIT = 4096
+
+
+def split_lines(lines: list[str], limit: int = MESSAGE_LIMIT - 96) -> list[str]:
+    """Join lines into as few messages as fit Telegram's length limit, breaking between lines."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        length = utf16_length(line) + 1
+        if current and size + length > limit:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += length
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
 class Notifier:
     """Telegram calls used by services and jobs, with errors turned into plain results."""
 

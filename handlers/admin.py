@@ -16,7 +16,14 @@ from bot.services.chats import TooLong
 from bot.services.people import Person
 from bot.services.settings import BadSettingValue, UnknownSetting
 from bot.services.trust import ASSIGNABLE, NotInChat, StillPending
-from handlers.common import commands_only, parse_user_id, reply, require_group_admin, resolve_target
+from handlers.common import (
+    commands_only,
+    parse_user_id,
+    reply,
+    reply_lines,
+    require_group_admin,
+    resolve_target,
+)
 from models.members import TrustLevel
 
 
@@ -36,7 +43,7 @@ def build_router() -> Router:
             )
         lines.append("")
         lines.append(t(lang, "settings.footer"))
-        await reply(hearth, message, "\n".join(lines))
+        await reply_lines(hearth, message, lines)
 
     @router.message(Command("set"))
     async def set_setting(

@@ -8,6 +8,7 @@ from aiogram.types import Message
 from bot.context import Hearth
 from bot.convert import person
 from bot.i18n import t
+from bot.notifier import split_lines
 from bot.services.people import Person
 
 GROUP_TYPES = ("group", "supergroup")
@@ -23,6 +24,15 @@ def commands_only(router: Router) -> Router:
 async def reply(hearth: Hearth, message: Message, text: str) -> None:
     """Answer a command in the chat it came from, as a reply to it."""
     await hearth.notifier.send(message.chat.id, text, reply_to=message.message_id)
+
+
+async def reply_lines(hearth: Hearth, message: Message, lines: list[str]) -> None:
+    """Answer with a long listing, split between lines into messages Telegram accepts."""
+    for number, chunk in enumerate(split_lines(lines)):
+        if number == 0:
+            await reply(hearth, message, chunk)
+        else:
+            await hearth.notifier.send(message.chat.id, chunk)
 
 
 async def is_admin(hearth: Hearth, message: Message) -> bool:

@@ -23,6 +23,7 @@ from handlers.common import (
     parse_chat_id,
     parse_user_id,
     reply,
+    reply_lines,
     require_group_admin,
     resolve_target,
 )
@@ -256,7 +257,7 @@ def build_router() -> Router:
                     expires=format_moment(lang, warning.expires_at, config.timezone),
                 )
             )
-        await reply(hearth, message, "\n".join(lines))
+        await reply_lines(hearth, message, lines)
 
     @router.message(Command("report"))
     async def report(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
@@ -341,8 +342,8 @@ def build_router() -> Router:
         if not phrases:
             await reply(hearth, message, t(lang, "moderation.filters_empty"))
             return
-        listed = "\n".join(f"• <code>{escape(p)}</code>" for p in phrases)
-        await reply(hearth, message, t(lang, "moderation.filters_title") + "\n" + listed)
+        listed = [f"• <code>{escape(p)}</code>" for p in phrases]
+        await reply_lines(hearth, message, [t(lang, "moderation.filters_title"), *listed])
 
     @router.message(Command("modlog"))
     async def modlog(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
@@ -357,7 +358,7 @@ def build_router() -> Router:
         if not lines:
             await reply(hearth, message, t(lang, "moderation.modlog_empty"))
             return
-        await reply(hearth, message, t(lang, "moderation.modlog_title") + "\n" + "\n".join(lines))
+        await reply_lines(hearth, message, [t(lang, "moderation.modlog_title"), *lines])
 
     @router.message(Command("setlog"))
     async def set_log(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:

@@ -49,3 +49,13 @@ def test_rates() -> None:
     for bad in ("5", "five/10s", "0/10s", "5/2h", "/10s"):
         with pytest.raises(BadSettingValue):
             service.validate("flood_limit", bad)
+
+
+def test_long_listings_are_split_between_lines_within_telegrams_limit() -> None:
+    from bot.notifier import MESSAGE_LIMIT, split_lines, utf16_length
+
+    lines = [f"• {'слово👍' * 40} {n}" for n in range(100)]
+    chunks = split_lines(lines)
+    assert len(chunks) > 1
+    assert all(utf16_length(chunk) <= MESSAGE_LIMIT for chunk in chunks)
+    assert "\n".join(chunks).split("\n") == lines  # nothing lost, nothing reordered
