@@ -92,8 +92,8 @@ async def _outcome_text(
 def build_router() -> Router:
     router = commands_only(Router(name="moderation"))
 
-    def timed(action: Action) -> None:
-        """/mute and /ban: target, optional duration, optional reason."""
+    def register(action: Action, takes_duration: bool) -> None:
+        """/mute and /ban (target, optional duration, reason); /unmute, /kick, /unban."""
 
         @router.message(Command(action.value))
         async def handle(
@@ -109,7 +109,7 @@ def build_router() -> Router:
             if target is None:
                 await reply(hearth, message, t(lang, f"moderation.usage_{action.value}"))
                 return
-            duration, reason, ok = _duration(rest)
+            duration, reason, ok = _duration(rest) if takes_duration else (None, rest, True)
             if not ok:
                 await reply(hearth, message, t(lang, "moderation.bad_duration"))
                 return
@@ -123,37 +123,10 @@ def build_router() -> Router:
             )
             await reply(hearth, message, text)
 
-    def simple(action: Action) -> None:
-        """/unmute, /kick, /unban: target, optional reason."""
-
-        @router.message(Command(action.value))
-        async def handle(
-            message: Message, command: CommandObject, hearth: Hearth, lang: str
-        ) -> None:
-            if not await require_group_admin(hearth, message, lang):
-                return
-            try:
-                target, reason = await _target(hearth, message, command.args or "")
-            except UnknownTarget:
-                await reply(hearth, message, t(lang, "errors.unknown_target"))
-                return
-            if target is None:
-                await reply(hearth, message, t(lang, f"moderation.usage_{action.value}"))
-                return
-            await hearth.directory.ensure_chat(chat_ref(message.chat))
-            actor = message.from_user.id if message.from_user else None
-            outcome, until = await hearth.moderation.act(
-                message.chat.id, actor, target, action, None, reason
-            )
-            text = await _outcome_text(
-                hearth, lang, message.chat.id, action, outcome, target, until, reason
-            )
-            await reply(hearth, message, text)
-
     for action in (Action.MUTE, Action.BAN):
-        timed(action)
+        register(action, takes_duration=True)
     for action in (Action.UNMUTE, Action.KICK, Action.UNBAN):
-        simple(action)
+        register(action, takes_duration=False)
 
     @router.message(Command("warn"))
     async def warn(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
