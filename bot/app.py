@@ -140,6 +140,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
     moderation = ModerationService(
         db, clock, notifier, chat_settings, admins, build_pace(settings.redis_url)
     )
+    onboarding.release = moderation.release  # a mute outlives leaving and rejoining
     onboarding.on_verified.append(buddies.assign)
     onboarding.on_left.append(buddies.member_left)
     trust.on_graduated.append(buddies.graduated)
@@ -176,7 +177,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         sweep_deadlines=sweeper.sweep,
         promote=hearth.trust.promote_due,
         flush_activity=activity.flush,
-        prune_counters=lambda: moderation.pace.prune(clock.now().timestamp()),
+        prune_counters=moderation.prune_counters,
         sweep_interval=settings.sweep_interval,
     )
     return Application(

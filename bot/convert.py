@@ -45,4 +45,5 @@ def incoming(message: Message, sender: Person, level: str, at: datetime, edited:
         mentions=mentions,
         from_channel=isinstance(message.forward_origin, MessageOriginChannel),
         edited=edited,
+        command=text.startswith("/"),
     )

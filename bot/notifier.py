@@ -29,6 +29,7 @@ from aiogram.types import (
 log = logging.getLogger(__name__)
 
 ADMIN_CACHE_TTL = 300.0
+CHANNEL_CACHE_SIZE = 10_000
 HELD = ChatPermissions(
     can_send_messages=False,
     can_send_audios=False,
@@ -310,6 +311,13 @@ class Notifier:
             await self.unban(chat_id, user_id)
         return outcome
 
+    async def member_count(self, chat_id: int) -> int | None:
+        try:
+            return await self.bot.get_chat_member_count(chat_id)
+        except TelegramAPIError as error:
+            await self._failed("getChatMemberCount", chat_id, error)
+            return None
+
     async def is_channel(self, username: str) -> bool:
         """Whether `@username` names a public channel (cached; users are never found)."""
         key = username.lower()
@@ -322,6 +330,8 @@ class Notifier:
             found = False
         else:
             found = chat.type == "channel"
+        if len(self._channels) > CHANNEL_CACHE_SIZE:
+            self._channels.clear()
         self._channels[key] = (time.monotonic() + ADMIN_CACHE_TTL, found)
         return found
 

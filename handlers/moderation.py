@@ -43,12 +43,14 @@ async def _target(hearth: Hearth, message: Message, args: str) -> tuple[Person |
     rest of the arguments. Raises UnknownTarget for a name the bot does not know."""
     words = args.strip().split(maxsplit=1)
     first = words[0] if words else ""
-    if first.startswith("@") or parse_user_id(first) is not None:
+    replied = message.reply_to_message
+    # in a reply, a leading number is part of the reason ("/warn 3 links in a row")
+    numeric = replied is None and parse_user_id(first) is not None
+    if first.startswith("@") or numeric:
         found = await resolve_target(hearth, message, first)
         if found is None:
             raise UnknownTarget(first)
         return found, words[1] if len(words) > 1 else ""
-    replied = message.reply_to_message
     if replied is not None and replied.from_user and not replied.from_user.is_bot:
         return person(replied.from_user), args.strip()
     return None, args.strip()
@@ -87,6 +89,16 @@ async def _outcome_text(
     if reason:
         text += "\n" + t(lang, "moderation.reason", reason=escape(reason))
     return text
+
+
+async def _is_bigger(hearth: Hearth, other: int, here: int) -> bool:
+    """Whether `other` looks like the community and `here` like its log chat: when both are
+    groups the caller administers, the one with more members is the community."""
+    if other > 0:
+        return False
+    there_count = await hearth.notifier.member_count(other)
+    here_count = await hearth.notifier.member_count(here)
+    return there_count is not None and here_count is not None and there_count > here_count
 
 
 def build_router() -> Router:
@@ -275,6 +287,11 @@ def build_router() -> Router:
                 query.id, t(lang, f"moderation.report_{result}"), alert=result != "handled"
             )
             return
+        if result == "target_admin":
+            await hearth.notifier.answer(
+                query.id, t(lang, "moderation.outcome_target_admin"), alert=True
+            )
+            return
         await hearth.notifier.answer(query.id, t(lang, f"moderation.report_did_{result}"))
         card = query.message
         if card is not None and not isinstance(card, InaccessibleMessage):
@@ -348,24 +365,27 @@ def build_router() -> Router:
         if other is None or other == here:
             await reply(hearth, message, t(lang, "moderation.setlog_usage", here=here))
             return
-        # run in the group with the log chat's id (when both chats are groups you admin,
-        # the chat you type in is the group)
-        if message.chat.type in GROUP_TYPES and await is_admin(hearth, message):
-            probe = t(
-                lang, "moderation.setlog_probe", group=escape(message.chat.title or str(here))
-            )
-            if await hearth.notifier.send(other, probe) is None:
-                await reply(hearth, message, t(lang, "moderation.setlog_unreachable", chat=other))
-                return
-            await hearth.directory.ensure_chat(chat_ref(message.chat))
-            await hearth.moderation.set_log_chat(here, other)
-            await reply(hearth, message, t(lang, "moderation.setlog_done", chat=other))
+        admin_here = message.chat.type in GROUP_TYPES and await is_admin(hearth, message)
+        # the log may go only where the caller is an admin too (or to their own private chat)
+        admin_there = other == caller or (other < 0 and await hearth.admins.is_admin(other, caller))
+        if not admin_here and not admin_there:
+            await reply(hearth, message, t(lang, "errors.not_admin"))
             return
-        # run in the log chat (or in private) with the group's id
-        if other < 0 and await hearth.admins.is_admin(other, caller):
+        if admin_here and not admin_there:
+            await reply(hearth, message, t(lang, "moderation.setlog_not_admin_there", chat=other))
+            return
+        if not admin_here or await _is_bigger(hearth, other, here):
+            # run in the log chat (or in private) with the group's id
             await hearth.moderation.set_log_chat(other, here)
             await reply(hearth, message, t(lang, "moderation.setlog_done_here", group=other))
             return
-        await reply(hearth, message, t(lang, "errors.not_admin"))
+        # run in the group with the log chat's id
+        probe = t(lang, "moderation.setlog_probe", group=escape(message.chat.title or str(here)))
+        if await hearth.notifier.send(other, probe) is None:
+            await reply(hearth, message, t(lang, "moderation.setlog_unreachable", chat=other))
+            return
+        await hearth.directory.ensure_chat(chat_ref(message.chat))
+        await hearth.moderation.set_log_chat(here, other)
+        await reply(hearth, message, t(lang, "moderation.setlog_done", chat=other))
 
     return router

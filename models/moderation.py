@@ -114,6 +114,20 @@ class ModerationRepository:
         )
         return int(result.scalar_one())
 
+    async def latest_restriction(self, chat_id: int, user_id: int) -> ModAction | None:
+        """The newest mute, flood mute or unmute of a person in a chat."""
+        result = await self.session.execute(
+            select(ModAction)
+            .where(
+                ModAction.chat_id == chat_id,
+                ModAction.target_id == user_id,
+                ModAction.action.in_(("mute", "flood_mute", "unmute")),
+            )
+            .order_by(ModAction.created_at.desc(), ModAction.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
     async def active_warnings(self, chat_id: int, user_id: int, now: datetime) -> list[Warning_]:
         result = await self.session.execute(
             select(Warning_)

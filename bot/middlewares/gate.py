@@ -12,6 +12,7 @@ from aiogram.types import Message, TelegramObject
 
 from bot.context import Hearth
 from bot.convert import chat_ref, incoming, person
+from bot.services.people import Person
 from models.members import TrustLevel
 
 
@@ -24,12 +25,14 @@ class GroupGate(BaseMiddleware):
     ) -> Any:
         if not isinstance(event, Message) or event.chat.type not in ("group", "supergroup"):
             return await handler(event, data)
+        hearth: Hearth = data["hearth"]
+        if event.sender_chat is not None:
+            return await self._as_channel(handler, event, data, hearth)
         user = event.from_user
-        if user is None or user.is_bot or event.sender_chat is not None:
+        if user is None or user.is_bot:
             return await handler(event, data)
         if event.new_chat_members or event.left_chat_member:
             return await handler(event, data)  # service messages describe, not post
-        hearth: Hearth = data["hearth"]
         sender = person(user)
         level = await hearth.directory.observe(chat_ref(event.chat), sender)
         if level == TrustLevel.PENDING:
@@ -41,5 +44,26 @@ class GroupGate(BaseMiddleware):
         # Telegram's timestamp, so a backlog delivered after a restart is not a "flood"
         at = event.date if not edited else now
         if not await hearth.moderation.check(incoming(event, sender, level, at, edited)):
+            return None
+        return await handler(event, data)
+
+    async def _as_channel(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Message,
+        data: dict[str, Any],
+        hearth: Hearth,
+    ) -> Any:
+        """Someone posting as a channel: anonymous admins (as the group itself) and the linked
+        channel's automatic forwards pass; any other channel is held to the rules."""
+        sender_chat = event.sender_chat
+        assert sender_chat is not None
+        if sender_chat.id == event.chat.id or event.is_automatic_forward:
+            return await handler(event, data)
+        sender = Person(sender_chat.id, sender_chat.title or sender_chat.username or "channel")
+        edited = event.edit_date is not None
+        at = event.date if not edited else hearth.clock.now()
+        check = incoming(event, sender, TrustLevel.MEMBER, at, edited)
+        if not await hearth.moderation.check(check):
             return None
         return await handler(event, data)

@@ -8,6 +8,7 @@ episode), never per message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ REPORT_PREFIX = "rep:"
 REPORT_ACTIONS = ("delete", "warn", "mute", "ban", "dismiss")
 REASON_LIMIT = 300
 PHRASE_LIMIT = 100
+MENTIONS_CHECKED = 3
 
 
 class Action(StrEnum):
@@ -80,6 +82,7 @@ class Incoming:
     mentions: tuple[str, ...] = ()
     from_channel: bool = False
     edited: bool = False
+    command: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,9 @@ class ModerationService:
         self._admins = admins
         self.pace = pace
         self._stop_words: dict[int, _StopWords] = {}
+        self._stop_word_versions: dict[int, int] = {}
         self._log_chats: dict[int, int | None] = {}
+        self._warn_locks: dict[tuple[int, int], asyncio.Lock] = {}
 
     # ----- the per-message path ---------------------------------------------------------
 
@@ -171,8 +176,6 @@ class ModerationService:
             )
             await self._notice(chat_id, notice)
             return False
-        if message.edited:
-            return True
         newcomer = message.level == TrustLevel.NEWCOMER
         if newcomer and await self._newcomer_limited(message, config):
             if await self._admins.is_admin(chat_id, user_id):
@@ -180,6 +183,8 @@ class ModerationService:
             await self._notifier.delete(chat_id, message.message_id)
             await self._explain(message, config)
             return False
+        if message.edited:
+            return True
         limit = config.newcomer_flood_limit if newcomer else config.flood_limit
         if limit is not None:
             count, window = limit
@@ -190,7 +195,7 @@ class ModerationService:
                 await self._flood_episode(message, config, episode)
                 return False
         slowmode = config.slowmode
-        if slowmode is not None:
+        if slowmode is not None and not message.command:  # a command gets its answer
             seconds = slowmode.total_seconds()
             if not await self.pace.claim(f"s:{chat_id}:{user_id}", at, seconds):
                 if await self._admins.is_admin(chat_id, user_id):
@@ -198,7 +203,9 @@ class ModerationService:
                 await self._notifier.delete(chat_id, message.message_id)
                 if await self.pace.claim(f"sn:{chat_id}:{user_id}", at, seconds):
                     await self._slowmode_notice(message, config, slowmode)
-                    await self._audit(chat_id, None, user_id, Action.DELETE, "slow mode")
+                    await self._audit(
+                        chat_id, None, user_id, Action.DELETE, "slow mode", post=False
+                    )
                 return False
         return True
 
@@ -209,7 +216,7 @@ class ModerationService:
             return False
         if message.has_link:
             return True
-        for username in message.mentions:
+        for username in message.mentions[:MENTIONS_CHECKED]:
             if await self._notifier.is_channel(username):
                 return True
         return False
@@ -227,7 +234,7 @@ class ModerationService:
         )
         await self._notice(message.chat_id, text)
         await self._audit(
-            message.chat_id, None, message.sender.id, Action.DELETE, "newcomer limits"
+            message.chat_id, None, message.sender.id, Action.DELETE, "newcomer limits", post=False
         )
 
     async def _flood_episode(self, message: Incoming, config: ChatConfig, episode: str) -> None:
@@ -280,6 +287,22 @@ class ModerationService:
                 UNPOST, chat_id, message_id, self._clock.now() + NOTICE_TTL
             )
 
+    async def prune_counters(self) -> None:
+        """Scheduled: forget counters that can no longer matter."""
+        await self.pace.prune(self._clock.now().timestamp())
+
+    async def release(self, chat_id: int, user_id: int) -> None:
+        """Lift a verification hold, unless a mute still runs (it outlives leaving and
+        rejoining): then the mute is put back for the time it has left."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            latest = await ModerationRepository(session).latest_restriction(chat_id, user_id)
+        still_muted = latest is not None and latest.action != Action.UNMUTE
+        if latest is not None and still_muted and (latest.until is None or latest.until > now):
+            await self._notifier.mute(chat_id, user_id, latest.until)
+            return
+        await self._notifier.release(chat_id, user_id)
+
     async def unpost(self, chat_id: int, message_id: int) -> None:
         """Deadline action: remove a notice."""
         await self._notifier.delete(chat_id, message_id)
@@ -289,11 +312,17 @@ class ModerationService:
     async def _words(self, chat_id: int) -> _StopWords:
         cached = self._stop_words.get(chat_id)
         if cached is None:
+            version = self._stop_word_versions.get(chat_id, 0)
             async with self._db.transaction() as session:
                 phrases = await ModerationRepository(session).stop_words(chat_id)
             cached = _StopWords(phrases, _compile(phrases))
-            self._stop_words[chat_id] = cached
+            if self._stop_word_versions.get(chat_id, 0) == version:  # no change meanwhile
+                self._stop_words[chat_id] = cached
         return cached
+
+    def _stop_words_changed(self, chat_id: int) -> None:
+        self._stop_word_versions[chat_id] = self._stop_word_versions.get(chat_id, 0) + 1
+        self._stop_words.pop(chat_id, None)
 
     async def _stop_word(self, chat_id: int, text: str) -> bool:
         words = await self._words(chat_id)
@@ -312,7 +341,7 @@ class ModerationService:
                 session.add(StopWord(chat_id=chat_id, phrase=value))
         except IntegrityError:
             return None
-        self._stop_words.pop(chat_id, None)
+        self._stop_words_changed(chat_id)
         return value
 
     async def remove_stop_word(self, chat_id: int, phrase: str) -> bool:
@@ -326,7 +355,7 @@ class ModerationService:
             if row is None:
                 return False
             await session.delete(row)
-        self._stop_words.pop(chat_id, None)
+        self._stop_words_changed(chat_id)
         return True
 
     # ----- warnings -----------------------------------------------------------------------
@@ -334,12 +363,21 @@ class ModerationService:
     async def warn(
         self, chat_id: int, target: Person, actor_id: int | None, reason: str
     ) -> WarnResult:
-        """Add a warning; at `warn_limit` apply `warn_action` and start counting afresh."""
+        """Add a warning; at `warn_limit` apply `warn_action` and start counting afresh.
+
+        Warnings of one person are handled one at a time, so a burst of stop-word hits
+        neither skips the limit nor punishes twice."""
+        lock = self._warn_locks.setdefault((chat_id, target.id), asyncio.Lock())
+        async with lock:
+            return await self._warn(chat_id, target, actor_id, reason)
+
+    async def _warn(
+        self, chat_id: int, target: Person, actor_id: int | None, reason: str
+    ) -> WarnResult:
         config = await self._settings.get(chat_id)
         now = self._clock.now()
         reason = reason[:REASON_LIMIT]
         async with self._db.transaction() as session:
-            repo = ModerationRepository(session)
             session.add(
                 Warning_(
                     chat_id=chat_id,
@@ -352,11 +390,7 @@ class ModerationService:
                 )
             )
             await session.flush()
-            active = await repo.active_warnings(chat_id, target.id, now)
-            reached = len(active) >= config.warn_limit
-            if reached:
-                for warning in active:
-                    warning.active = False
+            active = await ModerationRepository(session).active_warnings(chat_id, target.id, now)
         await self._audit(chat_id, actor_id, target.id, Action.WARN, reason)
         count = len(active)
         language = await self._language_of(target, config)
@@ -369,12 +403,20 @@ class ModerationService:
             limit=config.warn_limit,
         )
         await self._notifier.send(target.id, private)
-        if not reached:
+        if count < config.warn_limit:
             return WarnResult(count, config.warn_limit)
         action = Action(config.warn_action)
         duration = config.warn_mute if action is Action.MUTE else None
         label = t(config.language, "moderation.reason_warn_limit", limit=config.warn_limit)
         outcome, until = await self._apply(chat_id, target, None, action, duration, label)
+        if outcome is Outcome.DONE:  # spent; if it failed they stay, so the next one escalates
+            async with self._db.transaction() as session:
+                await session.execute(
+                    update(Warning_)
+                    .where(Warning_.id.in_([w.id for w in active]))
+                    .values(active=False)
+                    .execution_options(synchronize_session=False)
+                )
         return WarnResult(count, config.warn_limit, action, outcome, until)
 
     async def unwarn(self, chat_id: int, target_id: int, actor_id: int | None) -> int | None:
@@ -435,6 +477,8 @@ class ModerationService:
             raise ValueError(action)
         if outcome is not Outcome.DONE:
             return outcome, None
+        if action in (Action.UNMUTE, Action.UNBAN):  # their next messages are welcome again
+            await self.pace.release(f"e:{chat_id}:{target.id}")
         await self._audit(chat_id, actor_id, target.id, action, reason, until)
         if action in PUNISHING:
             config = await self._settings.get(chat_id)
@@ -560,6 +604,14 @@ class ModerationService:
             if not getattr(claimed, "rowcount", 0):
                 return "handled", report
             target_user = await session.get(User, report.target_id)
+        if choice in ("warn", "mute", "ban") and await self._admins.is_admin(
+            report.chat_id, report.target_id
+        ):
+            async with self._db.transaction() as session:  # let another choice be made
+                await session.execute(
+                    update(Report).where(Report.id == report_id).values(handled=None)
+                )
+            return "target_admin", report
         target = Person(
             report.target_id,
             target_user.full_name if target_user else str(report.target_id),
@@ -593,7 +645,10 @@ class ModerationService:
         action: Action,
         reason: str,
         until: datetime | None = None,
+        *,
+        post: bool = True,
     ) -> None:
+        """Store an action; unless `post` is False, also post it to the chat's log chat."""
         entry = ModAction(
             chat_id=chat_id,
             actor_id=actor_id,
@@ -606,7 +661,7 @@ class ModerationService:
         async with self._db.transaction() as session:
             await ModerationRepository(session).log(entry)
             names = await self._names(session, [actor_id, target_id])
-        log_chat = await self.log_chat(chat_id)
+        log_chat = await self.log_chat(chat_id) if post else None
         if log_chat is not None:
             config = await self._settings.get(chat_id)
             line = self.render(config, entry, names, with_chat=await self._chat_title(chat_id))
@@ -620,14 +675,21 @@ class ModerationService:
         return {user.id: user.full_name for user in rows.scalars()}
 
     def render(
-        self, config: ChatConfig, entry: ModAction, names: dict[int, str], with_chat: str = ""
+        self,
+        config: ChatConfig,
+        entry: ModAction,
+        names: dict[int, str],
+        with_chat: str = "",
+        public: bool = False,
     ) -> str:
+        """One audit entry as a line; `public` hides who reported whom."""
         language = config.language
-        actor = (
-            mention(entry.actor_id, names.get(entry.actor_id, str(entry.actor_id)))
-            if entry.actor_id is not None
-            else t(language, "moderation.the_bot")
-        )
+        if entry.actor_id is None:
+            actor = t(language, "moderation.the_bot")
+        elif public and entry.action == Action.REPORT:
+            actor = t(language, "moderation.report_anonymous")
+        else:
+            actor = mention(entry.actor_id, names.get(entry.actor_id, str(entry.actor_id)))
         target = mention(entry.target_id, names.get(entry.target_id, str(entry.target_id)))
         return t(
             language,
@@ -658,7 +720,7 @@ class ModerationService:
             for entry in entries:
                 ids.extend((entry.actor_id, entry.target_id))
             names = await self._names(session, ids)
-        return [self.render(config, entry, names) for entry in entries]
+        return [self.render(config, entry, names, public=True) for entry in entries]
 
     async def log_chat(self, chat_id: int) -> int | None:
         if chat_id not in self._log_chats:

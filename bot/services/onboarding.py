@@ -88,6 +88,8 @@ class Onboarding:
         self._wake: Callable[[], None] = lambda: None
         self.on_verified: list[Callable[[int, int], Awaitable[object]]] = []
         self.on_left: list[Callable[[int, int], Awaitable[object]]] = []
+        # lifts the verification hold; moderation replaces it so a mute outlives a rejoin
+        self.release: Callable[[int, int], Awaitable[object]] = notifier.release
 
     def set_waker(self, wake: Callable[[], None]) -> None:
         """The welcome pacer's wake-up call, run after someone starts waiting for a welcome."""
@@ -386,7 +388,7 @@ class Onboarding:
                 member.source = "unverified"
         for member in released:
             self._directory.set(chat_id, member.user_id, TrustLevel.NEWCOMER)
-            await self._notifier.release(chat_id, member.user_id)
+            await self.release(chat_id, member.user_id)
 
     async def _close_welcome_if_done(
         self, session: AsyncSession, welcome_id: int | None
@@ -447,7 +449,7 @@ class Onboarding:
             await remember_person(session, person, now)
             closed = await self._close_welcome_if_done(session, member.welcome_id)
         self._directory.set(chat.id, person.id, TrustLevel.NEWCOMER)
-        await self._notifier.release(chat.id, person.id)
+        await self.release(chat.id, person.id)
         await self._finish_welcome(closed)
         await self._emit(self.on_verified, chat.id, person.id)
         return Confirm.CONFIRMED

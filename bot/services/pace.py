@@ -7,11 +7,18 @@ database: the per-message path must not open a write transaction.
 
 from __future__ import annotations
 
-import itertools
+import logging
+import time
+import uuid
 from collections import deque
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Pace(Protocol):
@@ -23,6 +30,9 @@ class Pace(Protocol):
 
     async def held(self, key: str, at: float) -> bool:
         """Whether the key is currently held."""
+
+    async def release(self, key: str) -> None:
+        """Let go of a held key."""
 
     async def prune(self, at: float) -> None:
         """Forget what can no longer matter."""
@@ -59,6 +69,9 @@ class MemoryPace:
         until = self._leases.get(key)
         return until is not None and until > at
 
+    async def release(self, key: str) -> None:
+        self._leases.pop(key, None)
+
     async def prune(self, at: float) -> None:
         for key in [
             k for k, times in self._hits.items() if not times or times[-1] < at - self.MAX_WINDOW
@@ -72,18 +85,37 @@ class MemoryPace:
 
 
 class RedisPace:
-    """The same counters in Redis: a sorted set per window, `SET NX PX` per lease."""
+    """The same counters in Redis: a sorted set per window, `SET NX PX` per lease.
+
+    If Redis fails or is slow, the rules fail open (the message stays) and a warning is
+    logged at most once a minute: a broken counter store must not silence the chat.
+    """
+
+    TIMEOUT = 0.5
 
     def __init__(self, url: str, prefix: str = "hearth:pace:") -> None:
-        self._redis: Redis = Redis.from_url(url)
+        self._redis: Redis = Redis.from_url(
+            url, socket_timeout=self.TIMEOUT, socket_connect_timeout=self.TIMEOUT
+        )
         self._prefix = prefix
-        self._seq = itertools.count()
+        self._warned_at = 0.0
+
+    async def _safe(self, call: Awaitable[T], fallback: T) -> T:
+        try:
+            return await call
+        except (RedisError, OSError, TimeoutError) as error:
+            if time.monotonic() - self._warned_at > 60:
+                self._warned_at = time.monotonic()
+                log.warning("Redis unavailable, rate rules are off meanwhile: %s", error)
+            return fallback
 
     async def hit(self, key: str, at: float, window: float) -> int:
+        return await self._safe(self._hit(key, at, window), 0)
+
+    async def _hit(self, key: str, at: float, window: float) -> int:
         name = self._prefix + "w:" + key
-        member = f"{at:.3f}:{id(self)}:{next(self._seq)}"
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(name, {member: at})
+            pipe.zadd(name, {uuid.uuid4().hex: at})
             pipe.zremrangebyscore(name, "-inf", at - window)
             pipe.zcard(name)
             pipe.expire(name, int(window) + 1)
@@ -91,13 +123,16 @@ class RedisPace:
         return int(count)
 
     async def claim(self, key: str, at: float, ttl: float) -> bool:
-        ok = await self._redis.set(
+        ok = self._redis.set(
             self._prefix + "l:" + key, at + ttl, nx=True, px=max(1, int(ttl * 1000))
         )
-        return bool(ok)
+        return bool(await self._safe(ok, True))
 
     async def held(self, key: str, at: float) -> bool:
-        return bool(await self._redis.exists(self._prefix + "l:" + key))
+        return bool(await self._safe(self._redis.exists(self._prefix + "l:" + key), 0))
+
+    async def release(self, key: str) -> None:
+        await self._safe(self._redis.delete(self._prefix + "l:" + key), 0)
 
     async def prune(self, at: float) -> None:
         return None  # keys expire by themselves

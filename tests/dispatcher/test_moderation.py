@@ -384,10 +384,9 @@ async def test_every_action_is_in_the_audit_log_and_the_log_chat(harness: Harnes
 
 async def test_setlog_from_the_log_chat_or_in_private(harness: Harness) -> None:
     harness.fake.add_chat(LOG_CHAT, "Mod log")
-    harness.fake.set_member(LOG_CHAT, OWNER, "creator")
-    harness.fake.set_member(LOG_CHAT, ADMIN, "member")
+    harness.fake.set_member(LOG_CHAT, ADMIN, "creator")
     harness.fake.set_member(LOG_CHAT, MEMBER, "member")
-    harness.fake.add_bot_to_chat(LOG_CHAT, OWNER, admin=True)
+    harness.fake.add_bot_to_chat(LOG_CHAT, ADMIN, admin=True)
     await harness.settle()
     harness.fake.send_message(LOG_CHAT, MEMBER, f"/setlog {GROUP}")
     await harness.settle()
@@ -407,3 +406,143 @@ async def test_setlog_from_the_log_chat_or_in_private(harness: Harness) -> None:
     await harness.settle()
     await command(harness, ADMIN, "/ban @maria 1d")
     assert "ban" in harness.replies(ADMIN)[-1]
+
+
+async def test_setlog_refuses_chats_the_caller_does_not_control(harness: Harness) -> None:
+    other_group = -1001000000888
+    harness.fake.add_chat(other_group, "Someone else's group")
+    harness.fake.set_member(other_group, MEMBER, "creator")
+    harness.fake.add_bot_to_chat(other_group, MEMBER, admin=True)
+    start_bot(harness, MEMBER)
+    await harness.settle()
+    assert "administrator of chat" in await command(harness, ADMIN, f"/setlog {other_group}")
+    assert "administrator of chat" in await command(harness, ADMIN, f"/setlog {MEMBER}")
+    assert await harness.app.hearth.moderation.log_chat(GROUP) is None
+    assert not any("moderation log" in m["text"] for m in harness.fake.sent_messages(other_group))
+
+
+# ----- review findings: the rules must not be escaped, nor swallow what they should not -----
+
+
+async def test_a_mute_outlives_leaving_and_rejoining(harness: Harness) -> None:
+    await seen(harness, MEMBER)
+    await command(harness, ADMIN, "/mute @maria 1d trolling")
+    harness.fake.user_leaves(GROUP, MEMBER)
+    await harness.settle()
+    harness.fake.user_joins(GROUP, MEMBER)
+    await harness.settle()
+    welcome = [
+        m
+        for m in harness.fake.sent_messages(GROUP)
+        if "hearth:verify" in str(m.get("reply_markup"))
+    ][-1]
+    harness.fake.press_button(MEMBER, GROUP, welcome["message_id"], "hearth:verify")
+    await harness.settle()
+    assert muted(harness, MEMBER)
+    assert mute_seconds(harness, MEMBER) > 86000
+
+
+async def test_after_unmute_a_flooder_may_write_again_at_once(harness: Harness) -> None:
+    await burst(harness, MEMBER, 6)
+    assert muted(harness, MEMBER)
+    await command(harness, ADMIN, f"/unmute {MEMBER}")
+    harness.fake.advance(11)
+    after = await say(harness, MEMBER, "sorry, all good now")
+    assert not harness.fake.is_deleted(GROUP, after)
+
+
+async def test_a_newcomer_cannot_edit_a_link_in(harness: Harness) -> None:
+    await make_newcomer(harness)
+    await command(harness, OWNER, "/set newcomer_links on")
+    message_id = await say(harness, NEWCOMER, "hi all")
+    harness.fake.edit_message(GROUP, NEWCOMER, message_id, "hi all https://spam.example")
+    await harness.settle()
+    assert harness.fake.is_deleted(GROUP, message_id)
+
+
+async def test_slow_mode_does_not_swallow_commands(harness: Harness) -> None:
+    await command(harness, OWNER, "/set slowmode 5m")
+    target = await say(harness, MEMBER, "first message")
+    await say(harness, BOSS, "hello")
+    answer = await command(harness, BOSS, "/report spam", reply_to=target)
+    assert "admins have been told" in answer
+
+
+async def test_a_failed_punishment_keeps_the_warnings(harness: Harness) -> None:
+    await seen(harness, MEMBER)
+    await command(harness, OWNER, "/set warn_limit 1")
+    harness.fake.fail_next(
+        "restrictChatMember",
+        400,
+        "Bad Request: not enough rights to restrict/unrestrict chat member",
+    )
+    answer = await command(harness, ADMIN, "/warn @maria spam")
+    assert "Ban users" in answer
+    assert "1 of 1" in await command(harness, ADMIN, "/warns @maria")
+    assert "muted" in await command(harness, ADMIN, "/warn @maria spam again")
+    assert muted(harness, MEMBER)
+
+
+async def test_a_number_at_the_start_of_a_reason_in_a_reply_is_not_a_target(
+    harness: Harness,
+) -> None:
+    target = await say(harness, MEMBER, "spam spam")
+    answer = await command(harness, ADMIN, f"/warn {OWNER} links in a row", reply_to=target)
+    assert "Maria" in answer and f"{OWNER} links in a row" in answer
+
+
+async def test_report_buttons_do_not_act_on_admins(harness: Harness) -> None:
+    start_bot(harness, OWNER)
+    await harness.settle()
+    admin_post = await say(harness, ADMIN, "admin says")
+    await command(harness, BOSS, "/report", reply_to=admin_post)
+    card = next(m for m in harness.fake.sent_messages(OWNER) if "Report" in m["text"])
+    buttons = [b["callback_data"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
+    harness.fake.press_button(
+        OWNER, OWNER, card["message_id"], next(b for b in buttons if b.endswith(":warn"))
+    )
+    await harness.settle()
+    assert "Administrators can't" in harness.fake.callback_answers[-1]["text"]
+    assert await harness.app.hearth.moderation.warnings(GROUP, ADMIN) == []
+
+
+async def test_posting_as_another_channel_is_held_to_the_rules(harness: Harness) -> None:
+    await command(harness, OWNER, "/filter add casino")
+    channel = {"id": -1009876, "type": "channel", "title": "Spam channel"}
+    harness.fake.add_user(136817688, "Channel", username="Channel_Bot", is_bot=True)
+    update = harness.fake.send_message(
+        GROUP, 136817688, "best casino here", sender_chat=channel, force=True
+    )
+    assert update is not None
+    await harness.settle()
+    assert harness.fake.is_deleted(GROUP, update["message"]["message_id"])
+    anonymous = {"id": GROUP, "type": "supergroup", "title": "Circle"}
+    harness.fake.add_user(1087968824, "Group", username="GroupAnonymousBot", is_bot=True)
+    as_group = harness.fake.send_message(
+        GROUP, 1087968824, "casino night is cancelled", sender_chat=anonymous, force=True
+    )
+    assert as_group is not None
+    await harness.settle()
+    assert not harness.fake.is_deleted(GROUP, as_group["message"]["message_id"])
+
+
+async def test_ordinary_messages_open_no_database_transaction(harness: Harness) -> None:
+    await command(harness, OWNER, "/set slowmode 1m")
+    await command(harness, OWNER, "/filter add casino")
+    await seen(harness, MEMBER, BOSS)
+    harness.fake.advance(61)
+    db = harness.app.db
+    opened = 0
+    original = db.transaction
+
+    def counting():  # type: ignore[no-untyped-def]
+        nonlocal opened
+        opened += 1
+        return original()
+
+    db.transaction = counting  # type: ignore[method-assign]
+    for user_id in (MEMBER, BOSS):
+        harness.fake.send_message(GROUP, user_id, "an ordinary message")
+    await harness.deliver()
+    db.transaction = original  # type: ignore[method-assign]
+    assert opened == 0

@@ -73,3 +73,13 @@ async def test_two_redis_clients_share_counters() -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_broken_redis_lets_messages_through() -> None:
+    pace = RedisPace("redis://127.0.0.1:1/0")  # nothing listens there
+    try:
+        assert await pace.hit("f:1:2", 1000.0, 10) == 0
+        assert await pace.claim("s:1:2", 1000.0, 60) is True
+        assert await pace.held("e:1:2", 1000.0) is False
+    finally:
+        await pace.close()
