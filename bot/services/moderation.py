@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from bot.notifier import Button, Notifier, Outcome
 from bot.services.members import AdminGuard
 from bot.services.pace import Pace
 from bot.services.people import Person, mention
-from bot.services.settings import ChatConfig, SettingsService
+from bot.services.settings import CACHE_TTL, ChatConfig, SettingsService
 from models.chats import ChatRepository
 from models.deadlines import DeadlineRepository
 from models.members import TrustLevel
@@ -104,6 +105,7 @@ class ReportResult(StrEnum):
 class _StopWords:
     phrases: list[str] = field(default_factory=list)
     pattern: re.Pattern[str] | None = None
+    expires: float = 0.0
 
 
 def normalise(text: str) -> str:
@@ -145,7 +147,7 @@ class ModerationService:
         self.pace = pace
         self._stop_words: dict[int, _StopWords] = {}
         self._stop_word_versions: dict[int, int] = {}
-        self._log_chats: dict[int, int | None] = {}
+        self._log_chats: dict[int, tuple[float, int | None]] = {}
         self._warn_locks: dict[tuple[int, int], asyncio.Lock] = {}
 
     # ----- the per-message path ---------------------------------------------------------
@@ -311,11 +313,11 @@ class ModerationService:
 
     async def _words(self, chat_id: int) -> _StopWords:
         cached = self._stop_words.get(chat_id)
-        if cached is None:
+        if cached is None or cached.expires < time.monotonic():
             version = self._stop_word_versions.get(chat_id, 0)
             async with self._db.transaction() as session:
                 phrases = await ModerationRepository(session).stop_words(chat_id)
-            cached = _StopWords(phrases, _compile(phrases))
+            cached = _StopWords(phrases, _compile(phrases), time.monotonic() + CACHE_TTL)
             if self._stop_word_versions.get(chat_id, 0) == version:  # no change meanwhile
                 self._stop_words[chat_id] = cached
         return cached
@@ -723,18 +725,20 @@ class ModerationService:
         return [self.render(config, entry, names, public=True) for entry in entries]
 
     async def log_chat(self, chat_id: int) -> int | None:
-        if chat_id not in self._log_chats:
+        cached = self._log_chats.get(chat_id)
+        if cached is None or cached[0] < time.monotonic():
             async with self._db.transaction() as session:
                 stored = (await ChatRepository(session).settings(chat_id)).get(LOG_CHAT_KEY)
-            self._log_chats[chat_id] = int(stored) if stored and stored != "off" else None
-        return self._log_chats[chat_id]
+            value = int(stored) if stored and stored != "off" else None
+            cached = self._log_chats[chat_id] = (time.monotonic() + CACHE_TTL, value)
+        return cached[1]
 
     async def set_log_chat(self, chat_id: int, log_chat_id: int | None) -> None:
         async with self._db.transaction() as session:
             await ChatRepository(session).put_setting(
                 chat_id, LOG_CHAT_KEY, str(log_chat_id) if log_chat_id is not None else "off"
             )
-        self._log_chats[chat_id] = log_chat_id
+        self._log_chats[chat_id] = (time.monotonic() + CACHE_TTL, log_chat_id)
 
     # ----- helpers ------------------------------------------------------------------------
 

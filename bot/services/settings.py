@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,6 +12,9 @@ from bot.db import Database
 from bot.durations import format_duration, parse_duration
 from bot.i18n import SUPPORTED
 from models.chats import ChatRepository
+
+CACHE_TTL = 60.0
+"""Seconds a chat's settings are cached: other bot processes see a change within this."""
 
 
 class UnknownSetting(KeyError):
@@ -254,7 +258,7 @@ class SettingsService:
     def __init__(self, db: Database, default_language: str, default_timezone: str) -> None:
         self._db = db
         self.specs = _specs(default_language, default_timezone)
-        self._cache: dict[int, ChatConfig] = {}
+        self._cache: dict[int, tuple[float, ChatConfig]] = {}
 
     @property
     def keys(self) -> list[str]:
@@ -265,14 +269,14 @@ class SettingsService:
 
     async def get(self, chat_id: int) -> ChatConfig:
         cached = self._cache.get(chat_id)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
         async with self._db.transaction() as session:
             stored = await ChatRepository(session).settings(chat_id)
         values = {key: spec.default for key, spec in self.specs.items()}
         values.update({key: value for key, value in stored.items() if key in self.specs})
         config = ChatConfig(values)
-        self._cache[chat_id] = config
+        self._cache[chat_id] = (time.monotonic() + CACHE_TTL, config)
         return config
 
     def validate(self, key: str, raw: str) -> str:
