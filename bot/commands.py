@@ -16,6 +16,9 @@ from bot.i18n import SUPPORTED, t
 PRIVATE = ("start", "me", "interests", "help")
 MEMBER = ("rules", "me", "buddy", "interests", "volunteer", "help")
 ADMIN = (*MEMBER, "settings", "set", "setrules", "setwelcome", "trust", "buddies", "setbuddy")
+# check-ins (added as separate lines so other features can add theirs without conflicts)
+PRIVATE = (*PRIVATE, "checkins", "pause")  # type: ignore[assignment]
+ADMIN = (*ADMIN, "checkin_now", "checkin_questions")  # type: ignore[assignment]
 
 
 def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:

@@ -3,8 +3,16 @@
 from models.base import Base
 from models.buddies import BuddyPair, BuddyVolunteer, BuddyWaiting
 from models.chats import Chat, ChatSetting
+from models.checkins import (
+    CheckinEntry,
+    CheckinMember,
+    CheckinPerson,
+    CheckinQuestions,
+    CheckinRound,
+)
 from models.deadlines import Deadline
 from models.members import Member, TrustLevel, WelcomePost
+from models.outbox import OutboxMessage
 from models.users import User
 
 __all__ = [
@@ -14,8 +22,14 @@ __all__ = [
     "BuddyWaiting",
     "Chat",
     "ChatSetting",
+    "CheckinEntry",
+    "CheckinMember",
+    "CheckinPerson",
+    "CheckinQuestions",
+    "CheckinRound",
     "Deadline",
     "Member",
+    "OutboxMessage",
     "TrustLevel",
     "User",
     "WelcomePost",
