@@ -263,8 +263,11 @@ class Outbox:
             task.add_done_callback(lambda _t: gate.release())
             tasks.add(task)
         if tasks:
-            results = await asyncio.gather(*tasks)
-            settled += sum(results)
+            for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    log.error("outbox: recording a send failed", exc_info=outcome)
+                else:
+                    settled += outcome
         if untouched:
             async with self._db.transaction() as session:
                 await OutboxRepository(session).release(untouched)

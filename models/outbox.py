@@ -106,10 +106,10 @@ class OutboxRepository:
             )
         return got
 
-    async def settle(self, message_id: int, **values: Any) -> None:
+    async def settle(self, row_id: int, **values: Any) -> None:
         await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(OutboxMessage.id == row_id)
             .values(locked_until=None, **values)
             .execution_options(synchronize_session=False)
         )
