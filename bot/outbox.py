@@ -58,6 +58,8 @@ MAX_BACKOFF = 300.0
 PRIVATE_GAP = 1.0
 GROUP_PER_MINUTE = 20
 IDLE_POLL = 1.0
+PURGE_EVERY = 3600.0
+KEEP_SETTLED = timedelta(days=14)
 
 
 async def queue(
@@ -197,7 +199,14 @@ class Outbox:
 
     async def _run(self) -> None:
         DIRECT.set(True)
+        purged_at = 0.0
         while not self._stopping:
+            if time.monotonic() - purged_at > PURGE_EVERY:
+                purged_at = time.monotonic()
+                try:
+                    await self.purge()
+                except Exception:
+                    log.exception("outbox: purging old rows failed")
             try:
                 handled = await self._pass()
             except Exception:
@@ -208,6 +217,11 @@ class Outbox:
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=IDLE_POLL)
+
+    async def purge(self) -> int:
+        """Forget settled rows after `KEEP_SETTLED` (pending ones are never dropped)."""
+        async with self._db.transaction() as session:
+            return await OutboxRepository(session).purge(self._clock.now() - KEEP_SETTLED)
 
     async def drain(self, max_passes: int = 1000) -> int:
         """Send everything due now (tests and benchmarks drive the outbox with this)."""
@@ -299,7 +313,9 @@ class Outbox:
             if ready <= now:
                 self._next_slot = max(now, self._next_slot) + self._interval
                 return
-            await asyncio.sleep(ready - now)
+            if self._stopping:
+                return
+            await asyncio.sleep(min(ready - now, 0.25))  # short naps: a stop is not held up
 
     # ----- one message ---------------------------------------------------------------------
 

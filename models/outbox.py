@@ -6,7 +6,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    Integer,
+    String,
+    Text,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -122,6 +133,14 @@ class OutboxRepository:
                 .values(locked_until=None)
                 .execution_options(synchronize_session=False)
             )
+
+    async def purge(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status != OutboxStatus.PENDING, OutboxMessage.created_at < before
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def next_due(self) -> datetime | None:
         result = await self.session.execute(

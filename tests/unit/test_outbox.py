@@ -125,6 +125,11 @@ async def test_expired_and_not_yet_due_messages_are_not_sent(rig: Rig) -> None:
     rig.clock.advance(timedelta(hours=8))
     await rig.outbox().drain()
     assert rig.received(8) == 1
+    async with rig.db.transaction() as session:
+        await queue(session, "later", 9, "not yet", now=now, not_before=now + timedelta(days=30))
+    rig.clock.advance(timedelta(days=15))
+    assert await rig.outbox().purge() == 2  # settled rows are forgotten after two weeks
+    assert set(await rig.rows()) == {9}  # a pending one never is
 
 
 async def test_a_graceful_stop_mid_round_resumes_without_duplicates_or_losses(rig: Rig) -> None:
