@@ -347,7 +347,7 @@ async def test_a_silent_member_is_nudged_once_and_their_buddy_is_told(harness: H
 async def test_checkin_questions_can_be_replaced_by_admins(harness: Harness) -> None:
     h = harness
     await setup_chat(h)
-    assert "only admins" not in await say(h, GROUP, MEMBER, "/checkin_questions")
+    assert "administrators" in await say(h, GROUP, MEMBER, "/checkin_questions Mine?")
     reply = await say(h, GROUP, ADMIN, "/checkin_questions\nBest moment?\n?Need a hand?")
     assert "Saved 2 questions" in reply
     shown = await say(h, GROUP, ADMIN, "/checkin_questions")
@@ -365,3 +365,37 @@ async def test_checkin_questions_can_be_replaced_by_admins(harness: Harness) -> 
         queued = list((await session.execute(select(OutboxMessage))).scalars())
     assert len(rounds) == 1 and rounds[0].questions is not None
     assert {q.status for q in queued} == {"sent"}
+
+
+async def test_support_requests_and_nudges_reach_the_buddy_not_the_group(
+    harness: Harness,
+) -> None:
+    from tests.dispatcher.test_buddies import active_buddy, make_volunteer, verify_newcomer
+
+    h = harness
+    await setup_chat(h, checkin="sun 19:00", quiet_hours="off")
+    await say(h, OWNER, OWNER, "/start")
+    await make_volunteer(h, MEMBER, "Maria")
+    await verify_newcomer(h, NEWCOMER, "Nina")
+    assert await active_buddy(h, NEWCOMER) == MEMBER
+    assert "You're in" in await press(h, NEWCOMER, "ci:o:")  # the offer after verification
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await answer_all(h, NEWCOMER, ["Found my way around", "Shyness", "Who to ask about X?"], "no")
+    h.clock.advance(timedelta(days=2))
+    await run(h)
+    assert "1 took part" in texts(h, GROUP)[-1]
+    assert all("Who to ask" not in x and "Found my way" not in x for x in texts(h, GROUP))
+    to_buddy = [x for x in texts(h, MEMBER) if "asked for support" in x]
+    assert len(to_buddy) == 1 and "Nina" in to_buddy[0] and "Who to ask about X?" in to_buddy[0]
+    assert all("Who to ask" not in x for x in texts(h, OWNER) + texts(h, ADMIN))
+
+    assert "Done" in await say(h, GROUP, ADMIN, "/set nudge_after 5d")
+    await h.app.hearth.activity.flush()
+    h.clock.advance(timedelta(days=6))
+    await say(h, GROUP, MEMBER, "still around")  # Maria is active, Nina is not
+    await run(h)
+    assert sum("haven't heard from you" in x for x in texts(h, NEWCOMER)) == 1
+    told = [x for x in texts(h, MEMBER) if "has been quiet" in x]
+    assert len(told) == 1 and "Nina" in told[0]
