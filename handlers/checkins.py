@@ -83,7 +83,9 @@ def build_router() -> Router:
             return
         on = arg in ("on", "вкл")
         chat_id = message.chat.id if message.chat.type in GROUP_TYPES else None
-        titles = await hearth.checkins.set_opt_in(message.from_user.id, on, chat_id)
+        titles = await hearth.checkins.set_opt_in(
+            message.from_user.id, on, chat_id, in_private=chat_id is None
+        )
         if not titles:
             await reply(hearth, message, t(lang, "checkin.opt_none"))
             return
@@ -111,7 +113,7 @@ def build_router() -> Router:
             return
         until = await hearth.checkins.pause(message.from_user.id, length)
         assert until is not None
-        shown = format_moment(lang, until, hearth.chat_settings.defaults().timezone)
+        shown = format_moment(lang, until, await hearth.checkins.zone(message.from_user.id))
         await reply(hearth, message, t(lang, "checkin.paused", until=shown))
 
     @router.message(Command("checkin_now"))

@@ -81,7 +81,7 @@ def build_router() -> Router:
                 lines.append(t(lang, "checkin.me_streak", streak=streak.current, best=streak.best))
         paused = await hearth.checkins.paused_until(message.from_user.id)
         if paused is not None:
-            zone = hearth.chat_settings.defaults().timezone
+            zone = await hearth.checkins.zone(message.from_user.id)
             lines.append(t(lang, "checkin.me_paused", until=format_moment(lang, paused, zone)))
         await reply(hearth, message, "\n".join(lines))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from html import escape
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +42,7 @@ from models.checkins import (
 )
 from models.members import Member, MemberRepository, MemberStatus, TrustLevel
 from models.upsert import insert_ignore
-from models.users import User
+from models.users import User, UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -678,6 +679,7 @@ class CheckinService:
             entry = await CheckinRepository(session).entry(round_id, user_id)
             assert entry is not None
             entry.step = 0
+            await UserRepository(session).set_reachable(user_id, True)  # they are here, in private
             person = await CheckinRepository(session).person(user_id)
             person.focus_round_id = round_id
             questions = _decode_questions(row.questions, lang)
@@ -835,9 +837,15 @@ class CheckinService:
         ]
         await self._notifier.send(user_id, text, buttons)
 
-    async def set_opt_in(self, user_id: int, on: bool, chat_id: int | None = None) -> list[str]:
-        """Opt in or out in one chat, or every chat the person is in; returns the chat titles."""
+    async def set_opt_in(
+        self, user_id: int, on: bool, chat_id: int | None = None, *, in_private: bool = True
+    ) -> list[str]:
+        """Opt in or out in one chat, or every chat the person is in; returns the chat titles.
+
+        Said in private, it also shows the person can be written to again (after a block)."""
         async with self._db.transaction() as session:
+            if in_private:
+                await UserRepository(session).set_reachable(user_id, True)
             if chat_id is not None:
                 member = await MemberRepository(session).get(chat_id, user_id)
                 chats = [member] if member is not None and member.status == MemberStatus.IN else []
@@ -858,9 +866,18 @@ class CheckinService:
         """Pause check-in messages and nudges for `length` (None resumes); returns the end."""
         until = self._clock.now() + length if length is not None else None
         async with self._db.transaction() as session:
+            await UserRepository(session).set_reachable(user_id, True)
             person = await CheckinRepository(session).person(user_id)
             person.paused_until = until
         return until
+
+    async def zone(self, user_id: int) -> ZoneInfo:
+        """The time zone to show a person's own dates in: their (first) chat's."""
+        async with self._db.transaction() as session:
+            chats = await MemberRepository(session).for_user(user_id)
+        if not chats:
+            return self._settings.defaults().timezone
+        return (await self._settings.get(min(m.chat_id for m in chats))).timezone
 
     async def streaks(self, chat_id: int, user_id: int) -> Streak | None:
         async with self._db.transaction() as session:

@@ -399,3 +399,29 @@ async def test_support_requests_and_nudges_reach_the_buddy_not_the_group(
     assert sum("haven't heard from you" in x for x in texts(h, NEWCOMER)) == 1
     told = [x for x in texts(h, MEMBER) if "has been quiet" in x]
     assert len(told) == 1 and "Nina" in told[0]
+
+
+async def test_a_member_who_blocked_the_bot_is_skipped_until_they_come_back(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 12:00")
+    await opt_in(h, MEMBER)
+    h.clock.set(BERLIN_MONDAY_NOON - timedelta(minutes=1))
+    await run(h)
+    h.fake.block_bot(MEMBER)
+    h.clock.set(BERLIN_MONDAY_NOON)
+    await run(h)  # the invite meets a 403: Maria is marked unreachable, not retried
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
+    async with h.app.db.transaction() as session:
+        row = await session.execute(select(OutboxMessage).where(OutboxMessage.chat_id == MEMBER))
+        assert row.scalar_one().status == "unreachable"
+    calls = [c for c in h.fake.calls_of("sendMessage") if c.params.get("chat_id") == MEMBER]
+    h.clock.set(BERLIN_MONDAY_NOON + timedelta(weeks=1))
+    await run(h)
+    assert [c for c in h.fake.calls_of("sendMessage") if c.params.get("chat_id") == MEMBER] == calls
+    # she unblocks and opts in again in private: the next week's check-in reaches her
+    assert "on for" in await say(h, MEMBER, MEMBER, "/checkins on")
+    h.clock.set(BERLIN_MONDAY_NOON + timedelta(weeks=2))
+    await run(h)
+    assert sum("Weekly check-in in" in x for x in texts(h, MEMBER)) == 1
