@@ -79,7 +79,11 @@ def build_router() -> Router:
             return
         arg = (command.args or "").strip().lower()
         if arg not in ("on", "off", "вкл", "выкл"):
-            await reply(hearth, message, t(lang, "checkin.opt_usage"))
+            lines = [
+                t(lang, "checkin.status_on" if on else "checkin.status_off", chat=title)
+                for title, on in await hearth.checkins.status(message.from_user.id)
+            ]
+            await reply(hearth, message, "\n".join([*lines, t(lang, "checkin.opt_usage")]))
             return
         on = arg in ("on", "вкл")
         chat_id = message.chat.id if message.chat.type in GROUP_TYPES else None

@@ -462,9 +462,11 @@ class CheckinService:
                 people = await session.execute(
                     select(User, CheckinPerson.paused_until)
                     .join(CheckinEntry, CheckinEntry.user_id == User.id)
+                    .join(Member, (Member.user_id == User.id) & (Member.chat_id == row.chat_id))
                     .outerjoin(CheckinPerson, CheckinPerson.user_id == User.id)
                     .where(
                         CheckinEntry.round_id == row.id,
+                        Member.status == MemberStatus.IN,  # not those who left meanwhile
                         CheckinEntry.state == EntryState.INVITED,
                         CheckinEntry.done.is_(False),
                         User.reachable.is_(True),
@@ -878,6 +880,26 @@ class CheckinService:
         if not chats:
             return self._settings.defaults().timezone
         return (await self._settings.get(min(m.chat_id for m in chats))).timezone
+
+    async def status(self, user_id: int) -> list[tuple[str, bool]]:
+        """Each chat the person is in, and whether they take part in its check-ins."""
+        async with self._db.transaction() as session:
+            rows = await session.execute(
+                select(Chat.title, CheckinMember.opted_in)
+                .join(Member, Member.chat_id == Chat.id)
+                .outerjoin(
+                    CheckinMember,
+                    (CheckinMember.chat_id == Member.chat_id)
+                    & (CheckinMember.user_id == Member.user_id),
+                )
+                .where(
+                    Member.user_id == user_id,
+                    Member.status == MemberStatus.IN,
+                    Member.trust != TrustLevel.PENDING,
+                )
+                .order_by(Chat.title)
+            )
+            return [(escape(title), bool(opted)) for title, opted in rows.all()]
 
     async def streaks(self, chat_id: int, user_id: int) -> Streak | None:
         async with self._db.transaction() as session:

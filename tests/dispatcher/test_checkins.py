@@ -421,6 +421,7 @@ async def test_a_member_who_blocked_the_bot_is_skipped_until_they_come_back(
     await run(h)
     assert [c for c in h.fake.calls_of("sendMessage") if c.params.get("chat_id") == MEMBER] == calls
     # she unblocks and opts in again in private: the next week's check-in reaches her
+    assert "“Circle”: taking part" in await say(h, MEMBER, MEMBER, "/checkins")
     assert "on for" in await say(h, MEMBER, MEMBER, "/checkins on")
     h.clock.set(BERLIN_MONDAY_NOON + timedelta(weeks=2))
     await run(h)
