@@ -245,22 +245,33 @@ class CheckinService:
             )
         )
         for start in wanted:
-            await insert_ignore(
-                session,
-                CheckinRound,
-                self._round_values(chat_id, week_of(start, zone), start, config, manual=False),
-                key=["chat_id", "week"],
-            )
+            week = week_of(start, zone)
+            values = self._round_values(chat_id, week, start, config, manual=False)
+            existing = await CheckinRepository(session).by_week(chat_id, week)
+            if existing is None:
+                await insert_ignore(session, CheckinRound, values, key=["chat_id", "week"])
+            elif existing.status == RoundStatus.PLANNED and not existing.manual:
+                # follow changes of checkin (within the week), checkin_window, checkin_reminder
+                closes, remind = self._deadlines(start, config)
+                if existing.starts_at != start:
+                    existing.starts_at = start
+                if existing.closes_at != closes:
+                    existing.closes_at = closes
+                if existing.remind_at != remind:
+                    existing.remind_at = remind
+
+    @staticmethod
+    def _deadlines(start: datetime, config: ChatConfig) -> tuple[datetime, datetime | None]:
+        """When a round starting at `start` closes, and when its reminder goes (if any)."""
+        reminder, window = config.checkin_reminder, config.checkin_window
+        remind = start + reminder if reminder is not None and reminder < window else None
+        return start + window, remind
 
     @staticmethod
     def _round_values(
         chat_id: int, week: str, start: datetime, config: ChatConfig, *, manual: bool
     ) -> dict[str, object]:
-        reminder = config.checkin_reminder
-        closes = start + config.checkin_window
-        remind = (
-            start + reminder if reminder is not None and reminder < config.checkin_window else None
-        )
+        closes, remind = CheckinService._deadlines(start, config)
         return {
             "chat_id": chat_id,
             "week": week,

@@ -426,3 +426,19 @@ async def test_a_member_who_blocked_the_bot_is_skipped_until_they_come_back(
     h.clock.set(BERLIN_MONDAY_NOON + timedelta(weeks=2))
     await run(h)
     assert sum("Weekly check-in in" in x for x in texts(h, MEMBER)) == 1
+
+
+async def test_a_planned_check_in_follows_later_changes_of_its_settings(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 12:00")
+    await opt_in(h, MEMBER)
+    h.clock.set(BERLIN_MONDAY_NOON - timedelta(hours=1))
+    await run(h)  # planned with the default 48h window
+    assert "Done" in await say(h, GROUP, ADMIN, "/set checkin_window 1d")
+    assert "Done" in await say(h, GROUP, ADMIN, "/set checkin mon 12:30")
+    h.clock.set(BERLIN_MONDAY_NOON)
+    await run(h)
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))  # moved to 12:30
+    h.clock.set(BERLIN_MONDAY_NOON + timedelta(minutes=30))
+    await run(h)
+    assert "open until 2026-12-01 12:30" in texts(h, MEMBER)[-1]
