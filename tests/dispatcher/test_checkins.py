@@ -442,3 +442,21 @@ async def test_a_planned_check_in_follows_later_changes_of_its_settings(harness:
     h.clock.set(BERLIN_MONDAY_NOON + timedelta(minutes=30))
     await run(h)
     assert "open until 2026-12-01 12:30" in texts(h, MEMBER)[-1]
+
+
+async def test_the_check_in_keeps_its_local_time_when_the_clocks_go_forward(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="sun 19:00")
+    await opt_in(h, MEMBER)
+    h.clock.set(datetime(2027, 3, 21, 18, 30, tzinfo=UTC))  # Sunday 19:30, winter time
+    await run(h)
+    h.clock.set(datetime(2027, 3, 27, 12, 0, tzinfo=UTC))  # Saturday, still winter time
+    await run(h)
+    h.clock.set(datetime(2027, 3, 28, 16, 59, tzinfo=UTC))  # Sunday 18:59 summer time
+    await run(h)
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
+    h.clock.set(datetime(2027, 3, 28, 17, 0, tzinfo=UTC))  # 19:00 in Berlin, now UTC+2
+    await run(h)
+    assert "open until 2027-03-30 19:00" in texts(h, MEMBER)[-1]
