@@ -8,8 +8,10 @@ queues its messages in the outbox, so a step runs once even across restarts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -166,6 +168,7 @@ class CheckinService:
         self._activity = activity
         self._wake = wake_outbox
         self._nudges_checked: datetime | None = None
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # ----- the periodic job ----------------------------------------------------------------
 
@@ -664,8 +667,19 @@ class CheckinService:
         user = await session.get(User, user_id)
         return pick_language(user.language_code if user else None, config.language)
 
+    def _lock(self, user_id: int) -> asyncio.Lock:
+        """One step of a person's private flow at a time (updates are handled concurrently)."""
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = self._locks[user_id] = asyncio.Lock()
+        return lock
+
     async def begin(self, round_id: int, user_id: int) -> Prompt:
         """The person opened the check-in (button or link): ask the first question."""
+        async with self._lock(user_id):
+            return await self._begin(round_id, user_id)
+
+    async def _begin(self, round_id: int, user_id: int) -> Prompt:
         now = self._clock.now()
         async with self._db.transaction() as session:
             row = await session.get(CheckinRound, round_id)
@@ -736,6 +750,10 @@ class CheckinService:
         return await self._advance(user_id, round_id, None) or Prompt("")
 
     async def _advance(self, user_id: int, round_id: int | None, text: str | None) -> Prompt | None:
+        async with self._lock(user_id):
+            return await self._step(user_id, round_id, text)
+
+    async def _step(self, user_id: int, round_id: int | None, text: str | None) -> Prompt | None:
         now = self._clock.now()
         async with self._db.transaction() as session:
             repo = CheckinRepository(session)
@@ -781,6 +799,10 @@ class CheckinService:
 
     async def share(self, round_id: int, user_id: int, choice: str) -> Prompt:
         """The last step: whether to share the win; the answers are stored as final."""
+        async with self._lock(user_id):
+            return await self._share(round_id, user_id, choice)
+
+    async def _share(self, round_id: int, user_id: int, choice: str) -> Prompt:
         now = self._clock.now()
         async with self._db.transaction() as session:
             row = await session.get(CheckinRound, round_id)
