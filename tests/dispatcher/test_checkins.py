@@ -460,3 +460,27 @@ async def test_the_check_in_keeps_its_local_time_when_the_clocks_go_forward(
     h.clock.set(datetime(2027, 3, 28, 17, 0, tzinfo=UTC))  # 19:00 in Berlin, now UTC+2
     await run(h)
     assert "open until 2027-03-30 19:00" in texts(h, MEMBER)[-1]
+
+
+async def test_quick_replies_handled_concurrently_are_both_kept(harness: Harness) -> None:
+    import asyncio
+
+    from bot.app import ALLOWED_UPDATES
+
+    h = harness
+    await setup_chat(h)
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await press(h, MEMBER, "ci:a:")
+    h.fake.send_message(MEMBER, MEMBER, "first answer")
+    h.fake.send_message(MEMBER, MEMBER, "second answer")
+    updates = await h.app.bot.get_updates(
+        offset=h.offset, timeout=0, allowed_updates=ALLOWED_UPDATES
+    )
+    h.offset = updates[-1].update_id + 1
+    await asyncio.gather(*(h.app.dispatcher.feed_update(h.app.bot, u) for u in updates))
+    stored = await entry(h, MEMBER)
+    assert json.loads(stored.answers)[:2] == ["first answer", "second answer"]
+    assert stored.step == 2
