@@ -26,10 +26,12 @@ from bot.db import Database, is_sqlite, upgrade_async
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
 from bot.notifier import Notifier
+from bot.outbox import Outbox
 from bot.retry import RetryMiddleware
 from bot.services.activity import ActivityTracker
 from bot.services.buddies import FOLLOWUP, BuddyService
 from bot.services.chats import ChatService
+from bot.services.checkins import CheckinService
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, Onboarding
@@ -37,6 +39,7 @@ from bot.services.pace import build_pace
 from bot.services.settings import SettingsService
 from bot.services.trust import TrustService
 from handlers import build_router
+from jobs.checkins import register_checkin_jobs
 from jobs.deadlines import DeadlineSweeper
 from jobs.schedule import register_jobs
 from jobs.welcomes import WelcomePacer
@@ -102,6 +105,7 @@ class Application:
         await self.hearth.onboarding.hold_awaiting()
         self.scheduler.start()
         self.pacer.start()
+        self.hearth.outbox.start()
         self._started = True
 
     async def stop_background(self) -> None:
@@ -110,6 +114,7 @@ class Application:
             log.info("waiting for %d updates in flight", len(tasks))
             await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
         await self.pacer.stop()
+        await self.hearth.outbox.stop()
         try:
             await self.hearth.activity.flush()
         except Exception:
@@ -144,6 +149,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
     onboarding.on_verified.append(buddies.assign)
     onboarding.on_left.append(buddies.member_left)
     trust.on_graduated.append(buddies.graduated)
+    outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable)
+    checkins = CheckinService(db, clock, notifier, chat_settings, activity, outbox.wake)
+    onboarding.on_verified.append(checkins.offer)
     hearth = Hearth(
         config=settings,
         clock=clock,
@@ -158,6 +166,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         activity=activity,
         buddies=buddies,
         moderation=moderation,
+        outbox=outbox,
+        checkins=checkins,
     )
     pacer = WelcomePacer(onboarding.chats_awaiting_welcome, onboarding.post_welcome)
     onboarding.set_waker(pacer.wake)
@@ -180,6 +190,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         prune_counters=moderation.prune_counters,
         sweep_interval=settings.sweep_interval,
     )
+    register_checkin_jobs(scheduler, tick=checkins.tick, interval=settings.sweep_interval)
     return Application(
         settings=settings,
         bot=bot,

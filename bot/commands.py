@@ -13,7 +13,7 @@ from aiogram.types import (
 
 from bot.i18n import SUPPORTED, t
 
-PRIVATE = ("start", "me", "interests", "help")
+PRIVATE = ("start", "me", "interests", "checkins", "pause", "help")
 MEMBER = ("rules", "me", "buddy", "interests", "volunteer", "warns", "report", "help")
 ADMIN = (
     *MEMBER,
@@ -36,6 +36,9 @@ ADMIN = (
     "filters",
     "modlog",
     "setlog",
+    # check-ins
+    "checkin_now",
+    "checkin_questions",
 )
 
 

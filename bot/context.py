@@ -8,9 +8,11 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.notifier import Notifier
+from bot.outbox import Outbox
 from bot.services.activity import ActivityTracker
 from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
+from bot.services.checkins import CheckinService
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
 from bot.services.onboarding import Onboarding
@@ -33,3 +35,5 @@ class Hearth:
     activity: ActivityTracker
     buddies: BuddyService
     moderation: ModerationService
+    outbox: Outbox
+    checkins: CheckinService

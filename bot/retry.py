@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
 log = logging.getLogger(__name__)
+
+DIRECT: ContextVar[bool] = ContextVar("hearth_direct_requests", default=False)
+"""Set by a caller that handles 429 and 5xx itself (the outbox): no retries here."""
 
 
 class RetryMiddleware(BaseRequestMiddleware):
@@ -33,6 +37,8 @@ class RetryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        if DIRECT.get():  # the outbox paces and retries on its own
+            return await make_request(bot, method)
         if method.__api_method__ == "getUpdates":  # polling has its own backoff
             return await make_request(bot, method)
         delay = self.base_delay

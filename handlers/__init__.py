@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, buddies, errors, members, membership, moderation, verification
+from handlers import (
+    admin,
+    buddies,
+    checkins,
+    errors,
+    members,
+    membership,
+    moderation,
+    verification,
+)
 
 
 def build_router() -> Router:
@@ -16,6 +25,7 @@ def build_router() -> Router:
         admin.build_router(),
         buddies.build_router(),
         moderation.build_router(),
+        checkins.build_router(),
         members.build_router(),
     )
     return router

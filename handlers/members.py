@@ -76,6 +76,13 @@ def build_router() -> Router:
                 lines.append(
                     t(lang, "me.next", level=t(lang, f"level.{s.next_level.value}"), when=when)
                 )
+            streak = await hearth.checkins.streaks(s.chat_id, message.from_user.id)
+            if streak is not None:
+                lines.append(t(lang, "checkin.me_streak", streak=streak.current, best=streak.best))
+        paused = await hearth.checkins.paused_until(message.from_user.id)
+        if paused is not None:
+            zone = await hearth.checkins.zone(message.from_user.id)
+            lines.append(t(lang, "checkin.me_paused", until=format_moment(lang, paused, zone)))
         await reply(hearth, message, "\n".join(lines))
 
     @router.message(Command("rules"))

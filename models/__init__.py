@@ -3,9 +3,17 @@
 from models.base import Base
 from models.buddies import BuddyPair, BuddyVolunteer, BuddyWaiting
 from models.chats import Chat, ChatSetting
+from models.checkins import (
+    CheckinEntry,
+    CheckinMember,
+    CheckinPerson,
+    CheckinQuestions,
+    CheckinRound,
+)
 from models.deadlines import Deadline
 from models.members import Member, TrustLevel, WelcomePost
 from models.moderation import ModAction, Report, StopWord, Warning_
+from models.outbox import OutboxMessage
 from models.users import User
 
 __all__ = [
@@ -15,11 +23,17 @@ __all__ = [
     "BuddyWaiting",
     "Chat",
     "ChatSetting",
+    "CheckinEntry",
+    "CheckinMember",
+    "CheckinPerson",
+    "CheckinQuestions",
+    "CheckinRound",
     "Deadline",
     "Member",
     "ModAction",
     "Report",
     "StopWord",
+    "OutboxMessage",
     "TrustLevel",
     "User",
     "Warning_",

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.db import Database
 from bot.durations import format_duration, parse_duration
 from bot.i18n import SUPPORTED
+from bot.services.checkin_schedule import QuietHours, WeeklySlot, parse_quiet, parse_slot
 from models.chats import ChatRepository
 
 CACHE_TTL = 60.0
@@ -110,6 +111,20 @@ def _timezone(raw: str) -> str:
     return value
 
 
+def _weekly_slot(raw: str) -> str:
+    try:
+        return str(parse_slot(raw))
+    except ValueError:
+        raise BadSettingValue() from None
+
+
+def _quiet_hours(raw: str) -> str:
+    try:
+        return str(parse_quiet(raw))
+    except ValueError:
+        raise BadSettingValue() from None
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
@@ -144,8 +159,17 @@ def _specs(default_language: str, default_timezone: str) -> dict[str, SettingSpe
         #
         #
         # ---- weekly check-ins and nudges
-        #
-        #
+        SettingSpec("checkin", "off", _optional(_weekly_slot)),
+        SettingSpec("checkin_window", "48h", _duration(timedelta(hours=1), timedelta(days=6))),
+        SettingSpec(
+            "checkin_reminder",
+            "24h",
+            _optional(_duration(timedelta(minutes=10), timedelta(days=6))),
+        ),
+        SettingSpec("quiet_hours", "22:00-09:00", _optional(_quiet_hours)),
+        SettingSpec(
+            "nudge_after", "30d", _optional(_duration(timedelta(days=1), timedelta(days=365)))
+        ),
         # ---- paid membership
         #
         #
@@ -242,9 +266,29 @@ class ChatConfig:
     #
 
     # ---- weekly check-ins and nudges
-    #
-    #
-    #
+    @property
+    def checkin(self) -> WeeklySlot | None:
+        value = self.values["checkin"]
+        return None if value == "off" else parse_slot(value)
+
+    @property
+    def checkin_window(self) -> timedelta:
+        return parse_duration(self.values["checkin_window"])
+
+    @property
+    def checkin_reminder(self) -> timedelta | None:
+        value = self.values["checkin_reminder"]
+        return None if value == "off" else parse_duration(value)
+
+    @property
+    def quiet_hours(self) -> QuietHours | None:
+        value = self.values["quiet_hours"]
+        return None if value == "off" else parse_quiet(value)
+
+    @property
+    def nudge_after(self) -> timedelta | None:
+        value = self.values["nudge_after"]
+        return None if value == "off" else parse_duration(value)
 
     # ---- paid membership
     #

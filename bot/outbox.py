@@ -1,0 +1,377 @@
+"""The outbox: bulk messages are rows first, then a worker sends them within Telegram's limits.
+
+Services queue messages (`queue()`) inside their own transaction, so "the round started" and
+"these 1,000 prompts exist" commit together or not at all; the worker sends after the commit.
+
+Delivery semantics (the crash window): a row is leased in a batch, sent, then marked `sent` in
+its own small transaction right after Telegram answers. Telegram has no idempotency key, so the
+window between its answer and our commit cannot be closed; we choose **at least once**:
+
+* graceful stop (SIGTERM): the worker stops taking rows, waits for the sends in flight and
+  records them, and releases its lease: a restart resumes with no duplicate and no loss;
+* hard crash (SIGKILL, power): only the sends that were in flight (at most `IN_FLIGHT`)
+  may be sent again once their lease (`LEASE`) runs out; nothing is lost.
+
+Limits kept in memory: `rate` messages per second overall (a little under Telegram's 30, to
+leave room for direct replies), one per second per private chat, 20 per minute per group.
+A 429 pauses every send for its `retry_after`; 5xx and timeouts back off per row; a 403 marks
+the person unreachable and is not retried; a 400 is recorded as failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.notifier import Keyboard
+from bot.retry import DIRECT
+from models.outbox import OutboxMessage, OutboxRepository, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+BATCH = 50
+IN_FLIGHT = 8
+MAX_ATTEMPTS = 10
+MAX_BACKOFF = 300.0
+PRIVATE_GAP = 1.0
+GROUP_PER_MINUTE = 20
+IDLE_POLL = 1.0
+PURGE_EVERY = 3600.0
+KEEP_SETTLED = timedelta(days=14)
+
+
+async def queue(
+    session: AsyncSession,
+    key: str,
+    chat_id: int,
+    text: str,
+    *,
+    now: datetime,
+    buttons: Keyboard | None = None,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> bool:
+    """Queue one message in the caller's transaction; False if `key` was queued before."""
+    encoded = _encode(buttons)
+    return await OutboxRepository(session).add(
+        key,
+        chat_id,
+        text,
+        buttons=encoded,
+        not_before=not_before or now,
+        expires_at=expires_at,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for `queue_many`."""
+
+    key: str
+    chat_id: int
+    text: str
+    buttons: Keyboard | None = None
+
+
+def _encode(buttons: Keyboard | None) -> str | None:
+    if not buttons:
+        return None
+    return json.dumps(
+        [[{"text": b.text, "data": b.data, "url": b.url} for b in row] for row in buttons]
+    )
+
+
+async def queue_many(
+    session: AsyncSession,
+    messages: list[Outgoing],
+    *,
+    now: datetime,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> int:
+    """Queue many new messages in one statement (keys must be new, e.g. a round just opened)."""
+    if not messages:
+        return 0
+    rows = [
+        {
+            "key": m.key,
+            "chat_id": m.chat_id,
+            "text": m.text,
+            "buttons": _encode(m.buttons),
+            "status": OutboxStatus.PENDING,
+            "not_before": not_before or now,
+            "expires_at": expires_at,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    await session.execute(insert(OutboxMessage), rows)
+    return len(rows)
+
+
+def _markup(encoded: str | None) -> InlineKeyboardMarkup | None:
+    if not encoded:
+        return None
+    rows = json.loads(encoded)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=b["text"], callback_data=b["data"], url=b["url"])
+                for b in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+def _backoff(attempts: int) -> float:
+    return float(min(MAX_BACKOFF, 0.5 * 2 ** max(0, attempts - 1)))
+
+
+class Outbox:
+    """Sends queued rows: one worker per process, paced, resumable after a restart."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        bot: Bot,
+        on_unreachable: Callable[[int], Awaitable[None]],
+        rate: float = 28.0,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._bot = bot
+        self._on_unreachable = on_unreachable
+        self._interval = 1.0 / rate
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._private_last: dict[int, float] = {}
+        self._group_sent: dict[int, deque[float]] = {}
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.rate_limited = 0  # 429s seen
+        self.sent = 0
+
+    # ----- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name="hearth-outbox")
+
+    async def stop(self) -> None:
+        """Finish the sends in flight, record them, release the lease on the rest."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        DIRECT.set(True)
+        purged_at = 0.0
+        while not self._stopping:
+            if time.monotonic() - purged_at > PURGE_EVERY:
+                purged_at = time.monotonic()
+                try:
+                    await self.purge()
+                except Exception:
+                    log.exception("outbox: purging old rows failed")
+            try:
+                handled = await self._pass()
+            except Exception:
+                log.exception("outbox pass failed")
+                handled = 0
+            if handled or self._stopping:
+                continue
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=IDLE_POLL)
+
+    async def purge(self) -> int:
+        """Forget settled rows after `KEEP_SETTLED` (pending ones are never dropped)."""
+        async with self._db.transaction() as session:
+            return await OutboxRepository(session).purge(self._clock.now() - KEEP_SETTLED)
+
+    async def drain(self, max_passes: int = 1000) -> int:
+        """Send everything due now (tests and benchmarks drive the outbox with this)."""
+        token = DIRECT.set(True)
+        total = 0
+        try:
+            for _ in range(max_passes):
+                handled = await self._pass()
+                total += handled
+                if not handled:
+                    async with self._db.transaction() as session:
+                        if not await OutboxRepository(session).due(self._clock.now(), 1):
+                            return total
+                    await asyncio.sleep(0.05)  # rows held back by a per-chat limit or a 429
+        finally:
+            DIRECT.reset(token)
+        return total
+
+    # ----- one pass ------------------------------------------------------------------------
+
+    async def _pass(self) -> int:
+        """Lease a batch of due rows and send those whose chat allows it; returns rows settled."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            repo = OutboxRepository(session)
+            rows = await repo.due(now, BATCH)
+            claimed = set(await repo.claim([r.id for r in rows], now, LEASE))
+        rows = [r for r in rows if r.id in claimed]
+        if not rows:
+            return 0
+        leased_at = time.monotonic()
+        untouched = [r.id for r in rows]
+        settled = 0
+        gate = asyncio.Semaphore(IN_FLIGHT)
+        tasks: set[asyncio.Task[bool]] = set()
+        for row in rows:
+            if self._stopping or time.monotonic() - leased_at > LEASE.total_seconds() / 2:
+                break
+            if row.expires_at is not None and row.expires_at <= self._clock.now():
+                await self._settle(row.id, status=OutboxStatus.EXPIRED)
+                untouched.remove(row.id)
+                settled += 1
+                continue
+            if not self._chat_ready(row.chat_id):
+                continue
+            await self._wait_turn()
+            if self._stopping:
+                break
+            await gate.acquire()
+            self._account(row.chat_id)
+            untouched.remove(row.id)
+            task = asyncio.create_task(self._deliver(row))
+            task.add_done_callback(lambda _t: gate.release())
+            tasks.add(task)
+        if tasks:
+            for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    log.error("outbox: recording a send failed", exc_info=outcome)
+                else:
+                    settled += outcome
+        if untouched:
+            async with self._db.transaction() as session:
+                await OutboxRepository(session).release(untouched)
+        if not settled and untouched:
+            await asyncio.sleep(0.1)  # everything waits on a per-chat limit
+        return settled
+
+    def _chat_ready(self, chat_id: int) -> bool:
+        now = time.monotonic()
+        if chat_id > 0:
+            return now - self._private_last.get(chat_id, -1e9) >= PRIVATE_GAP
+        window = self._group_sent.setdefault(chat_id, deque())
+        while window and window[0] <= now - 60.0:
+            window.popleft()
+        return len(window) < GROUP_PER_MINUTE
+
+    def _account(self, chat_id: int) -> None:
+        now = time.monotonic()
+        if chat_id > 0:
+            self._private_last[chat_id] = now
+        else:
+            self._group_sent.setdefault(chat_id, deque()).append(now)
+
+    async def _wait_turn(self) -> None:
+        """Sleep until the overall pace (and any 429 pause) allows the next send."""
+        while True:
+            now = time.monotonic()
+            ready = max(self._next_slot, self._paused_until)
+            if ready <= now:
+                self._next_slot = max(now, self._next_slot) + self._interval
+                return
+            if self._stopping:
+                return
+            await asyncio.sleep(min(ready - now, 0.25))  # short naps: a stop is not held up
+
+    # ----- one message ---------------------------------------------------------------------
+
+    async def _deliver(self, row: OutboxMessage) -> bool:
+        """Send one row and record the outcome; True when the row is settled for good."""
+        try:
+            message = await self._bot.send_message(
+                row.chat_id,
+                row.text,
+                reply_markup=_markup(row.buttons),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except TelegramRetryAfter as error:
+            self.rate_limited += 1
+            wait = float(error.retry_after)
+            self._paused_until = max(self._paused_until, time.monotonic() + wait)
+            log.warning("outbox: 429, pausing all sends for %ss", error.retry_after)
+            async with self._db.transaction() as session:
+                await OutboxRepository(session).release([row.id])
+            return False
+        except TelegramForbiddenError as error:
+            log.info("outbox: chat %s cannot be reached (%s)", row.chat_id, error.message)
+            await self._settle(row.id, status=OutboxStatus.UNREACHABLE, error=error.message[:200])
+            if row.chat_id > 0:
+                await self._on_unreachable(row.chat_id)
+            return True
+        except TelegramBadRequest as error:
+            log.warning("outbox: chat %s refused a message: %s", row.chat_id, error.message)
+            await self._settle(row.id, status=OutboxStatus.FAILED, error=error.message[:200])
+            return True
+        except (TelegramAPIError, TelegramNetworkError, TimeoutError) as error:
+            attempts = row.attempts + 1
+            if attempts >= MAX_ATTEMPTS:
+                log.error("outbox: giving up on row %s after %d attempts", row.id, attempts)
+                await self._settle(
+                    row.id, status=OutboxStatus.FAILED, attempts=attempts, error=str(error)[:200]
+                )
+                return True
+            delay = _backoff(attempts)
+            log.warning("outbox: chat %s failed (%s); retry in %.1fs", row.chat_id, error, delay)
+            await self._settle(
+                row.id,
+                attempts=attempts,
+                not_before=self._clock.now() + timedelta(seconds=delay),
+                error=str(error)[:200],
+            )
+            return False
+        await self._settle(
+            row.id,
+            status=OutboxStatus.SENT,
+            sent_at=self._clock.now(),
+            message_id=message.message_id,
+        )
+        self.sent += 1
+        return True
+
+    async def _settle(self, row_id: int, **values: object) -> None:
+        async with self._db.transaction() as session:
+            await OutboxRepository(session).settle(row_id, **values)

@@ -1,0 +1,486 @@
+"""Weekly check-ins through the production dispatcher and the fake Bot API, with a moved clock.
+
+Background work is driven by hand: `tick()` is what the scheduler runs, `drain()` is the
+outbox worker's pass; everything a member sees is read back from the fake Telegram."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from models.checkins import CheckinEntry, CheckinRound
+from models.members import Member
+from models.outbox import OutboxMessage
+from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, OWNER, Harness
+
+BERLIN_MONDAY_NOON = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)  # 12:00 in Berlin (UTC+1)
+FRIEND = 41
+
+
+def texts(h: Harness, chat_id: int) -> list[str]:
+    return [str(m.get("text", "")) for m in h.fake.sent_messages(chat_id)]
+
+
+async def say(h: Harness, chat_id: int, user_id: int, text: str) -> str:
+    h.fake.advance(2)  # people take a moment to type (and Telegram's flood windows move on)
+    before = len(h.fake.sent_messages(chat_id))
+    h.fake.send_message(chat_id, user_id, text)
+    await h.settle()
+    sent = h.fake.sent_messages(chat_id)
+    return str(sent[-1]["text"]) if len(sent) > before else ""
+
+
+async def run(h: Harness) -> None:
+    """One scheduler tick, then the outbox sends whatever is due, then updates are handled."""
+    await h.app.hearth.checkins.tick()
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    markup = message.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def button(message: dict[str, Any], prefix: str) -> str:
+    for b in buttons(message):
+        if str(b.get("callback_data", "")).startswith(prefix):
+            return str(b["callback_data"])
+    raise AssertionError(f"no button {prefix!r} in {message}")
+
+
+def last(h: Harness, chat_id: int) -> dict[str, Any]:
+    return h.fake.sent_messages(chat_id)[-1]
+
+
+async def press(h: Harness, user_id: int, prefix: str) -> str:
+    """Press the newest button starting with `prefix` in the user's private chat."""
+    for message in reversed(h.fake.sent_messages(user_id)):
+        try:
+            data = button(message, prefix)
+        except AssertionError:
+            continue
+        h.fake.advance(2)
+        before = len(h.fake.sent_messages(user_id))
+        h.fake.press_button(user_id, user_id, message["message_id"], data)
+        await h.settle()
+        sent = h.fake.sent_messages(user_id)
+        return str(sent[-1]["text"]) if len(sent) > before else ""
+    raise AssertionError(f"user {user_id} has no {prefix!r} button")
+
+
+async def setup_chat(h: Harness, **settings: str) -> None:
+    h.clock.set(BERLIN_MONDAY_NOON)
+    values = {"timezone": "Europe/Berlin", "nudge_after": "off", **settings}
+    for key, value in values.items():
+        assert "Done" in await say(h, GROUP, ADMIN, f"/set {key} {value}")
+
+
+async def opt_in(h: Harness, user_id: int) -> None:
+    await say(h, GROUP, user_id, "hello everyone")  # the bot learns they are in the chat
+    assert "on for" in await say(h, user_id, user_id, "/checkins on")
+
+
+async def answer_all(h: Harness, user_id: int, answers: list[str | None], share: str) -> str:
+    """Go through the private flow from the newest invite; None presses Skip."""
+    reply = await press(h, user_id, "ci:a:")
+    assert "1/" in reply
+    for answer in answers:
+        if answer is None:
+            reply = await press(h, user_id, "ci:k:")
+        else:
+            reply = await say(h, user_id, user_id, answer)
+    assert "Share your win" in reply
+    return await _share(h, user_id, share)
+
+
+async def _share(h: Harness, user_id: int, choice: str) -> str:
+    message = next(
+        m
+        for m in reversed(h.fake.sent_messages(user_id))
+        if any(str(b.get("callback_data", "")).startswith("ci:s:") for b in buttons(m))
+    )
+    h.fake.advance(2)
+    data = next(
+        str(b["callback_data"])
+        for b in buttons(message)
+        if str(b.get("callback_data", "")).endswith(f":{choice}")
+    )
+    h.fake.press_button(user_id, user_id, message["message_id"], data)
+    await h.settle()
+    return str(last(h, user_id)["text"])
+
+
+async def entry(h: Harness, user_id: int) -> CheckinEntry:
+    async with h.app.db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(CheckinEntry)
+                .where(CheckinEntry.user_id == user_id)
+                .order_by(CheckinEntry.round_id.desc())
+            )
+        ).scalars()
+        return next(iter(rows))
+
+
+async def test_the_scheduled_post_comes_at_the_configured_weekday_and_time(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="sun 19:00")
+    await opt_in(h, MEMBER)
+    group_before = len(texts(h, GROUP))
+    h.clock.set(datetime(2026, 12, 6, 17, 59, tzinfo=UTC))  # Sunday 18:59 in Berlin
+    await run(h)
+    assert len(texts(h, GROUP)) == group_before
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
+
+    h.clock.set(datetime(2026, 12, 6, 18, 0, tzinfo=UTC))  # Sunday 19:00 in Berlin
+    await run(h)
+    post = last(h, GROUP)
+    assert "Weekly check-in" in post["text"]
+    link = buttons(post)[0]["url"]
+    assert link.startswith("https://t.me/hearth_test_bot?start=ci_")
+    invite = last(h, MEMBER)
+    assert "Weekly check-in in “Circle” is open until" in invite["text"]
+    assert "2026-12-08 19:00" in invite["text"]  # 48h window, in the chat's time zone
+
+    await run(h)  # the next tick does not start it again
+    assert sum("Weekly check-in" in x for x in texts(h, GROUP)) == 1
+    assert sum("Weekly check-in in" in x for x in texts(h, MEMBER)) == 1
+
+    # the deep link from the group opens the same private flow
+    h.fake.send_message(MEMBER, MEMBER, "/start " + link.split("start=")[1])
+    await h.settle()
+    assert "What went well this week?" in str(last(h, MEMBER)["text"])
+
+
+async def test_private_flow_stores_answers_and_they_can_be_changed_until_close(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h)
+    await opt_in(h, MEMBER)
+    assert "Check-in started" in await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+
+    reply = await press(h, MEMBER, "ci:a:")
+    assert "1/3" in reply and "What went well this week?" in reply
+    reply = await say(h, MEMBER, MEMBER, "I ran 5 km")
+    assert "2/3" in reply and "What was hard?" in reply
+    reply = await say(h, MEMBER, MEMBER, "Sleeping")
+    assert "3/3" in reply
+    assert button(last(h, MEMBER), "ci:k:")  # the support question can be skipped
+    reply = await press(h, MEMBER, "ci:k:")
+    assert "Share your win" in reply
+    reply = await _share(h, MEMBER, "name")
+    assert "Saved" in reply and "I ran 5 km" in reply and "Sleeping" in reply
+    stored = await entry(h, MEMBER)
+    assert json.loads(stored.answers) == ["I ran 5 km", "Sleeping", None]
+    assert stored.done and stored.share == "name"
+
+    # changing the answers: the old ones are shown, the new ones replace them
+    reply = await press(h, MEMBER, "ci:a:")
+    assert "Changing your check-in answers" in reply and "I ran 5 km" in reply
+    await say(h, MEMBER, MEMBER, "I ran 10 km")
+    await say(h, MEMBER, MEMBER, "Nothing much")
+    await say(h, MEMBER, MEMBER, "A bit of advice on running shoes")
+    await _share(h, MEMBER, "anon")
+    stored = await entry(h, MEMBER)
+    assert json.loads(stored.answers) == [
+        "I ran 10 km",
+        "Nothing much",
+        "A bit of advice on running shoes",
+    ]
+    assert stored.share == "anon"
+
+    # a plain message outside the flow is not taken as an answer
+    h.clock.advance(timedelta(days=3))
+    await run(h)  # the window closed
+    reply = await press(h, MEMBER, "ci:a:")
+    assert "closed" in reply
+    assert json.loads((await entry(h, MEMBER)).answers)[0] == "I ran 10 km"
+
+
+async def test_one_reminder_then_a_digest_without_private_answers(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h)
+    for user in (MEMBER, ADMIN):
+        await opt_in(h, user)
+    await say(h, OWNER, OWNER, "/start")  # admins who never started the bot can't be told
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await answer_all(h, MEMBER, ["Finished my thesis", "Deadlines", "Feeling lonely"], "name")
+
+    h.clock.advance(timedelta(hours=23, minutes=59))
+    await run(h)
+    assert not any("reminder" in x for x in texts(h, ADMIN))
+    h.clock.advance(timedelta(minutes=1))  # 24h after the start (13:00 in Berlin: not quiet)
+    await run(h)
+    await run(h)
+    assert sum("gentle reminder" in x for x in texts(h, ADMIN)) == 1
+    assert not any("gentle reminder" in x for x in texts(h, MEMBER))  # already answered
+    h.clock.advance(timedelta(hours=12))
+    await run(h)
+    assert sum("gentle reminder" in x for x in texts(h, ADMIN)) == 1  # only one, ever
+
+    h.clock.advance(timedelta(hours=12))  # 48h: the window closes at 12:00 Berlin
+    await run(h)
+    digest = texts(h, GROUP)[-1]
+    assert "Check-in digest" in digest and "1 took part" in digest
+    assert "Finished my thesis" in digest and "Maria" in digest
+    assert "Deadlines" not in digest and "lonely" not in digest
+    # the support request went privately to the admins (Maria has no buddy), not the group
+    for admin in (OWNER, ADMIN):
+        assert any("Feeling lonely" in x for x in texts(h, admin)), texts(h, admin)
+    assert all("Feeling lonely" not in x for x in texts(h, GROUP))
+    await run(h)
+    assert sum("Check-in digest" in x for x in texts(h, GROUP)) == 1
+
+
+async def test_streaks_count_weeks_pause_keeps_them_and_milestones_are_celebrated(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 12:00")
+    for user in (MEMBER, ADMIN):
+        await opt_in(h, user)
+    h.clock.set(BERLIN_MONDAY_NOON - timedelta(minutes=1))
+    await run(h)  # plans Monday 12:00 Berlin
+    for week in range(5):
+        if week == 2:
+            # Anton pauses for a few days just before this week's check-in
+            h.clock.set(BERLIN_MONDAY_NOON + timedelta(weeks=week, hours=-1))
+            assert "Paused until" in await say(h, ADMIN, ADMIN, "/pause 3d")
+            assert "check-ins paused until" in await say(h, ADMIN, ADMIN, "/me")
+        h.clock.set(BERLIN_MONDAY_NOON + timedelta(weeks=week))
+        await run(h)
+        await answer_all(h, MEMBER, [f"win {week}", "hard", None], "anon")
+        if week != 2:
+            await answer_all(h, ADMIN, [f"admin win {week}", "hard", None], "no")
+        h.clock.advance(timedelta(days=2))
+        await run(h)
+    digests = [x for x in texts(h, GROUP) if "Check-in digest" in x]
+    assert len(digests) == 5
+    assert sum("Weekly check-in in" in x for x in texts(h, ADMIN)) == 4  # none while paused
+    assert "Maria — 4 weeks in a row" in digests[3]
+    assert "win 3 — (anonymously)" in digests[3]
+    # weeks 0, 1, 3, 4: the paused week did not break Anton's streak
+    assert "Anton — 4 weeks in a row" in digests[4]
+    assert "admin win" not in "".join(digests)  # Anton chose not to share
+    me = await say(h, GROUP, MEMBER, "/me")
+    assert "check-ins: 5 week(s) in a row (best 5)" in me
+    me = await say(h, GROUP, ADMIN, "/me")
+    assert "check-ins: 4 week(s) in a row (best 4)" in me
+
+
+async def test_quiet_hours_defer_check_in_messages_until_they_end(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 23:00")
+    await opt_in(h, MEMBER)
+    h.clock.set(datetime(2026, 11, 30, 21, 59, tzinfo=UTC))  # 22:59 Berlin
+    await run(h)
+    group_before = len(texts(h, GROUP))
+    h.clock.set(datetime(2026, 11, 30, 22, 0, tzinfo=UTC))  # 23:00 Berlin: quiet
+    await run(h)
+    assert len(texts(h, GROUP)) == group_before
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
+    # a direct answer to the member's own command is not delayed
+    assert "on for" in await say(h, MEMBER, MEMBER, "/checkins on")
+
+    h.clock.set(datetime(2026, 12, 1, 7, 59, tzinfo=UTC))  # 08:59
+    await run(h)
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
+    h.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # 09:00: the quiet hours end
+    await run(h)
+    assert any("Weekly check-in in" in x for x in texts(h, MEMBER))
+    assert "Weekly check-in" in texts(h, GROUP)[-1]
+
+
+async def test_opt_in_is_offered_once_after_verification(harness: Harness) -> None:
+    h = harness
+    assert "Done" in await say(h, GROUP, ADMIN, "/set checkin sun 19:00")
+    await say(h, NEWCOMER, NEWCOMER, "/start")
+    h.fake.user_joins(GROUP, NEWCOMER)
+    await h.settle()
+    welcome = [
+        m for m in h.fake.sent_messages(GROUP) if "hearth:verify" in str(m.get("reply_markup"))
+    ][-1]
+    h.fake.press_button(NEWCOMER, GROUP, welcome["message_id"], "hearth:verify")
+    await h.settle()
+    offers = [x for x in texts(h, NEWCOMER) if "weekly check-in" in x]
+    assert len(offers) == 1 and "Sundays at 19:00" in offers[0]
+    assert "You're in" in await press(h, NEWCOMER, "ci:o:")
+    async with h.app.db.transaction() as session:
+        assert await h.app.hearth.checkins.streaks(GROUP, NEWCOMER) is not None
+        assert await session.get(Member, (GROUP, NEWCOMER)) is not None
+
+
+async def test_a_silent_member_is_nudged_once_and_their_buddy_is_told(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h, nudge_after="3d", quiet_hours="off")
+    await say(h, GROUP, MEMBER, "hi")
+    await say(h, MEMBER, MEMBER, "/start")
+    await h.app.hearth.activity.flush()
+    h.clock.advance(timedelta(days=2))
+    await run(h)
+    assert not any("haven't heard from you" in x for x in texts(h, MEMBER))
+    h.clock.advance(timedelta(days=2))
+    await run(h)
+    assert sum("haven't heard from you" in x for x in texts(h, MEMBER)) == 1
+    h.clock.advance(timedelta(days=2))
+    await run(h)
+    assert sum("haven't heard from you" in x for x in texts(h, MEMBER)) == 1
+    # paused members are left alone
+    await say(h, OWNER, OWNER, "/start")
+    await say(h, OWNER, OWNER, "/pause 30d")
+    h.clock.advance(timedelta(days=5))
+    await run(h)
+    assert not any("haven't heard from you" in x for x in texts(h, OWNER))
+
+
+async def test_checkin_questions_can_be_replaced_by_admins(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h)
+    assert "administrators" in await say(h, GROUP, MEMBER, "/checkin_questions Mine?")
+    reply = await say(h, GROUP, ADMIN, "/checkin_questions\nBest moment?\n?Need a hand?")
+    assert "Saved 2 questions" in reply
+    shown = await say(h, GROUP, ADMIN, "/checkin_questions")
+    assert "Best moment?" in shown and "support, skippable" in shown
+    too_many = "\n".join(f"Q{i}?" for i in range(6))
+    assert "1 to 5 questions" in await say(h, GROUP, ADMIN, f"/checkin_questions\n{too_many}")
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    assert "1/2" in await press(h, MEMBER, "ci:a:")
+    assert "Need a hand?" in await say(h, MEMBER, MEMBER, "Sunset walk")
+    async with h.app.db.transaction() as session:
+        rounds = list((await session.execute(select(CheckinRound))).scalars())
+        queued = list((await session.execute(select(OutboxMessage))).scalars())
+    assert len(rounds) == 1 and rounds[0].questions is not None
+    assert {q.status for q in queued} == {"sent"}
+
+
+async def test_support_requests_and_nudges_reach_the_buddy_not_the_group(
+    harness: Harness,
+) -> None:
+    from tests.dispatcher.test_buddies import active_buddy, make_volunteer, verify_newcomer
+
+    h = harness
+    await setup_chat(h, checkin="sun 19:00", quiet_hours="off")
+    await say(h, OWNER, OWNER, "/start")
+    await make_volunteer(h, MEMBER, "Maria")
+    await verify_newcomer(h, NEWCOMER, "Nina")
+    assert await active_buddy(h, NEWCOMER) == MEMBER
+    assert "You're in" in await press(h, NEWCOMER, "ci:o:")  # the offer after verification
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await answer_all(h, NEWCOMER, ["Found my way around", "Shyness", "Who to ask about X?"], "no")
+    h.clock.advance(timedelta(days=2))
+    await run(h)
+    assert "1 took part" in texts(h, GROUP)[-1]
+    assert all("Who to ask" not in x and "Found my way" not in x for x in texts(h, GROUP))
+    to_buddy = [x for x in texts(h, MEMBER) if "asked for support" in x]
+    assert len(to_buddy) == 1 and "Nina" in to_buddy[0] and "Who to ask about X?" in to_buddy[0]
+    assert all("Who to ask" not in x for x in texts(h, OWNER) + texts(h, ADMIN))
+
+    assert "Done" in await say(h, GROUP, ADMIN, "/set nudge_after 5d")
+    await h.app.hearth.activity.flush()
+    h.clock.advance(timedelta(days=6))
+    await say(h, GROUP, MEMBER, "still around")  # Maria is active, Nina is not
+    await run(h)
+    assert sum("haven't heard from you" in x for x in texts(h, NEWCOMER)) == 1
+    told = [x for x in texts(h, MEMBER) if "has been quiet" in x]
+    assert len(told) == 1 and "Nina" in told[0]
+
+
+async def test_a_member_who_blocked_the_bot_is_skipped_until_they_come_back(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 12:00")
+    await opt_in(h, MEMBER)
+    h.clock.set(BERLIN_MONDAY_NOON - timedelta(minutes=1))
+    await run(h)
+    h.fake.block_bot(MEMBER)
+    h.clock.set(BERLIN_MONDAY_NOON)
+    await run(h)  # the invite meets a 403: Maria is marked unreachable, not retried
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
+    async with h.app.db.transaction() as session:
+        row = await session.execute(select(OutboxMessage).where(OutboxMessage.chat_id == MEMBER))
+        assert row.scalar_one().status == "unreachable"
+    calls = [c for c in h.fake.calls_of("sendMessage") if c.params.get("chat_id") == MEMBER]
+    h.clock.set(BERLIN_MONDAY_NOON + timedelta(weeks=1))
+    await run(h)
+    assert [c for c in h.fake.calls_of("sendMessage") if c.params.get("chat_id") == MEMBER] == calls
+    # she unblocks and opts in again in private: the next week's check-in reaches her
+    assert "“Circle”: taking part" in await say(h, MEMBER, MEMBER, "/checkins")
+    assert "on for" in await say(h, MEMBER, MEMBER, "/checkins on")
+    h.clock.set(BERLIN_MONDAY_NOON + timedelta(weeks=2))
+    await run(h)
+    assert sum("Weekly check-in in" in x for x in texts(h, MEMBER)) == 1
+
+
+async def test_a_planned_check_in_follows_later_changes_of_its_settings(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 12:00")
+    await opt_in(h, MEMBER)
+    h.clock.set(BERLIN_MONDAY_NOON - timedelta(hours=1))
+    await run(h)  # planned with the default 48h window
+    assert "Done" in await say(h, GROUP, ADMIN, "/set checkin_window 1d")
+    assert "Done" in await say(h, GROUP, ADMIN, "/set checkin mon 12:30")
+    h.clock.set(BERLIN_MONDAY_NOON)
+    await run(h)
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))  # moved to 12:30
+    h.clock.set(BERLIN_MONDAY_NOON + timedelta(minutes=30))
+    await run(h)
+    assert "open until 2026-12-01 12:30" in texts(h, MEMBER)[-1]
+
+
+async def test_the_check_in_keeps_its_local_time_when_the_clocks_go_forward(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="sun 19:00")
+    await opt_in(h, MEMBER)
+    h.clock.set(datetime(2027, 3, 21, 18, 30, tzinfo=UTC))  # Sunday 19:30, winter time
+    await run(h)
+    h.clock.set(datetime(2027, 3, 27, 12, 0, tzinfo=UTC))  # Saturday, still winter time
+    await run(h)
+    h.clock.set(datetime(2027, 3, 28, 16, 59, tzinfo=UTC))  # Sunday 18:59 summer time
+    await run(h)
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
+    h.clock.set(datetime(2027, 3, 28, 17, 0, tzinfo=UTC))  # 19:00 in Berlin, now UTC+2
+    await run(h)
+    assert "open until 2027-03-30 19:00" in texts(h, MEMBER)[-1]
+
+
+async def test_quick_replies_handled_concurrently_are_both_kept(harness: Harness) -> None:
+    import asyncio
+
+    from bot.app import ALLOWED_UPDATES
+
+    h = harness
+    await setup_chat(h)
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await press(h, MEMBER, "ci:a:")
+    h.fake.send_message(MEMBER, MEMBER, "first answer")
+    h.fake.send_message(MEMBER, MEMBER, "second answer")
+    updates = await h.app.bot.get_updates(
+        offset=h.offset, timeout=0, allowed_updates=ALLOWED_UPDATES
+    )
+    h.offset = updates[-1].update_id + 1
+    await asyncio.gather(*(h.app.dispatcher.feed_update(h.app.bot, u) for u in updates))
+    stored = await entry(h, MEMBER)
+    assert json.loads(stored.answers)[:2] == ["first answer", "second answer"]
+    assert stored.step == 2

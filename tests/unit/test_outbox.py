@@ -1,0 +1,162 @@
+"""The outbox against the fake Bot API: 429, 403, 5xx, expiry, and resuming after a stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.db import Database
+from bot.outbox import LEASE, Outbox, Outgoing, queue, queue_many
+from bot.retry import RetryMiddleware
+from models.outbox import OutboxMessage, OutboxRepository
+from tests.fakegram.server import FakeTelegram
+
+START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Rig:
+    fake: FakeTelegram
+    db: Database
+    clock: FakeClock
+    bot: Bot
+    unreachable: list[int] = field(default_factory=list)
+
+    def outbox(self, rate: float = 28.0) -> Outbox:
+        async def mark(user_id: int) -> None:
+            self.unreachable.append(user_id)
+
+        return Outbox(self.db, self.clock, self.bot, mark, rate=rate)
+
+    async def queue(self, user_ids: list[int], **kw: object) -> None:
+        async with self.db.transaction() as session:
+            await queue_many(
+                session,
+                [Outgoing(f"t:{u}", u, f"hello {u}") for u in user_ids],
+                now=self.clock.now(),
+                **kw,  # type: ignore[arg-type]
+            )
+
+    def received(self, user_id: int) -> int:
+        return len(self.fake.sent_messages(user_id))
+
+    async def rows(self) -> dict[int, OutboxMessage]:
+        async with self.db.transaction() as session:
+            found = (await session.execute(select(OutboxMessage))).scalars()
+            return {row.chat_id: row for row in found}
+
+
+@pytest.fixture
+async def rig(db: Database) -> AsyncIterator[Rig]:
+    fake = FakeTelegram()
+    await fake.start()
+    for user_id in range(1, 61):
+        fake.add_user(user_id, f"U{user_id}", started_bot=True)
+    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.url))
+    session.middleware(RetryMiddleware())  # as in production: the outbox must bypass it
+    bot = Bot(fake.token, session=session)
+    yield Rig(fake, db, FakeClock(START), bot)
+    await bot.session.close()
+    await fake.stop()
+
+
+async def test_429_pauses_sending_for_retry_after_and_nothing_is_lost(rig: Rig) -> None:
+    await rig.queue([1, 2, 3])
+    rig.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    outbox = rig.outbox()
+    started = asyncio.get_running_loop().time()
+    await outbox.drain()
+    assert asyncio.get_running_loop().time() - started >= 0.9
+    assert outbox.rate_limited == 1
+    assert [rig.received(u) for u in (1, 2, 3)] == [1, 1, 1]
+    assert {row.status for row in (await rig.rows()).values()} == {"sent"}
+
+
+async def test_403_marks_the_person_unreachable_without_retrying(rig: Rig) -> None:
+    rig.fake.block_bot(2)
+    await rig.queue([1, 2])
+    await rig.outbox().drain()
+    rows = await rig.rows()
+    assert rows[2].status == "unreachable" and rows[1].status == "sent"
+    assert rig.unreachable == [2]
+    calls = [c for c in rig.fake.calls_of("sendMessage") if c.params.get("chat_id") == 2]
+    assert len(calls) == 1
+
+
+async def test_5xx_is_retried_with_backoff_then_delivered_once(rig: Rig) -> None:
+    await rig.queue([5])
+    rig.fake.fail_next("sendMessage", 502, "Bad Gateway", times=2)
+    outbox = rig.outbox()
+    await outbox.drain()
+    row = (await rig.rows())[5]
+    assert row.status == "pending" and row.attempts == 1
+    assert row.not_before == START + timedelta(seconds=0.5)
+    rig.clock.advance(timedelta(seconds=1))
+    await outbox.drain()
+    row = (await rig.rows())[5]
+    assert row.attempts == 2 and row.not_before == START + timedelta(seconds=2)
+    rig.clock.advance(timedelta(seconds=1))
+    await outbox.drain()
+    assert (await rig.rows())[5].status == "sent"
+    assert rig.received(5) == 1
+
+
+async def test_expired_and_not_yet_due_messages_are_not_sent(rig: Rig) -> None:
+    async with rig.db.transaction() as session:
+        now = rig.clock.now()
+        await queue(session, "late", 7, "too late", now=now, expires_at=now)
+        await queue(
+            session, "quiet", 8, "in the morning", now=now, not_before=now + timedelta(hours=8)
+        )
+        assert not await queue(session, "quiet", 8, "twice", now=now)  # keys are idempotent
+    await rig.outbox().drain()
+    rows = await rig.rows()
+    assert rows[7].status == "expired" and rows[8].status == "pending"
+    assert rig.received(7) == 0 and rig.received(8) == 0
+    rig.clock.advance(timedelta(hours=8))
+    await rig.outbox().drain()
+    assert rig.received(8) == 1
+    async with rig.db.transaction() as session:
+        await queue(session, "later", 9, "not yet", now=now, not_before=now + timedelta(days=30))
+    rig.clock.advance(timedelta(days=15))
+    assert await rig.outbox().purge() == 2  # settled rows are forgotten after two weeks
+    assert set(await rig.rows()) == {9}  # a pending one never is
+
+
+async def test_a_graceful_stop_mid_round_resumes_without_duplicates_or_losses(rig: Rig) -> None:
+    users = list(range(1, 61))
+    await rig.queue(users)
+    first = rig.outbox(rate=20)
+    first.start()
+    await rig.fake.wait_for(lambda: len(rig.fake.calls_of("sendMessage")) >= 15, timeout=10)
+    await first.stop()
+    sent_by_first = sum(rig.received(u) for u in users)
+    assert 15 <= sent_by_first < 60
+    second = rig.outbox()  # a new process: nothing waits for a lease after a graceful stop
+    await second.drain()
+    assert [rig.received(u) for u in users] == [1] * 60
+    assert {row.status for row in (await rig.rows()).values()} == {"sent"}
+
+
+async def test_after_a_crash_leased_rows_are_sent_once_the_lease_runs_out(rig: Rig) -> None:
+    users = list(range(1, 11))
+    await rig.queue(users)
+    async with rig.db.transaction() as session:  # a worker leased them, then died
+        repo = OutboxRepository(session)
+        due = await repo.due(rig.clock.now(), 50)
+        assert len(await repo.claim([r.id for r in due], rig.clock.now(), LEASE)) == 10
+    restarted = rig.outbox()
+    await restarted.drain()
+    assert sum(rig.received(u) for u in users) == 0  # still leased to the dead worker
+    rig.clock.advance(LEASE + timedelta(seconds=1))
+    await restarted.drain()
+    assert [rig.received(u) for u in users] == [1] * 10
