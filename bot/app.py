@@ -28,6 +28,7 @@ from bot.middlewares.language import LanguageMiddleware
 from bot.notifier import Notifier
 from bot.retry import RetryMiddleware
 from bot.services.activity import ActivityTracker
+from bot.services.billing import BILL_END, BILL_REMIND, BillingService
 from bot.services.buddies import FOLLOWUP, BuddyService
 from bot.services.chats import ChatService
 from bot.services.members import AdminGuard, MemberDirectory
@@ -50,6 +51,7 @@ ALLOWED_UPDATES = [
     "my_chat_member",
     "chat_join_request",
 ]
+ALLOWED_UPDATES += ["pre_checkout_query", "subscription"]  # paid membership (Stars)
 SHUTDOWN_GRACE = 5.0
 
 
@@ -136,6 +138,18 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
     onboarding.on_verified.append(buddies.assign)
     onboarding.on_left.append(buddies.member_left)
     trust.on_graduated.append(buddies.graduated)
+    billing = BillingService(
+        db,
+        clock,
+        notifier,
+        chat_settings,
+        onboarding,
+        AdminGuard(notifier, settings.owner_ids),
+        secret=settings.bot_token.get_secret_value(),
+    )
+    onboarding.paid_gate = billing.join_request
+    onboarding.on_joined.append(billing.member_joined)
+    onboarding.on_left.append(billing.member_left)
     hearth = Hearth(
         config=settings,
         clock=clock,
@@ -149,6 +163,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         trust=trust,
         activity=activity,
         buddies=buddies,
+        billing=billing,
     )
     pacer = WelcomePacer(onboarding.chats_awaiting_welcome, onboarding.post_welcome)
     onboarding.set_waker(pacer.wake)
@@ -159,6 +174,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
             VERIFY: onboarding.expire,
             REQUEST: onboarding.expire_request,
             FOLLOWUP: buddies.followup,
+            BILL_END: billing.expire,
+            BILL_REMIND: billing.remind,
         },
     )
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -168,6 +185,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         promote=hearth.trust.promote_due,
         flush_activity=activity.flush,
         sweep_interval=settings.sweep_interval,
+        reconcile=billing.reconcile,
     )
     return Application(
         settings=settings,

@@ -16,6 +16,8 @@ from bot.i18n import SUPPORTED, t
 PRIVATE = ("start", "me", "interests", "help")
 MEMBER = ("rules", "me", "buddy", "interests", "volunteer", "help")
 ADMIN = (*MEMBER, "settings", "set", "setrules", "setwelcome", "trust", "buddies", "setbuddy")
+PAID_PRIVATE = ("subscribe", "cancel", "paysupport")
+PAID_ADMIN = ("invite", "grant", "exempt", "unexempt", "subs", "refund")
 
 
 def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
@@ -25,10 +27,10 @@ def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
 async def register_commands(bot: Bot, default_language: str = "ru") -> None:
     """setMyCommands for private chats, group members and group admins, in ru and en."""
     scopes = (
-        (BotCommandScopeDefault(), PRIVATE),
-        (BotCommandScopeAllPrivateChats(), PRIVATE),
+        (BotCommandScopeDefault(), PRIVATE + PAID_PRIVATE),
+        (BotCommandScopeAllPrivateChats(), PRIVATE + PAID_PRIVATE),
         (BotCommandScopeAllGroupChats(), MEMBER),
-        (BotCommandScopeAllChatAdministrators(), ADMIN),
+        (BotCommandScopeAllChatAdministrators(), ADMIN + PAID_ADMIN),
     )
     for scope, names in scopes:
         await bot.set_my_commands(_commands(default_language, names), scope=scope)

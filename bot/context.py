@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.notifier import Notifier
 from bot.services.activity import ActivityTracker
+from bot.services.billing import BillingService
 from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.members import AdminGuard, MemberDirectory
@@ -31,3 +32,4 @@ class Hearth:
     trust: TrustService
     activity: ActivityTracker
     buddies: BuddyService
+    billing: BillingService

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, buddies, errors, members, membership, verification
+from handlers import admin, billing, buddies, errors, members, membership, verification
 
 
 def build_router() -> Router:
@@ -15,6 +15,7 @@ def build_router() -> Router:
         verification.build_router(),
         admin.build_router(),
         buddies.build_router(),
+        billing.build_router(),
         members.build_router(),
     )
     return router

@@ -11,6 +11,7 @@ from aiogram.types import Message
 from bot.context import Hearth
 from bot.i18n import format_moment, t
 from bot.notifier import utf16_length
+from handlers.billing import me_lines as billing_me_lines
 from handlers.common import GROUP_TYPES, is_admin, parse_chat_id, reply
 
 
@@ -76,6 +77,8 @@ def build_router() -> Router:
                 lines.append(
                     t(lang, "me.next", level=t(lang, f"level.{s.next_level.value}"), when=when)
                 )
+        chat_filter = message.chat.id if message.chat.type in GROUP_TYPES else None
+        lines += await billing_me_lines(hearth, message.from_user.id, lang, chat_filter)
         await reply(hearth, message, "\n".join(lines))
 
     @router.message(Command("rules"))

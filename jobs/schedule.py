@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import SystemClock
 
 STARTUP_GRACE = 5.0
+RECONCILE_AFTER_START = timedelta(minutes=1)
 
 
 def register_jobs(
@@ -19,6 +20,7 @@ def register_jobs(
     promote: Callable[[], Awaitable[int]],
     flush_activity: Callable[[], Awaitable[int]],
     sweep_interval: float,
+    reconcile: Callable[[], Awaitable[int]] | None = None,
 ) -> None:
     """Add the recurring jobs. Jobs hold no state: each reads due work from the database."""
     # the first sweep waits a little, so button presses queued while the bot was down are
@@ -51,3 +53,15 @@ def register_jobs(
         coalesce=True,
         misfire_grace_time=None,
     )
+    if reconcile is not None:
+        # paid membership: payments whose updates were missed, read from getStarTransactions
+        scheduler.add_job(
+            reconcile,
+            "interval",
+            hours=24,
+            next_run_time=SystemClock().now() + RECONCILE_AFTER_START,
+            id="reconcile_stars",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )

@@ -1,6 +1,7 @@
 """Tables, repositories and the unit of work."""
 
 from models.base import Base
+from models.billing import Payment, Subscription
 from models.buddies import BuddyPair, BuddyVolunteer, BuddyWaiting
 from models.chats import Chat, ChatSetting
 from models.deadlines import Deadline
@@ -16,6 +17,8 @@ __all__ = [
     "ChatSetting",
     "Deadline",
     "Member",
+    "Payment",
+    "Subscription",
     "TrustLevel",
     "User",
     "WelcomePost",
