@@ -559,18 +559,17 @@ class BillingService:
     async def subscription_changed(self, user_id: int, payload: str, state: str) -> None:
         """Bot API `subscription` update: canceled, active again, or a failed renewal."""
         issued = parse_payload(self._secret, payload)
-        if issued is None:
-            return
-        chat_id = issued.chat_id
-        config = await self._settings.get(chat_id)
-        now = self._clock.now()
         renewal = {
             "canceled": Renewal.CANCELED,
             "active": Renewal.AUTO,
             "failed": Renewal.FAILED,
         }.get(state)
-        if renewal is None:
-            return
+        if issued is not None and renewal is not None:
+            await self._set_renewal(issued.chat_id, user_id, renewal)
+
+    async def _set_renewal(self, chat_id: int, user_id: int, renewal: Renewal) -> None:
+        config = await self._settings.get(chat_id)
+        now = self._clock.now()
         async with self._db.transaction() as session:
             sub = await session.get(Subscription, (chat_id, user_id))
             if sub is None or sub.plan != Plan.RECURRING:
@@ -743,9 +742,7 @@ class BillingService:
             charge_id = sub.charge_id
         if not await self._notifier.cancel_star_subscription(user_id, charge_id, True):
             return Cancel.FAILED, None
-        await self.subscription_changed(
-            user_id, make_payload(self._secret, chat_id, user_id, Plan.RECURRING, 0), "canceled"
-        )
+        await self._set_renewal(chat_id, user_id, Renewal.CANCELED)
         async with self._db.transaction() as session:
             sub = await session.get(Subscription, (chat_id, user_id))
             ends_at = sub.ends_at if sub else None
