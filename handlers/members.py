@@ -45,11 +45,12 @@ def build_router() -> Router:
     @router.message(Command("help"))
     async def help_(message: Message, hearth: Hearth, lang: str) -> None:
         if message.chat.type not in GROUP_TYPES:
-            await reply(hearth, message, t(lang, "help.private"))
+            await reply(hearth, message, t(lang, "help.private") + t(lang, "billing.help_private"))
             return
         text = t(lang, "help.member")
         if await is_admin(hearth, message):
             text += t(lang, "help.admin")
+            text += t(lang, "billing.help_admin")
         await reply(hearth, message, text)
 
     @router.message(Command("me"))

@@ -496,6 +496,7 @@ class BillingService:
             if not inserted:
                 return Applied(duplicate=True, chat_id=chat_id)
             sub = await self._sub(session, chat_id, paid.user_id)
+            being_removed = sub.status == SubStatus.REMOVED
             current = sub.ends_at if sub.status == SubStatus.ACTIVE else None
             if paid.recurring:
                 expires = paid.expires_at or paid.at + MONTH
@@ -520,7 +521,8 @@ class BillingService:
             self._fresh_period(sub, config, now)
             await self._plan(session, sub, config, now)
             member = await session.get(Member, (chat_id, paid.user_id))
-            member_status = member.status if member else None
+            # a removal that raced with this payment: they need a way back in
+            member_status = member.status if member and not being_removed else None
             user = await session.get(User, paid.user_id)
         log.info("chat %s: payment %s from %s recorded", chat_id, paid.charge_id, paid.user_id)
         await self._after_payment(chat_id, paid.user_id, user, member_status, ends_at, config)
@@ -596,8 +598,8 @@ class BillingService:
         """End + grace passed: remove without a lasting ban; someone who left is just marked."""
         config = await self._settings.get(chat_id)
         now = self._clock.now()
-        if await self._admins.is_admin(chat_id, user_id):
-            return
+        if config.price <= 0 or await self._admins.is_admin(chat_id, user_id):
+            return  # the chat became free meanwhile, or they are an admin now
         async with self._db.transaction() as session:
             sub = await self._sub(session, chat_id, user_id)
             if sub.exempt or sub.status not in (SubStatus.ACTIVE, SubStatus.UNPAID):
@@ -638,6 +640,8 @@ class BillingService:
         """Send the due `remind_before` reminder once, then plan the next one."""
         config = await self._settings.get(chat_id)
         now = self._clock.now()
+        if config.price <= 0:
+            return
         async with self._db.transaction() as session:
             sub = await self._sub(session, chat_id, user_id)
             if (

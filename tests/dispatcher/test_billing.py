@@ -467,3 +467,24 @@ async def test_paysupport_names_the_refund_policy_and_admins(harness: Harness) -
     await h.settle()
     answer = h.replies(NEWCOMER)[-1]
     assert "refund" in answer.lower() and "Anton" in answer
+
+
+async def test_nobody_is_removed_once_the_chat_is_free_again(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h, plan="once", grace="0s")
+    await request_and_pay(h)
+    h.fake.send_message(GROUP, ADMIN, "/set price 0")
+    await h.settle()
+    await later(h, timedelta(days=31))
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+    assert not removals(h, NEWCOMER)
+
+
+async def test_help_lists_the_payment_commands(harness: Harness) -> None:
+    h = harness
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/help")
+    h.fake.send_message(GROUP, ADMIN, "/help")
+    await h.settle()
+    assert "/paysupport" in h.replies(NEWCOMER)[-1]
+    assert "/refund" in h.replies(GROUP)[-1]
