@@ -4,7 +4,7 @@ members' /subscribe, /cancel, /paysupport, and admins' /invite, /grant, /exempt,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import escape
 
 from aiogram import F, Router
@@ -198,14 +198,11 @@ def build_router() -> Router:
         key = "billing.invite_paid" if config.price > 0 else "billing.invite_free"
         await reply(hearth, message, t(lang, key, link=link, price=config.price))
 
-    async def _target(
-        message: Message, hearth: Hearth, lang: str, args: str
-    ) -> tuple[Person | None, bool]:
+    async def _target(message: Message, hearth: Hearth, lang: str, args: str) -> Person | None:
         target = await resolve_target(hearth, message, args)
         if target is None:
             await reply(hearth, message, t(lang, "errors.unknown_target"))
-            return None, False
-        return target, True
+        return target
 
     @router.message(Command("grant"))
     async def grant(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
@@ -213,11 +210,11 @@ def build_router() -> Router:
             return
         raw, rest = _grant_args(command.args or "")
         duration = parse_duration(raw) if raw else None
-        if duration is None or not 0 < duration.days + duration.seconds <= MAX_GRANT_DAYS * 86400:
+        if duration is None or not timedelta(0) < duration <= timedelta(days=MAX_GRANT_DAYS):
             await reply(hearth, message, t(lang, "billing.grant_usage"))
             return
-        target, ok = await _target(message, hearth, lang, rest)
-        if target is None or not ok:
+        target = await _target(message, hearth, lang, rest)
+        if target is None:
             return
         chat = chat_ref(message.chat)
         ends_at = await hearth.billing.grant(chat, target, duration)
@@ -232,8 +229,8 @@ def build_router() -> Router:
     ) -> None:
         if not await require_group_admin(hearth, message, lang):
             return
-        target, ok = await _target(message, hearth, lang, command.args or "")
-        if target is None or not ok:
+        target = await _target(message, hearth, lang, command.args or "")
+        if target is None:
             return
         await hearth.billing.set_exempt(chat_ref(message.chat), target, on)
         key = "billing.exempt_done" if on else "billing.unexempt_done"

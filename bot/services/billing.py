@@ -362,13 +362,13 @@ class BillingService:
         if await self._start_trial(chat.id, person.id, config):
             await self._onboarding.accept_request(chat.id, person)
             return True
-        if not await self.send_offer(chat.id, person.id):
-            log.info("chat %s: cannot send an offer to %s; admins decide", chat.id, person.id)
-            return True
+        # the request waits for the payment, then is declined as any unanswered request
         async with self._db.transaction() as session:
             await DeadlineRepository(session).schedule(
                 REQUEST, chat.id, person.id, self._clock.now() + OFFER_WINDOW
             )
+        if not await self.send_offer(chat.id, person.id):
+            log.info("chat %s: cannot send an offer to %s; admins decide", chat.id, person.id)
         return True
 
     async def member_joined(self, chat: ChatRef, person: Person, privileged: bool) -> None:

@@ -488,3 +488,42 @@ async def test_help_lists_the_payment_commands(harness: Harness) -> None:
     await h.settle()
     assert "/paysupport" in h.replies(NEWCOMER)[-1]
     assert "/refund" in h.replies(GROUP)[-1]
+
+
+async def test_an_unpaid_request_is_declined_after_a_day(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h)
+    h.fake.join_request(GROUP, NEWCOMER)
+    await h.settle()
+    await later(h, timedelta(hours=23))
+    await h.settle()
+    assert not h.fake.calls_of("declineChatJoinRequest")
+    await later(h, timedelta(hours=1, seconds=1))
+    await h.settle()
+    assert h.fake.calls_of("declineChatJoinRequest")[-1].ok
+
+
+async def test_grant_explains_its_usage(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h)
+    h.fake.send_message(GROUP, ADMIN, "/grant @maria")
+    h.fake.send_message(GROUP, ADMIN, "/grant 7d @nobody_known")
+    await h.settle()
+    assert "/grant 30d" in h.replies(GROUP)[-2]
+    assert "can't tell who you mean" in h.replies(GROUP)[-1]
+
+
+async def test_a_failed_renewal_is_told_with_a_renew_button(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h)
+    charge = await request_and_pay(h)
+    h.fake.user(NEWCOMER).started_bot = True
+    h.fake.payments.subscription_state(charge.id, "failed")
+    await h.settle()
+    told = h.fake.sent_messages(NEWCOMER)[-1]
+    assert "could not renew" in told["text"]
+    assert told["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"hearth:offer:{GROUP}"
+    assert (await sub(h)).renewal == "failed"  # type: ignore[union-attr]
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/me")
+    await h.settle()
+    assert "renewal failed" in h.replies(NEWCOMER)[-1]
