@@ -246,28 +246,35 @@ def build_router() -> Router:
 
     @router.message(Command("subs"))
     async def subs(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
+        """Figures go to the admin privately (members of the group don't see revenue);
+        an anonymous admin, who can't be written to, gets them in the group."""
         if not await require_group_admin(hearth, message, lang):
             return
         chat_id = message.chat.id
+        private = message.sender_chat is None and message.from_user is not None
+        to = message.from_user.id if private and message.from_user else chat_id
         if (command.args or "").strip().lower() == "csv":
             data = await hearth.billing.csv(chat_id)
             name = f"subscribers_{abs(chat_id)}.csv"
-            if await hearth.notifier.send_document(chat_id, name, data) is None:
-                await reply(hearth, message, t(lang, "errors.internal"))
-            return
-        o = await hearth.billing.overview(chat_id)
-        text = t(
-            lang,
-            "billing.subs",
-            active=o.active,
-            ending=o.ending_soon,
-            grace=o.in_grace,
-            exempt=o.exempt,
-            month=o.revenue_month,
-            total=o.revenue_total,
-            payments=o.payments,
-        )
-        await reply(hearth, message, text)
+            sent = await hearth.notifier.send_document(to, name, data, caption=message.chat.title)
+        else:
+            o = await hearth.billing.overview(chat_id)
+            text = t(
+                lang,
+                "billing.subs",
+                chat=escape(message.chat.title or ""),
+                active=o.active,
+                ending=o.ending_soon,
+                grace=o.in_grace,
+                exempt=o.exempt,
+                month=o.revenue_month,
+                total=o.revenue_total,
+                payments=o.payments,
+            )
+            sent = await hearth.notifier.send(to, text)
+        if private:
+            key = "billing.subs_sent" if sent is not None else "billing.subs_start_first"
+            await reply(hearth, message, t(lang, key))
 
     @router.message(Command("refund"))
     async def refund(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:

@@ -162,9 +162,11 @@ async def test_the_same_payment_delivered_twice_counts_once(harness: Harness) ->
     assert len(await payments(h)) == 1
     assert sum("Payment received" in text for text in texts(h, NEWCOMER)) == 1
 
+    h.fake.send_message(ADMIN, ADMIN, "/start")
     h.fake.send_message(GROUP, ADMIN, "/subs")
     await h.settle()
-    assert "Revenue in total: 100 ⭐ (1 payments)" in h.replies(GROUP)[-1]
+    assert "Revenue in total: 100 ⭐ (1 payments)" in h.replies(ADMIN)[-1]
+    assert "private chat" in h.replies(GROUP)[-1]  # the group doesn't see the figures
 
 
 async def test_removal_at_the_deadline_across_a_restart_and_paying_again(
@@ -355,7 +357,12 @@ async def test_subs_figures_match_the_payments(harness: Harness) -> None:
     await h.settle()
     h.fake.send_message(GROUP, ADMIN, "/subs")
     await h.settle()
-    report = h.replies(GROUP)[-1]
+    assert "Start" in h.replies(GROUP)[-1]  # figures only in private: start the bot first
+    h.fake.send_message(ADMIN, ADMIN, "/start")
+    h.fake.send_message(GROUP, ADMIN, "/subs")
+    await h.settle()
+    report = h.replies(ADMIN)[-1]
+    assert "Circle" in report
     amounts = [p.amount for p in await payments(h) if p.refunded_at is None]
     assert sorted(amounts) == [70, 100]
     assert f"Revenue in total: {sum(amounts)} ⭐ (2 payments)" in report
@@ -365,6 +372,7 @@ async def test_subs_figures_match_the_payments(harness: Harness) -> None:
     h.fake.send_message(GROUP, ADMIN, "/subs csv")
     await h.settle()
     document = h.fake.payments.documents[-1]
+    assert document["chat_id"] == ADMIN
     rows = list(csv.DictReader(io.StringIO(document["data"])))
     paid = {int(row["user_id"]): int(row["paid"]) for row in rows}
     assert paid == {NEWCOMER: 0, OTHER: 170}
