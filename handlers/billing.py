@@ -33,9 +33,14 @@ async def me_lines(hearth: Hearth, user_id: int, lang: str, chat_id: int | None)
         if view.exempt:
             lines.append(t(lang, "billing.me_exempt", chat=chat))
             continue
-        if view.status != "active" or view.ends_at is None:
+        if view.status not in ("active", "unpaid") or view.ends_at is None:
             continue
-        zone = (await hearth.chat_settings.get(view.chat_id)).timezone
+        config = await hearth.chat_settings.get(view.chat_id)
+        zone = config.timezone
+        if view.status == "unpaid":
+            until = format_moment(lang, view.ends_at + config.grace, zone)
+            lines.append(t(lang, "billing.me_unpaid", chat=chat, until=until))
+            continue
         lines.append(
             t(
                 lang,

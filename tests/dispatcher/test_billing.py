@@ -535,3 +535,38 @@ async def test_a_failed_renewal_is_told_with_a_renew_button(harness: Harness) ->
     h.fake.send_message(NEWCOMER, NEWCOMER, "/me")
     await h.settle()
     assert "renewal failed" in h.replies(NEWCOMER)[-1]
+
+
+async def test_subscribe_lets_you_choose_among_paid_chats(harness: Harness) -> None:
+    h = harness
+    second = -1001000000002
+    h.fake.add_chat(second, "Second circle")
+    h.fake.set_member(second, ADMIN, "creator")
+    h.fake.add_bot_to_chat(second, ADMIN, admin=True)
+    await paid_chat(h, grace="2h")
+    h.fake.send_message(second, ADMIN, "/set price 30")
+    h.fake.user(NEWCOMER).started_bot = True
+    h.fake.user_joins(GROUP, NEWCOMER)
+    h.fake.user_joins(second, NEWCOMER)
+    await h.settle()
+    for chat_id in (GROUP, second):  # they confirm the rules in both
+        welcome = [m for m in h.fake.sent_messages(chat_id) if "hearth:verify" in str(m)][-1]
+        h.fake.press_button(NEWCOMER, chat_id, welcome["message_id"], "hearth:verify")
+    await h.settle()
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/me")
+    await h.settle()
+    assert "not paid" in h.replies(NEWCOMER)[-1]
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/subscribe")
+    await h.settle()
+    choice = h.fake.sent_messages(NEWCOMER)[-1]
+    buttons = [row[0] for row in choice["reply_markup"]["inline_keyboard"]]
+    assert [b["text"] for b in buttons] == ["Circle", "Second circle"]
+    h.fake.press_button(NEWCOMER, NEWCOMER, choice["message_id"], buttons[1]["callback_data"])
+    await h.settle()
+    assert "30 ⭐" in texts(h, NEWCOMER)[-1]
+    h.fake.payments.open_checkout(NEWCOMER, h.fake.payments.last_invoice(NEWCOMER))
+    await h.settle()
+    await later(h, timedelta(hours=2, seconds=1))
+    await h.settle()
+    assert h.fake.member_status(second, NEWCOMER) == "member"  # paid
+    assert h.fake.member_status(GROUP, NEWCOMER) == "left"  # did not pay
