@@ -43,7 +43,7 @@ OFFER_PREFIX = "hearth:offer:"
 CANCEL_PREFIX = "hearth:cancel:"
 PAYLOAD_VERSION = "hs1"
 RECONCILE_PAGE = 100
-RECONCILE_PAGES = 20
+RECONCILE_MAX_PAGES = 1000  # 100 000 transactions
 
 
 class Refusal(StrEnum):
@@ -966,21 +966,28 @@ class BillingService:
     # ----- reconciliation ------------------------------------------------------------------
 
     async def reconcile(self) -> int:
-        """Apply payments (and refunds) from getStarTransactions whose updates were missed."""
+        """Apply payments (and refunds) from getStarTransactions whose updates were missed.
+
+        Reads every page (the order Telegram returns them in does not matter); only charges
+        the database does not know yet are applied, each through `record_payment`, so a
+        payment that arrives as an update meanwhile still counts once.
+        """
         applied = 0
         offset = 0
-        for _ in range(RECONCILE_PAGES):
+        for _ in range(RECONCILE_MAX_PAGES):
             page = await self._notifier.star_transactions(offset, RECONCILE_PAGE)
             if page is None:
-                break
-            for tx in page:
-                if tx.user_id is None or not tx.payload:
-                    continue
-                if not tx.incoming:
-                    if await self.refunded(tx.id) is not None:
-                        applied += 1
-                    continue
-                if parse_payload(self._secret, tx.payload) is None:
+                break  # Telegram unavailable: the next run catches up
+            ours = [
+                tx
+                for tx in page
+                if tx.user_id is not None
+                and tx.payload
+                and parse_payload(self._secret, tx.payload) is not None
+            ]
+            known = await self._known_charges({tx.id for tx in ours})
+            for tx in ours:
+                if not tx.incoming or tx.id in known or tx.user_id is None or not tx.payload:
                     continue
                 period = tx.subscription_period
                 result = await self.record_payment(
@@ -995,7 +1002,10 @@ class BillingService:
                         source="reconcile",
                     )
                 )
-                if not result.duplicate:
+                applied += not result.duplicate
+            refunds = {tx.id for tx in ours if not tx.incoming}
+            for charge_id, refunded in (await self._known_charges(refunds)).items():
+                if not refunded and await self.refunded(charge_id) is not None:
                     applied += 1
             if len(page) < RECONCILE_PAGE:
                 break
@@ -1003,3 +1013,15 @@ class BillingService:
         if applied:
             log.info("reconciliation applied %d missed payments or refunds", applied)
         return applied
+
+    async def _known_charges(self, charge_ids: set[str]) -> dict[str, bool]:
+        """Charge id → already refunded, for the charges the database knows."""
+        if not charge_ids:
+            return {}
+        async with self._db.transaction() as session:
+            rows = await session.execute(
+                select(Payment.charge_id, Payment.refunded_at).where(
+                    Payment.charge_id.in_(charge_ids)
+                )
+            )
+            return {charge_id: refunded_at is not None for charge_id, refunded_at in rows.all()}

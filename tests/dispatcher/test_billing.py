@@ -570,3 +570,27 @@ async def test_subscribe_lets_you_choose_among_paid_chats(harness: Harness) -> N
     await h.settle()
     assert h.fake.member_status(second, NEWCOMER) == "member"  # paid
     assert h.fake.member_status(GROUP, NEWCOMER) == "left"  # did not pay
+
+
+async def test_reconciliation_applies_missed_one_time_payments_and_refunds(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h, plan="once")
+    h.fake.join_request(GROUP, NEWCOMER)
+    await h.settle()
+    charge = h.fake.payments.pay_unseen(NEWCOMER, h.fake.payments.last_invoice(NEWCOMER))
+    assert await h.app.hearth.billing.reconcile() == 1
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"  # the waiting request approved
+    assert any("Payment received" in text for text in texts(h, NEWCOMER))
+
+    await h.app.bot.refund_star_payment(NEWCOMER, charge.id)  # refunded, update lost too
+    h.fake.clear_updates()
+    assert await h.app.hearth.billing.reconcile() == 1
+    assert await h.app.hearth.billing.reconcile() == 0
+    await later(h, timedelta(seconds=3))
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "left"
+    [payment] = await payments(h)
+    assert payment.refunded_at is not None and payment.source == "reconcile"

@@ -136,6 +136,11 @@ class Ledger:
             }
         )
 
+    def pay_unseen(self, user_id: int, invoice: Invoice) -> Charge:
+        """A payment whose updates the bot never got (it was down longer than Telegram keeps
+        them): only getStarTransactions knows about it."""
+        return self._charge(user_id, invoice, invoice.amount)
+
     def answers(self) -> list[JSON]:
         return [c.answer for c in self.checkouts.values() if c.answer is not None]
 
@@ -339,8 +344,9 @@ class PaymentMethods(ApiBase):
     def get_star_transactions(self, params: Params) -> JSON:
         offset = max(0, opt_int(params, "offset") or 0)
         limit = min(100, max(1, opt_int(params, "limit") or 100))
-        newest_first = list(reversed(self.ledger.transactions))
-        return {"transactions": copy.deepcopy(newest_first[offset : offset + limit])}
+        # "in chronological order", as the Bot API documents it
+        chosen = self.ledger.transactions[offset : offset + limit]
+        return {"transactions": copy.deepcopy(chosen)}
 
     def _charge_of(self, params: Params) -> tuple[int, Charge]:
         user_id = self.target_user(params)

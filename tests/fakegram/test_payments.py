@@ -129,7 +129,7 @@ async def test_transactions_and_refunds(fake: FakeTelegram, bot: Bot) -> None:
     assert await bot.refund_star_payment(ANNA, charge.id)
     with pytest.raises(TelegramBadRequest, match="CHARGE_ALREADY_REFUNDED"):
         await bot.refund_star_payment(ANNA, charge.id)
-    refund, _ = (await bot.get_star_transactions()).transactions
+    _, refund = (await bot.get_star_transactions()).transactions
     assert refund.id == charge.id and refund.receiver is not None and refund.source is None
     with pytest.raises(TelegramBadRequest, match="SUBSCRIPTION_ID_INVALID"):
         await bot.edit_user_star_subscription(ANNA, charge.id, is_canceled=True)
