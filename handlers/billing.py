@@ -16,7 +16,14 @@ from bot.convert import chat_ref, person
 from bot.durations import parse_duration
 from bot.i18n import format_moment, pick_language, t
 from bot.notifier import Button, Keyboard
-from bot.services.billing import CANCEL_PREFIX, OFFER_PREFIX, Cancel, PaymentIn, Refund
+from bot.services.billing import (
+    CANCEL_PREFIX,
+    OFFER_PREFIX,
+    RESUME_PREFIX,
+    Cancel,
+    PaymentIn,
+    Refund,
+)
 from bot.services.people import Person
 from handlers.common import GROUP_TYPES, parse_chat_id, reply, require_group_admin, resolve_target
 
@@ -168,6 +175,24 @@ def build_router() -> Router:
         text = await _cancel(hearth, (chat_id, chats[chat_id]), query.from_user.id, lang)
         await hearth.notifier.answer(query.id, t(lang, "billing.offer_sent"))
         await hearth.notifier.send(query.from_user.id, text)
+
+    @router.callback_query(F.data.startswith(RESUME_PREFIX))
+    async def resume(query: CallbackQuery, hearth: Hearth, lang: str) -> None:
+        chat_id = parse_chat_id((query.data or "").removeprefix(RESUME_PREFIX))
+        outcome, ends_at = (
+            await hearth.billing.resume(chat_id, query.from_user.id)
+            if chat_id is not None
+            else (Cancel.NOTHING, None)
+        )
+        if outcome != Cancel.DONE or chat_id is None or ends_at is None:
+            await hearth.notifier.answer(query.id, t(lang, "billing.offer_unavailable"), alert=True)
+            return
+        zone = (await hearth.chat_settings.get(chat_id)).timezone
+        until = format_moment(lang, ends_at, zone)
+        await hearth.notifier.answer(query.id, t(lang, "billing.resumed", until=until))
+        if query.message is not None:
+            text = t(lang, "billing.resumed", until=until)
+            await hearth.notifier.edit(query.message.chat.id, query.message.message_id, text)
 
     @router.message(Command("paysupport"))
     async def paysupport(message: Message, hearth: Hearth, lang: str) -> None:

@@ -41,6 +41,8 @@ MONTH = timedelta(seconds=SUBSCRIPTION_PERIOD)
 OFFER_WINDOW = timedelta(days=1)  # how long a join request waits for its payment
 OFFER_PREFIX = "hearth:offer:"
 CANCEL_PREFIX = "hearth:cancel:"
+RESUME_PREFIX = "hearth:resume:"
+OFFER_RULES_LIMIT = 2000
 PAYLOAD_VERSION = "hs1"
 RECONCILE_PAGE = 100
 RECONCILE_MAX_PAGES = 1000  # 100 000 transactions
@@ -307,11 +309,24 @@ class BillingService:
         if amount <= 0:
             return False
         language = await self._language(user_id, config)
+        now = self._clock.now()
         async with self._db.transaction() as session:
             chat = await ChatRepository(session).get(chat_id)
+            sub = await session.get(Subscription, (chat_id, user_id))
         if chat is None:
             return False
         title = chat.title
+        if sub is not None and sub.status == SubStatus.ACTIVE and sub.ends_at and sub.ends_at > now:
+            until = format_moment(language, sub.ends_at, config.timezone)
+            if sub.renewal == Renewal.AUTO:  # a second subscription would charge twice
+                text = t(language, "billing.already_subscribed", chat=escape(title), until=until)
+                return await self._notifier.send(user_id, text) is not None
+            if sub.renewal == Renewal.CANCELED and sub.charge_id and sub.plan == Plan.RECURRING:
+                text = t(language, "billing.resume_offer", chat=escape(title), until=until)
+                button = Button(
+                    t(language, "billing.resume_button"), data=f"{RESUME_PREFIX}{chat_id}"
+                )
+                return await self._notifier.send(user_id, text, [[button]]) is not None
         period = MONTH if config.plan == Plan.RECURRING else config.period
         payload = make_payload(self._secret, chat_id, user_id, config.plan, amount)
         invoice_title = t(language, "billing.invoice_title", chat=title)
@@ -330,6 +345,8 @@ class BillingService:
             period=human_duration(language, period),
             renewal=renewal,
         )
+        if chat.rules and len(chat.rules) <= OFFER_RULES_LIMIT:
+            text += "\n\n" + t(language, "billing.offer_rules", rules=escape(chat.rules))
         if note:
             text = f"{note}\n\n{text}"
         if config.plan == Plan.RECURRING:
@@ -751,6 +768,20 @@ class BillingService:
             sub = await session.get(Subscription, (chat_id, user_id))
             ends_at = sub.ends_at if sub else None
         return Cancel.DONE, ends_at
+
+    async def resume(self, chat_id: int, user_id: int) -> tuple[Cancel, datetime | None]:
+        """Turn a cancelled subscription's renewal back on (no new payment now)."""
+        async with self._db.transaction() as session:
+            sub = await session.get(Subscription, (chat_id, user_id))
+            if sub is None or sub.renewal != Renewal.CANCELED or sub.charge_id is None:
+                return Cancel.NOTHING, None
+            charge_id = sub.charge_id
+        if not await self._notifier.cancel_star_subscription(user_id, charge_id, False):
+            return Cancel.FAILED, None
+        await self._set_renewal(chat_id, user_id, Renewal.AUTO)
+        async with self._db.transaction() as session:
+            sub = await session.get(Subscription, (chat_id, user_id))
+            return Cancel.DONE, sub.ends_at if sub else None
 
     # ----- admins' commands ----------------------------------------------------------------
 

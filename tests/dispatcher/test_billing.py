@@ -594,3 +594,30 @@ async def test_reconciliation_applies_missed_one_time_payments_and_refunds(
     assert h.fake.member_status(GROUP, NEWCOMER) == "left"
     [payment] = await payments(h)
     assert payment.refunded_at is not None and payment.source == "reconcile"
+
+
+async def test_no_second_subscription_and_a_cancelled_one_can_be_resumed(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h)
+    charge = await request_and_pay(h)
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/subscribe")
+    await h.settle()
+    assert "renews automatically" in texts(h, NEWCOMER)[-1]
+    assert len(h.fake.calls_of("createInvoiceLink")) == 1  # no second subscription
+
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/cancel")
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/subscribe")
+    await h.settle()
+    offer = h.fake.sent_messages(NEWCOMER)[-1]
+    button = offer["reply_markup"]["inline_keyboard"][0][0]
+    assert button["callback_data"] == f"hearth:resume:{GROUP}"
+    h.fake.press_button(NEWCOMER, NEWCOMER, offer["message_id"], button["callback_data"])
+    await h.settle()
+    edit = h.fake.calls_of("editUserStarSubscription")[-1]
+    assert edit.params["is_canceled"] is False
+    assert edit.params["telegram_payment_charge_id"] == charge.id
+    assert (await sub(h)).renewal == "auto"  # type: ignore[union-attr]
+    assert "Renewal is on again" in h.fake.sent_messages(NEWCOMER)[-1]["text"]
+    assert len(h.fake.calls_of("createInvoiceLink")) == 1
