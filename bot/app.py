@@ -29,6 +29,7 @@ from bot.notifier import Notifier
 from bot.outbox import Outbox
 from bot.retry import RetryMiddleware
 from bot.services.activity import ActivityTracker
+from bot.services.billing import BILL_END, BILL_REMIND, BillingService
 from bot.services.buddies import FOLLOWUP, BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
@@ -55,6 +56,7 @@ ALLOWED_UPDATES = [
     "my_chat_member",
     "chat_join_request",
 ]
+ALLOWED_UPDATES += ["pre_checkout_query", "subscription"]  # paid membership (Stars)
 SHUTDOWN_GRACE = 5.0
 
 
@@ -152,6 +154,18 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
     outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable)
     checkins = CheckinService(db, clock, notifier, chat_settings, activity, outbox.wake)
     onboarding.on_verified.append(checkins.offer)
+    billing = BillingService(
+        db,
+        clock,
+        notifier,
+        chat_settings,
+        onboarding,
+        AdminGuard(notifier, settings.owner_ids),
+        secret=settings.bot_token.get_secret_value(),
+    )
+    onboarding.paid_gate = billing.join_request
+    onboarding.on_joined.append(billing.member_joined)
+    onboarding.on_left.append(billing.member_left)
     hearth = Hearth(
         config=settings,
         clock=clock,
@@ -168,6 +182,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         moderation=moderation,
         outbox=outbox,
         checkins=checkins,
+        billing=billing,
     )
     pacer = WelcomePacer(onboarding.chats_awaiting_welcome, onboarding.post_welcome)
     onboarding.set_waker(pacer.wake)
@@ -179,6 +194,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
             REQUEST: onboarding.expire_request,
             FOLLOWUP: buddies.followup,
             UNPOST: moderation.unpost,
+            BILL_END: billing.expire,
+            BILL_REMIND: billing.remind,
         },
     )
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -189,6 +206,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         flush_activity=activity.flush,
         prune_counters=moderation.prune_counters,
         sweep_interval=settings.sweep_interval,
+        reconcile=billing.reconcile,
     )
     register_checkin_jobs(scheduler, tick=checkins.tick, interval=settings.sweep_interval)
     return Application(

@@ -40,6 +40,8 @@ ADMIN = (
     "checkin_now",
     "checkin_questions",
 )
+PAID_PRIVATE = ("subscribe", "cancel", "paysupport")
+PAID_ADMIN = ("invite", "grant", "exempt", "unexempt", "subs", "refund")
 
 
 def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
@@ -49,10 +51,10 @@ def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
 async def register_commands(bot: Bot, default_language: str = "ru") -> None:
     """setMyCommands for private chats, group members and group admins, in ru and en."""
     scopes = (
-        (BotCommandScopeDefault(), PRIVATE),
-        (BotCommandScopeAllPrivateChats(), PRIVATE),
+        (BotCommandScopeDefault(), PRIVATE + PAID_PRIVATE),
+        (BotCommandScopeAllPrivateChats(), PRIVATE + PAID_PRIVATE),
         (BotCommandScopeAllGroupChats(), MEMBER),
-        (BotCommandScopeAllChatAdministrators(), ADMIN),
+        (BotCommandScopeAllChatAdministrators(), ADMIN + PAID_ADMIN),
     )
     for scope, names in scopes:
         await bot.set_my_commands(_commands(default_language, names), scope=scope)

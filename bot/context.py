@@ -10,6 +10,7 @@ from bot.db import Database
 from bot.notifier import Notifier
 from bot.outbox import Outbox
 from bot.services.activity import ActivityTracker
+from bot.services.billing import BillingService
 from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
@@ -37,3 +38,4 @@ class Hearth:
     moderation: ModerationService
     outbox: Outbox
     checkins: CheckinService
+    billing: BillingService

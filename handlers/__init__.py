@@ -6,6 +6,7 @@ from aiogram import Router
 
 from handlers import (
     admin,
+    billing,
     buddies,
     checkins,
     errors,
@@ -26,6 +27,7 @@ def build_router() -> Router:
         buddies.build_router(),
         moderation.build_router(),
         checkins.build_router(),
+        billing.build_router(),
         members.build_router(),
     )
     return router

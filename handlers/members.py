@@ -11,6 +11,7 @@ from aiogram.types import Message
 from bot.context import Hearth
 from bot.i18n import format_moment, t
 from bot.notifier import utf16_length
+from handlers.billing import me_lines as billing_me_lines
 from handlers.common import GROUP_TYPES, commands_only, is_admin, parse_chat_id, reply
 
 
@@ -44,11 +45,12 @@ def build_router() -> Router:
     @router.message(Command("help"))
     async def help_(message: Message, hearth: Hearth, lang: str) -> None:
         if message.chat.type not in GROUP_TYPES:
-            await reply(hearth, message, t(lang, "help.private"))
+            await reply(hearth, message, t(lang, "help.private") + t(lang, "billing.help_private"))
             return
         text = t(lang, "help.member")
         if await is_admin(hearth, message):
             text += t(lang, "help.admin")
+            text += t(lang, "billing.help_admin")
         await reply(hearth, message, text)
 
     @router.message(Command("me"))
@@ -83,6 +85,8 @@ def build_router() -> Router:
         if paused is not None:
             zone = await hearth.checkins.zone(message.from_user.id)
             lines.append(t(lang, "checkin.me_paused", until=format_moment(lang, paused, zone)))
+        chat_filter = message.chat.id if message.chat.type in GROUP_TYPES else None
+        lines += await billing_me_lines(hearth, message.from_user.id, lang, chat_filter)
         await reply(hearth, message, "\n".join(lines))
 
     @router.message(Command("rules"))

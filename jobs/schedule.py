@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import SystemClock
 
 STARTUP_GRACE = 5.0
+RECONCILE_AFTER_START = timedelta(minutes=1)
 
 
 def register_jobs(
@@ -21,6 +22,7 @@ def register_jobs(
     flush_activity: Callable[[], Awaitable[int]],
     prune_counters: Callable[[], Awaitable[None]],
     sweep_interval: float,
+    reconcile: Callable[[], Awaitable[int]] | None = None,
 ) -> None:
     """Add the recurring jobs. Jobs hold no state: each reads due work from the database."""
     # the first sweep waits a little, so button presses queued while the bot was down are
@@ -62,3 +64,15 @@ def register_jobs(
         coalesce=True,
         misfire_grace_time=None,
     )
+    if reconcile is not None:
+        # paid membership: payments whose updates were missed, read from getStarTransactions
+        scheduler.add_job(
+            reconcile,
+            "interval",
+            hours=24,
+            next_run_time=SystemClock().now() + RECONCILE_AFTER_START,
+            id="reconcile_stars",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )

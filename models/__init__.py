@@ -1,6 +1,7 @@
 """Tables, repositories and the unit of work."""
 
 from models.base import Base
+from models.billing import Payment, Subscription
 from models.buddies import BuddyPair, BuddyVolunteer, BuddyWaiting
 from models.chats import Chat, ChatSetting
 from models.checkins import (
@@ -31,9 +32,11 @@ __all__ = [
     "Deadline",
     "Member",
     "ModAction",
+    "OutboxMessage",
+    "Payment",
     "Report",
     "StopWord",
-    "OutboxMessage",
+    "Subscription",
     "TrustLevel",
     "User",
     "Warning_",

@@ -90,6 +90,10 @@ class Onboarding:
         self.on_left: list[Callable[[int, int], Awaitable[object]]] = []
         # lifts the verification hold; moderation replaces it so a mute outlives a rejoin
         self.release: Callable[[int, int], Awaitable[object]] = notifier.release
+        # paid membership: told about every join (chat, person, privileged), and asked first
+        # about join requests (True when it handled the request itself)
+        self.on_joined: list[Callable[[ChatRef, Person, bool], Awaitable[object]]] = []
+        self.paid_gate: Callable[[ChatRef, Person, int], Awaitable[bool]] | None = None
 
     def set_waker(self, wake: Callable[[], None]) -> None:
         """The welcome pacer's wake-up call, run after someone starts waiting for a welcome."""
@@ -110,6 +114,11 @@ class Onboarding:
         Returns True when a verification started.
         """
         now = self._clock.now()
+        for hook in self.on_joined:
+            try:
+                await hook(chat, person, privileged or person.id in self._owner_ids)
+            except Exception:
+                log.exception("chat %s: join follow-up for %s failed", chat.id, person.id)
         if person.is_bot or privileged or person.id in self._owner_ids:
             await self._admit_without_check(chat, person, now)
             return False
@@ -535,6 +544,8 @@ class Onboarding:
                 return False
             stored = await chats.get(chat.id)
             rules = stored.rules if stored else None
+        if self.paid_gate is not None and await self.paid_gate(chat, person, user_chat_id):
+            return True
         config = await self._settings.get(chat.id)
         language = pick_language(person.language_code, config.language)
         text = t(

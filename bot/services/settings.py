@@ -125,6 +125,24 @@ def _quiet_hours(raw: str) -> str:
         raise BadSettingValue() from None
 
 
+def _durations(high: timedelta) -> Callable[[str], str]:
+    """A comma-separated list of durations, e.g. `3d,1d` (stored longest first)."""
+
+    def parse(raw: str) -> str:
+        parts = [p for p in raw.replace(" ", ",").split(",") if p.strip()]
+        if not parts or len(parts) > 5:
+            raise BadSettingValue()
+        try:
+            values = {parse_duration(p) for p in parts}
+        except ValueError:
+            raise BadSettingValue() from None
+        if not all(timedelta(minutes=1) <= v <= high for v in values):
+            raise BadSettingValue()
+        return ",".join(format_duration(v) for v in sorted(values, reverse=True))
+
+    return parse
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
@@ -171,8 +189,12 @@ def _specs(default_language: str, default_timezone: str) -> dict[str, SettingSpe
             "nudge_after", "30d", _optional(_duration(timedelta(days=1), timedelta(days=365)))
         ),
         # ---- paid membership
-        #
-        #
+        SettingSpec("price", "0", _integer(0, 10000)),
+        SettingSpec("plan", "recurring", _choice("recurring", "once")),
+        SettingSpec("period", "30d", _duration(timedelta(days=1), timedelta(days=365))),
+        SettingSpec("grace", "1d", _duration(timedelta(0), timedelta(days=30))),
+        SettingSpec("remind_before", "3d,1d", _optional(_durations(timedelta(days=30)))),
+        SettingSpec("trial", "off", _optional(_duration(timedelta(hours=1), timedelta(days=90)))),
     ]
     return {spec.key: spec for spec in specs}
 
@@ -291,9 +313,35 @@ class ChatConfig:
         return None if value == "off" else parse_duration(value)
 
     # ---- paid membership
-    #
-    #
-    #
+    @property
+    def price(self) -> int:
+        """Telegram Stars per 30 days; 0 means the chat is free."""
+        return int(self.values["price"])
+
+    @property
+    def plan(self) -> str:
+        return self.values["plan"]
+
+    @property
+    def period(self) -> timedelta:
+        return parse_duration(self.values["period"])
+
+    @property
+    def grace(self) -> timedelta:
+        return parse_duration(self.values["grace"])
+
+    @property
+    def remind_before(self) -> list[timedelta]:
+        """Reminder offsets before the end, longest first."""
+        value = self.values["remind_before"]
+        if value == "off":
+            return []
+        return sorted((parse_duration(p) for p in value.split(",")), reverse=True)
+
+    @property
+    def trial(self) -> timedelta | None:
+        value = self.values["trial"]
+        return None if value == "off" else parse_duration(value)
 
 
 class SettingsService:

@@ -18,6 +18,7 @@ from .apibase import ApiError, Handler, Params, bad, flag, opt_int, req_int
 from .limits import RateLimiter
 from .members import MemberMethods
 from .objects import JSON, get_me_json
+from .payments import PaymentMethods
 from .state import ALL_UPDATE_TYPES, DEFAULT_ALLOWED_UPDATES, World, update_type
 
 NOT_MODIFIED = (
@@ -75,7 +76,7 @@ _CONTENT_SKIP = frozenset(
 )
 
 
-class BotApi(MemberMethods):
+class BotApi(MemberMethods, PaymentMethods):
     """Every Bot API method the fake implements, by canonical name."""
 
     def __init__(self, world: World, limiter: RateLimiter) -> None:
@@ -133,6 +134,7 @@ class BotApi(MemberMethods):
             "revokeChatInviteLink": self.revoke_chat_invite_link,
             "exportChatInviteLink": self.export_chat_invite_link,
         }
+        self.handlers.update(self.payment_handlers())
         self._canonical = {name.lower(): name for name in self.handlers}
 
     def canonical(self, method: str) -> str | None:

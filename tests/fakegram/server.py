@@ -30,6 +30,7 @@ from .apibase import ApiError
 from .limits import RateLimiter
 from .methods import BotApi
 from .objects import JSON
+from .payments import Ledger
 from .state import World
 
 __all__ = ["Call", "FakeTelegram"]
@@ -128,7 +129,11 @@ async def decode_params(request: web.Request) -> dict[str, Any]:
     form = await request.post()
     for key, value in form.items():
         if isinstance(value, web.FileField):
-            params[key] = {"file_name": value.filename, "content_type": value.content_type}
+            params[key] = {
+                "file_name": value.filename,
+                "content_type": value.content_type,
+                "data": value.file.read().decode("utf-8", "replace"),
+            }
         else:
             params[key] = _decode_value(key, str(value))
     return params
@@ -152,6 +157,7 @@ class FakeTelegram(World):
             private_burst=private_burst,
         )
         self.api = BotApi(self, self.limiter)
+        self.payments = Ledger(self)
         self.calls: list[Call] = []
         self.server_errors: list[str] = []  # tracebacks of bugs in the fake itself
         self.url = ""
