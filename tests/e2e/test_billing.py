@@ -53,6 +53,34 @@ async def test_join_request_offer_pay_approved(fake: FakeTelegram, bot_process: 
     await fake.wait_for(
         lambda: any("Payment received" in m.get("text", "") for m in fake.sent_messages(NEWCOMER))
     )
+
+    # Telegram delivers the same payment again: it counts once
+    paid = next(
+        u
+        for call in fake.calls_of("getUpdates")
+        for u in call.result or []
+        if "successful_payment" in u.get("message", {})
+    )
+    fake.payments.redeliver(paid)
+    await fake.wait_for(lambda: not fake.pending_updates)
+    await asyncio.sleep(1.0)
+    receipts = [m for m in fake.sent_messages(NEWCOMER) if "Payment received" in m.get("text", "")]
+    assert len(receipts) == 1
+
+    # /subs figures match the payments (sent to the admin privately)
+    fake.send_message(ADMIN, ADMIN, "/start")
+    fake.send_message(GROUP, ADMIN, "/subs")
+    figures = await fake.wait_for(
+        lambda: [m for m in fake.sent_messages(ADMIN) if "Revenue" in m.get("text", "")]
+    )
+    assert "Revenue in total: 100 ⭐ (1 payments)" in figures[-1]["text"]
+    assert "Active: 1" in figures[-1]["text"]
+
+    # a refund ends the access it bought
+    [charge] = fake.payments.charges_of(NEWCOMER)
+    fake.send_message(GROUP, ADMIN, f"/refund {charge.id}")
+    await fake.wait_for(lambda: fake.member_status(GROUP, NEWCOMER) == "left", timeout=10)
+    assert fake.calls_of("refundStarPayment")[-1].ok
     assert await bot_process.stop() == 0
 
 
