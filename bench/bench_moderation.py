@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from aiogram import Bot, Dispatcher, F
+from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import ChatPermissions, Message, TelegramObject
@@ -115,9 +115,9 @@ def bare_dispatcher() -> Dispatcher:
     seen: dict[tuple[int, int], deque[float]] = defaultdict(deque)
     muted: set[tuple[int, int]] = set()
 
-    @dp.message(F.chat.type.in_({"group", "supergroup"}))
+    @dp.message()  # no magic filter: aiogram runs those in a worker thread, which is slower
     async def flood_rule(message: Message, bot: Bot) -> None:
-        if message.from_user is None:
+        if message.chat.type not in ("group", "supergroup") or message.from_user is None:
             return
         key = (message.chat.id, message.from_user.id)
         at = message.date.timestamp()
@@ -177,19 +177,29 @@ async def run_hearth() -> tuple[float, int, int]:
     return rate, deleted, mutes
 
 
+ROUNDS = 3
+
+
 async def main() -> int:
     total = MEMBERS * PER_MEMBER
     print(
         f"{MEMBERS} members × {PER_MEMBER} messages = {total} group messages, {FLOODERS} flooders"
     )
-    bare = await run_bare()
-    hearth, deleted, mutes = await run_hearth()
+    print(f"{ROUNDS} rounds, each the bare bot then Hearth back to back; the median ratio counts")
     expected_deleted = FLOODERS * (PER_MEMBER - FLOOD_COUNT)
-    print(f"bare aiogram bot:  {bare:8.0f} messages/s")
-    print(f"Hearth:            {hearth:8.0f} messages/s")
-    print(f"ratio:             {hearth / bare:8.2f}  (target ≥ 0.50)")
-    print(f"Hearth deleted {deleted} messages (expected {expected_deleted}), muted {mutes} people")
-    if deleted != expected_deleted or mutes != FLOODERS:
-        print("MISMATCH: the flood rule did not act as expected")
-        return 1
+    ratios = []
+    for number in range(1, ROUNDS + 1):
+        bare = await run_bare()
+        hearth, deleted, mutes = await run_hearth()
+        ratios.append(hearth / bare)
+        print(
+            f"round {number}: bare aiogram bot {bare:6.0f} msg/s, Hearth {hearth:6.0f} msg/s, "
+            f"ratio {hearth / bare:.2f}; Hearth deleted {deleted} (expected {expected_deleted}), "
+            f"muted {mutes} (expected {FLOODERS})"
+        )
+        if deleted != expected_deleted or mutes != FLOODERS:
+            print("MISMATCH: the flood rule did not act as expected")
+            return 1
+    median = sorted(ratios)[len(ratios) // 2]
+    print(f"median ratio: {median:.2f}  (target ≥ 0.50)")
     return 0

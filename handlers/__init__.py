@@ -15,17 +15,24 @@ from handlers import (
     moderation,
     verification,
 )
+from handlers.common import commands_only
 
 
 def build_router() -> Router:
     router = Router(name="hearth")
+    # routers with nothing but commands for messages sit under one filter, so an ordinary
+    # group message is turned away once instead of by each of them
+    commands = commands_only(Router(name="commands"))
+    commands.include_routers(
+        admin.build_router(),
+        buddies.build_router(),
+        moderation.build_router(),
+    )
     router.include_routers(
         errors.build_router(),
         membership.build_router(),
         verification.build_router(),
-        admin.build_router(),
-        buddies.build_router(),
-        moderation.build_router(),
+        commands,
         checkins.build_router(),
         billing.build_router(),
         members.build_router(),

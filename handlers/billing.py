@@ -25,7 +25,16 @@ from bot.services.billing import (
     Refund,
 )
 from bot.services.people import Person
-from handlers.common import GROUP_TYPES, parse_chat_id, reply, require_group_admin, resolve_target
+from handlers.common import (
+    GROUP_TYPES,
+    commands_only,
+    parse_chat_id,
+    refunded_payment,
+    reply,
+    require_group_admin,
+    resolve_target,
+    successful_payment,
+)
 
 MAX_GRANT_DAYS = 3650
 
@@ -79,6 +88,9 @@ def _grant_args(args: str) -> tuple[str | None, str]:
 
 def build_router() -> Router:
     router = Router(name="billing")
+    # commands are kept apart so ordinary group messages skip their filters
+    commands = commands_only(Router(name="billing-commands"))
+    router.include_router(commands)
 
     # ----- payments ----------------------------------------------------------------------
 
@@ -93,7 +105,7 @@ def build_router() -> Router:
         lang = pick_language(query.from_user.language_code, hearth.config.default_language)
         await hearth.notifier.answer_pre_checkout(query.id, t(lang, f"billing.refuse.{refusal}"))
 
-    @router.message(F.successful_payment)
+    @router.message(successful_payment)
     async def paid(message: Message, hearth: Hearth) -> None:
         payment = message.successful_payment
         if payment is None or message.from_user is None:
@@ -112,7 +124,7 @@ def build_router() -> Router:
             )
         )
 
-    @router.message(F.refunded_payment)
+    @router.message(refunded_payment)
     async def refunded(message: Message, hearth: Hearth) -> None:
         if message.refunded_payment is not None:
             await hearth.billing.refunded(message.refunded_payment.telegram_payment_charge_id)
@@ -123,7 +135,7 @@ def build_router() -> Router:
 
     # ----- members -----------------------------------------------------------------------
 
-    @router.message(Command("subscribe"))
+    @commands.message(Command("subscribe"))
     async def subscribe(message: Message, hearth: Hearth, lang: str) -> None:
         if message.chat.type != "private" or message.from_user is None:
             await reply(hearth, message, t(lang, "errors.private_only"))
@@ -148,7 +160,7 @@ def build_router() -> Router:
             return
         await hearth.notifier.answer(query.id, t(lang, "billing.offer_sent"))
 
-    @router.message(Command("cancel"))
+    @commands.message(Command("cancel"))
     async def cancel(message: Message, hearth: Hearth, lang: str) -> None:
         if message.chat.type != "private" or message.from_user is None:
             await reply(hearth, message, t(lang, "errors.private_only"))
@@ -194,7 +206,7 @@ def build_router() -> Router:
             text = t(lang, "billing.resumed", until=until)
             await hearth.notifier.edit(query.message.chat.id, query.message.message_id, text)
 
-    @router.message(Command("paysupport"))
+    @commands.message(Command("paysupport"))
     async def paysupport(message: Message, hearth: Hearth, lang: str) -> None:
         if message.from_user is None:
             return
@@ -215,7 +227,7 @@ def build_router() -> Router:
 
     # ----- admins ------------------------------------------------------------------------
 
-    @router.message(Command("invite"))
+    @commands.message(Command("invite"))
     async def invite(message: Message, hearth: Hearth, lang: str) -> None:
         if not await require_group_admin(hearth, message, lang):
             return
@@ -234,7 +246,7 @@ def build_router() -> Router:
             await reply(hearth, message, t(lang, "errors.unknown_target"))
         return target
 
-    @router.message(Command("grant"))
+    @commands.message(Command("grant"))
     async def grant(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
         if not await require_group_admin(hearth, message, lang):
             return
@@ -266,15 +278,15 @@ def build_router() -> Router:
         key = "billing.exempt_done" if on else "billing.unexempt_done"
         await reply(hearth, message, t(lang, key, name=target.mention))
 
-    @router.message(Command("exempt"))
+    @commands.message(Command("exempt"))
     async def exempt(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
         await _exempt(message, command, hearth, lang, True)
 
-    @router.message(Command("unexempt"))
+    @commands.message(Command("unexempt"))
     async def unexempt(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
         await _exempt(message, command, hearth, lang, False)
 
-    @router.message(Command("subs"))
+    @commands.message(Command("subs"))
     async def subs(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
         """Figures go to the admin privately (members of the group don't see revenue);
         an anonymous admin, who can't be written to, gets them in the group."""
@@ -306,7 +318,7 @@ def build_router() -> Router:
             key = "billing.subs_sent" if sent is not None else "billing.subs_start_first"
             await reply(hearth, message, t(lang, key))
 
-    @router.message(Command("refund"))
+    @commands.message(Command("refund"))
     async def refund(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
         if not await require_group_admin(hearth, message, lang):
             return

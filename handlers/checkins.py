@@ -24,7 +24,14 @@ from bot.services.checkins import (
     StartNow,
     parse_questions,
 )
-from handlers.common import GROUP_TYPES, parse_chat_id, reply, require_group_admin
+from handlers.common import (
+    GROUP_TYPES,
+    commands_only,
+    parse_chat_id,
+    private_text,
+    reply,
+    require_group_admin,
+)
 
 
 async def _show(hearth: Hearth, user_id: int, prompt: Prompt) -> None:
@@ -38,8 +45,11 @@ def _int(token: str) -> int | None:
 
 def build_router() -> Router:
     router = Router(name="checkins")
+    # commands are kept apart so ordinary group messages skip their filters
+    commands = commands_only(Router(name="checkins-commands"))
+    router.include_router(commands)
 
-    @router.message(CommandStart(), F.chat.type == "private", F.text.regexp(r"^/start ci_\d+$"))
+    @commands.message(CommandStart(), F.chat.type == "private", F.text.regexp(r"^/start ci_\d+$"))
     async def deep_link(message: Message, command: CommandObject, hearth: Hearth) -> None:
         round_id = _int((command.args or "").removeprefix(DEEP_LINK))
         if round_id is None or message.from_user is None:
@@ -73,7 +83,7 @@ def build_router() -> Router:
         if prompt is not None:
             await _show(hearth, user_id, prompt)
 
-    @router.message(Command("checkins"))
+    @commands.message(Command("checkins"))
     async def checkins(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
         if message.from_user is None:
             return
@@ -96,7 +106,7 @@ def build_router() -> Router:
         key = "checkin.opted_in" if on else "checkin.opted_out"
         await reply(hearth, message, t(lang, key, chats=", ".join(f"“{x}”" for x in titles)))
 
-    @router.message(Command("pause"))
+    @commands.message(Command("pause"))
     async def pause(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
         if message.from_user is None:
             return
@@ -120,7 +130,7 @@ def build_router() -> Router:
         shown = format_moment(lang, until, await hearth.checkins.zone(message.from_user.id))
         await reply(hearth, message, t(lang, "checkin.paused", until=shown))
 
-    @router.message(Command("checkin_now"))
+    @commands.message(Command("checkin_now"))
     async def checkin_now(message: Message, hearth: Hearth, lang: str) -> None:
         if not await require_group_admin(hearth, message, lang):
             return
@@ -130,7 +140,7 @@ def build_router() -> Router:
         key = "checkin.now_started" if result.outcome == StartNow.STARTED else "checkin.now_already"
         await reply(hearth, message, t(lang, key, until=until))
 
-    @router.message(Command("checkin_questions"))
+    @commands.message(Command("checkin_questions"))
     async def checkin_questions(
         message: Message, command: CommandObject, hearth: Hearth, lang: str
     ) -> None:
@@ -168,7 +178,7 @@ def build_router() -> Router:
             hearth, message, t(lang, "checkin.questions_show", own=own_text, questions=lines)
         )
 
-    @router.message(F.chat.type == "private", F.text, ~F.text.startswith("/"))
+    @router.message(private_text)
     async def answer(message: Message, hearth: Hearth) -> None:
         if message.from_user is None or message.text is None:
             raise SkipHandler()

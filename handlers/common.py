@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import Message
 
 from bot.context import Hearth
@@ -14,10 +14,40 @@ from bot.services.people import Person
 GROUP_TYPES = ("group", "supergroup")
 
 
+# Filters on the per-message path are coroutine functions: aiogram runs plain callables,
+# magic `F` filters included, in a worker thread, which costs more than the rule itself.
+
+
+async def looks_like_command(message: Message) -> bool:
+    return (message.text or message.caption or "").startswith("/")
+
+
+async def group_joined(message: Message) -> bool:
+    return message.chat.type in GROUP_TYPES and bool(message.new_chat_members)
+
+
+async def group_left(message: Message) -> bool:
+    return message.chat.type in GROUP_TYPES and message.left_chat_member is not None
+
+
+async def private_text(message: Message) -> bool:
+    """Plain text (not a command) in a private chat."""
+    text = message.text or ""
+    return message.chat.type == "private" and bool(text) and not text.startswith("/")
+
+
+async def successful_payment(message: Message) -> bool:
+    return message.successful_payment is not None
+
+
+async def refunded_payment(message: Message) -> bool:
+    return message.refunded_payment is not None
+
+
 def commands_only(router: Router) -> Router:
     """Let only messages that start with a command into the router's message handlers, so
     ordinary chat messages skip its command filters (they sit on the per-message path)."""
-    router.message.filter(F.text.startswith("/") | F.caption.startswith("/"))
+    router.message.filter(looks_like_command)
     return router
 
 

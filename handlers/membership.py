@@ -16,6 +16,7 @@ from bot.context import Hearth
 from bot.convert import chat_ref, person
 from bot.i18n import t
 from bot.services.chats import NEEDED_RIGHTS
+from handlers.common import group_joined, group_left
 
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR}
 GROUPS = F.chat.type.in_({"group", "supergroup"})
@@ -73,7 +74,7 @@ def build_router() -> Router:
         if statuses & ADMIN_STATUSES:
             hearth.admins.admin_changed(event.chat.id)
 
-    @router.message(GROUPS, F.new_chat_members)
+    @router.message(group_joined)
     async def joined_message(message: Message, hearth: Hearth) -> None:
         """Fallback for chats where chat_member updates don't reach the bot."""
         chat = chat_ref(message.chat)
@@ -82,7 +83,7 @@ def build_router() -> Router:
                 continue
             await hearth.onboarding.on_join(chat, person(user), joined_at=message.date)
 
-    @router.message(GROUPS, F.left_chat_member)
+    @router.message(group_left)
     async def left_message(message: Message, hearth: Hearth) -> None:
         if message.left_chat_member is not None:
             await hearth.onboarding.on_leave(message.chat.id, message.left_chat_member.id)
