@@ -101,6 +101,24 @@ async def _is_bigger(hearth: Hearth, other: int, here: int) -> bool:
     return there_count is not None and here_count is not None and there_count > here_count
 
 
+async def _admin_and_target(
+    hearth: Hearth, message: Message, command: CommandObject, lang: str, usage: str
+) -> tuple[Person, str] | None:
+    """For admin commands about a person: checks the caller, finds the target, and replies
+    why not when either fails. Returns (target, rest of the arguments)."""
+    if not await require_group_admin(hearth, message, lang):
+        return None
+    try:
+        target, rest = await _target(hearth, message, command.args or "")
+    except UnknownTarget:
+        await reply(hearth, message, t(lang, "errors.unknown_target"))
+        return None
+    if target is None:
+        await reply(hearth, message, t(lang, f"moderation.usage_{usage}"))
+        return None
+    return target, rest
+
+
 def build_router() -> Router:
     router = commands_only(Router(name="moderation"))
 
@@ -111,16 +129,10 @@ def build_router() -> Router:
         async def handle(
             message: Message, command: CommandObject, hearth: Hearth, lang: str
         ) -> None:
-            if not await require_group_admin(hearth, message, lang):
+            found = await _admin_and_target(hearth, message, command, lang, action.value)
+            if found is None:
                 return
-            try:
-                target, rest = await _target(hearth, message, command.args or "")
-            except UnknownTarget:
-                await reply(hearth, message, t(lang, "errors.unknown_target"))
-                return
-            if target is None:
-                await reply(hearth, message, t(lang, f"moderation.usage_{action.value}"))
-                return
+            target, rest = found
             duration, reason, ok = _duration(rest) if takes_duration else (None, rest, True)
             if not ok:
                 await reply(hearth, message, t(lang, "moderation.bad_duration"))
@@ -142,16 +154,10 @@ def build_router() -> Router:
 
     @router.message(Command("warn"))
     async def warn(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
-        if not await require_group_admin(hearth, message, lang):
+        found = await _admin_and_target(hearth, message, command, lang, "warn")
+        if found is None:
             return
-        try:
-            target, reason = await _target(hearth, message, command.args or "")
-        except UnknownTarget:
-            await reply(hearth, message, t(lang, "errors.unknown_target"))
-            return
-        if target is None:
-            await reply(hearth, message, t(lang, "moderation.usage_warn"))
-            return
+        target, reason = found
         if await hearth.admins.is_admin(message.chat.id, target.id):
             await reply(hearth, message, t(lang, "moderation.outcome_target_admin"))
             return
@@ -178,16 +184,10 @@ def build_router() -> Router:
 
     @router.message(Command("unwarn"))
     async def unwarn(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
-        if not await require_group_admin(hearth, message, lang):
+        found = await _admin_and_target(hearth, message, command, lang, "unwarn")
+        if found is None:
             return
-        try:
-            target, _ = await _target(hearth, message, command.args or "")
-        except UnknownTarget:
-            await reply(hearth, message, t(lang, "errors.unknown_target"))
-            return
-        if target is None:
-            await reply(hearth, message, t(lang, "moderation.usage_unwarn"))
-            return
+        target, _ = found
         actor = message.from_user.id if message.from_user else None
         left = await hearth.moderation.unwarn(message.chat.id, target.id, actor)
         if left is None:
