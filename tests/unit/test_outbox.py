@@ -160,3 +160,46 @@ async def test_after_a_crash_leased_rows_are_sent_once_the_lease_runs_out(rig: R
     rig.clock.advance(LEASE + timedelta(seconds=1))
     await restarted.drain()
     assert [rig.received(u) for u in users] == [1] * 10
+
+
+async def test_a_six_minute_outage_loses_nothing(rig: Rig) -> None:
+    """5xx for six minutes: the rows keep retrying (capped backoff) and are all delivered."""
+    await rig.queue([11, 12])
+    down = {"on": True}
+    rig.fake.fail_next("sendMessage", 502, "Bad Gateway", times=10**6, when=lambda _p: down["on"])
+    outbox = rig.outbox()
+    for _ in range(40):  # over 6 minutes in 10-second steps
+        await outbox.drain(max_passes=3)
+        rig.clock.advance(timedelta(seconds=10))
+    rows = await rig.rows()
+    assert {rows[u].status for u in (11, 12)} == {"pending"}
+    assert rows[11].attempts >= 10  # the old limit (ten attempts) would have dropped it
+    assert rows[11].not_before <= rig.clock.now() + timedelta(seconds=60)  # backoff is capped
+    down["on"] = False
+    rig.clock.advance(timedelta(seconds=61))
+    await outbox.drain()
+    assert [rig.received(u) for u in (11, 12)] == [1, 1]
+    assert {row.status for row in (await rig.rows()).values()} == {"sent"}
+
+
+async def test_transient_failures_give_up_only_when_the_row_expires(rig: Rig) -> None:
+    async with rig.db.transaction() as session:
+        now = rig.clock.now()
+        await queue(session, "soon", 13, "hi", now=now, expires_at=now + timedelta(minutes=2))
+    rig.fake.fail_next("sendMessage", 502, "Bad Gateway", times=10**6)
+    outbox = rig.outbox()
+    for _ in range(20):
+        await outbox.drain(max_passes=3)
+        rig.clock.advance(timedelta(seconds=10))
+    assert (await rig.rows())[13].status in ("failed", "expired")
+
+
+async def test_a_row_is_claimed_by_one_worker_only(rig: Rig) -> None:
+    await rig.queue([1, 2, 3])
+    now = rig.clock.now()
+    async with rig.db.transaction() as session:
+        repo = OutboxRepository(session)
+        ids = [r.id for r in await repo.due(now, 50)]
+        assert sorted(await repo.claim(ids, now, LEASE)) == sorted(ids)
+    async with rig.db.transaction() as session:  # a second worker that SELECTed the same rows
+        assert await OutboxRepository(session).claim(ids, now, LEASE) == []
