@@ -484,3 +484,177 @@ async def test_quick_replies_handled_concurrently_are_both_kept(harness: Harness
     stored = await entry(h, MEMBER)
     assert json.loads(stored.answers)[:2] == ["first answer", "second answer"]
     assert stored.step == 2
+
+
+async def close_round(h: Harness) -> None:
+    h.clock.advance(timedelta(days=2))
+    await run(h)
+
+
+async def test_two_support_questions_close_the_round_and_both_requests_arrive(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h)
+    await say(h, OWNER, OWNER, "/start")
+    reply = await say(h, GROUP, ADMIN, "/checkin_questions\n?Help with A?\nBest moment?\n?Help B?")
+    assert "Saved 3 questions" in reply
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    reply = await press(h, MEMBER, "ci:a:")
+    for answer in ("Need A please", "Sunset walk", "Need B please"):
+        reply = await say(h, MEMBER, MEMBER, answer)
+    assert "Share your win" in reply
+    await _share(h, MEMBER, "name")
+    await close_round(h)
+    async with h.app.db.transaction() as session:
+        assert (await session.execute(select(CheckinRound.status))).scalar_one() == "closed"
+    digest = texts(h, GROUP)[-1]
+    assert "Check-in digest" in digest
+    # the shared win is the first question that is not a support request
+    assert "Sunset walk" in digest and "Need A" not in digest and "Need B" not in digest
+    got = texts(h, OWNER)  # the admin who started the bot (Anton never did)
+    assert any("Need A please" in x for x in got), got
+    assert any("Need B please" in x for x in got), got
+
+
+async def test_a_question_set_of_only_support_questions_is_refused(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h)
+    reply = await say(h, GROUP, ADMIN, "/checkin_questions\n?Help?\n?More help?")
+    assert "not a support" in reply
+
+
+async def test_one_failing_chat_does_not_stop_the_others(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    h = harness
+    await setup_chat(h)
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    service = h.app.hearth.checkins
+    real = service._open
+
+    async def broken(round_id: int) -> bool:
+        raise RuntimeError("a bad chat")
+
+    # a planned round in another chat that fails to open, and the open round must still close
+    async with h.app.db.transaction() as session:
+        session.add(
+            CheckinRound(
+                chat_id=-1009999,
+                week="2026-W49",
+                status="planned",
+                starts_at=h.clock.now(),
+                closes_at=h.clock.now() + timedelta(days=5),
+                remind_at=None,
+                reminded=False,
+                manual=True,
+            )
+        )
+    monkeypatch.setattr(service, "_open", broken)
+    await close_round(h)
+    monkeypatch.setattr(service, "_open", real)
+    assert "Check-in digest" in texts(h, GROUP)[-1]
+
+
+async def test_checkins_in_a_group_lists_only_that_group(harness: Harness) -> None:
+    h = harness
+    other = -1001000000777
+    h.fake.add_chat(other, "Secret hobby")
+    h.fake.set_member(other, MEMBER, "member")
+    h.fake.add_bot_to_chat(other, OWNER, admin=True)
+    await setup_chat(h)
+    await say(h, other, MEMBER, "hi")
+    await opt_in(h, MEMBER)
+    private = await say(h, MEMBER, MEMBER, "/checkins")
+    assert "Circle" in private and "Secret hobby" in private
+    public = await say(h, GROUP, MEMBER, "/checkins")
+    assert "Circle" in public and "Secret hobby" not in public
+
+
+async def test_a_long_check_in_summary_is_delivered_and_cut_answers_are_told(
+    harness: Harness,
+) -> None:
+    from bot.notifier import utf16_length
+
+    h = harness
+    await setup_chat(h)
+    questions = "\n".join(f"Question number {i}?" for i in range(5))
+    await say(h, GROUP, ADMIN, f"/checkin_questions\n{questions}")
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await press(h, MEMBER, "ci:a:")
+    replies = [await say(h, MEMBER, MEMBER, "🎉<&>" * 300) for _ in range(5)]
+    assert all("longer than 1000 characters" in r for r in replies)
+    saved = await _share(h, MEMBER, "no")
+    assert "Saved" in saved and "shortened" in saved
+    assert utf16_length(saved) <= 4096
+    stored = json.loads((await entry(h, MEMBER)).answers)
+    assert all(len(a) == 1000 for a in stored)  # stored in full (up to the limit)
+
+
+async def test_a_round_opened_late_does_not_remind_right_after_the_invite(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 12:00")
+    await opt_in(h, MEMBER)
+    h.clock.set(BERLIN_MONDAY_NOON - timedelta(minutes=1))
+    await run(h)  # planned; then the bot is down until Tuesday 14:00 Berlin
+    h.clock.set(BERLIN_MONDAY_NOON + timedelta(hours=26))
+    await run(h)
+    await run(h)
+    assert sum("Weekly check-in in" in x for x in texts(h, MEMBER)) == 1
+    assert not any("gentle reminder" in x for x in texts(h, MEMBER))
+
+
+async def test_reminders_and_held_invites_skip_who_opted_out_paused_or_answered(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 23:00")
+    for user in (MEMBER, ADMIN, OWNER):
+        await opt_in(h, user)
+    h.clock.set(datetime(2026, 11, 30, 21, 59, tzinfo=UTC))  # 22:59 Berlin
+    await run(h)
+    h.clock.set(datetime(2026, 11, 30, 22, 0, tzinfo=UTC))  # 23:00 Berlin: quiet, invites held
+    await run(h)
+    assert "Paused until" in await say(h, MEMBER, MEMBER, "/pause 3d")
+    assert "off for" in await say(h, ADMIN, ADMIN, "/checkins off")
+    h.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # 09:00: the quiet hours end
+    await run(h)
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
+    assert not any("Weekly check-in in" in x for x in texts(h, ADMIN))
+    assert sum("Weekly check-in in" in x for x in texts(h, OWNER)) == 1
+    await answer_all(h, OWNER, ["Good", "Bad", None], "no")
+    h.clock.set(datetime(2026, 12, 1, 22, 0, tzinfo=UTC))  # 24h later: reminder time
+    await run(h)
+    h.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
+    await run(h)
+    for user in (MEMBER, ADMIN, OWNER):
+        assert not any("gentle reminder" in x for x in texts(h, user)), user
+
+
+async def test_pausing_during_an_open_round_keeps_the_streak(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h, quiet_hours="off")
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await answer_all(h, MEMBER, ["win", "hard", None], "no")
+    await close_round(h)
+    h.clock.advance(timedelta(days=5))
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    h.clock.advance(timedelta(hours=1))
+    assert "Paused until" in await say(h, MEMBER, MEMBER, "/pause 1d")  # during the round
+    await close_round(h)
+    assert "check-ins: 1 week(s) in a row (best 1)" in await say(h, GROUP, MEMBER, "/me")
