@@ -14,11 +14,11 @@ window between its answer and our commit cannot be closed; we choose **at least 
 
 Limits kept in memory: `rate` messages per second overall (a little under Telegram's 30, to
 leave room for direct replies), one per second per private chat, 20 per minute per group.
-A 429 pauses every send for its `retry_after`; 5xx and timeouts back off per row (capped) and
-are retried until the row expires or `RETRY_FOR` after it was queued, so an outage of minutes
-loses nothing; a network error or timeout also pauses every send briefly, rather than burning
-each row's attempts; a 403 marks the person unreachable and is not retried; a 400 is recorded as
-failed.
+A 429 pauses every send for its `retry_after` (a group's 429 only that group); 5xx and
+timeouts back off per row (capped) and are retried until the row expires or `RETRY_FOR` after
+it was queued, so an outage of minutes loses nothing; a network error or timeout also pauses
+every send briefly rather than burning each row's attempts; a 403 marks the person unreachable
+and is not retried; a 400 is recorded as failed.
 """
 
 from __future__ import annotations
@@ -177,6 +177,7 @@ class Outbox:
         self._paused_until = 0.0
         self._private_last: dict[int, float] = {}
         self._group_sent: dict[int, deque[float]] = {}
+        self._chat_blocked: dict[int, float] = {}  # a group's own 429: until (monotonic)
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -306,6 +307,11 @@ class Outbox:
 
     def _chat_ready(self, chat_id: int) -> bool:
         now = time.monotonic()
+        blocked = self._chat_blocked.get(chat_id)
+        if blocked is not None:
+            if blocked > now:
+                return False
+            del self._chat_blocked[chat_id]
         if chat_id > 0:
             return now - self._private_last.get(chat_id, -1e9) >= PRIVATE_GAP
         window = self._group_sent.setdefault(chat_id, deque())
@@ -346,8 +352,14 @@ class Outbox:
         except TelegramRetryAfter as error:
             self.rate_limited += 1
             wait = float(error.retry_after)
-            self._paused_until = max(self._paused_until, time.monotonic() + wait)
-            log.warning("outbox: 429, pausing all sends for %ss", error.retry_after)
+            if row.chat_id < 0:
+                # a group's own limit (20 a minute): only that group waits
+                until = time.monotonic() + wait
+                self._chat_blocked[row.chat_id] = max(self._chat_blocked.get(row.chat_id, 0), until)
+                log.warning("outbox: 429 in chat %s, it waits %ss", row.chat_id, wait)
+            else:
+                self._paused_until = max(self._paused_until, time.monotonic() + wait)
+                log.warning("outbox: 429, pausing all sends for %ss", error.retry_after)
             async with self._db.transaction() as session:
                 await OutboxRepository(session).release([row.id])
             return False

@@ -625,19 +625,24 @@ class CheckinService:
             support_index = [i for i, q in enumerate(questions) if q.support]
             win_index = next((i for i, q in enumerate(questions) if not q.support), None)
             supports: list[Outgoing] = []
+            # a second /checkin_now in a week ("2026-W49a"): a round, but not another week
+            extra = row.week[-1:].isalpha()
             for entry in await repo.entries(round_id):
-                member = await repo.ensure_member(chat_id, entry.user_id)
-                if entry.state == EntryState.PAUSED and not entry.done:
-                    continue  # a paused week keeps the streak as it was
+                if not extra:
+                    member = await repo.ensure_member(chat_id, entry.user_id)
+                    if entry.state == EntryState.PAUSED and not entry.done:
+                        continue  # a paused week keeps the streak as it was
+                    if not entry.done:
+                        member.streak = 0
+                        continue
+                    member.streak += 1
+                    member.best_streak = max(member.best_streak, member.streak)
                 if not entry.done:
-                    member.streak = 0
                     continue
-                member.streak += 1
-                member.best_streak = max(member.best_streak, member.streak)
                 user = await session.get(User, entry.user_id)
                 name = _name(user, entry.user_id)
                 result.participants += 1
-                if member.streak in MILESTONES:
+                if not extra and member.streak in MILESTONES:
                     result.milestones.append((name, member.streak))
                 answers = _answers(entry)
                 win = (

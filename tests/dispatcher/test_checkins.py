@@ -658,3 +658,71 @@ async def test_pausing_during_an_open_round_keeps_the_streak(harness: Harness) -
     assert "Paused until" in await say(h, MEMBER, MEMBER, "/pause 1d")  # during the round
     await close_round(h)
     assert "check-ins: 1 week(s) in a row (best 1)" in await say(h, GROUP, MEMBER, "/me")
+
+
+async def test_silent_members_beyond_one_batch_are_all_nudged(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    import bot.services.checkins as checkins
+
+    h = harness
+    monkeypatch.setattr(checkins, "NUDGE_BATCH", 1)  # as if there were more than 500 of them
+    await setup_chat(h, quiet_hours="off")
+    for user in (OWNER, MEMBER):
+        await say(h, user, user, "/start")
+        await say(h, GROUP, user, "hello")
+    await h.app.hearth.activity.flush()
+    assert "Done" in await say(h, GROUP, ADMIN, "/set nudge_after 5d")
+    h.clock.advance(timedelta(days=6))
+    await say(h, GROUP, ADMIN, "still here")
+    for _ in range(4):
+        h.clock.advance(timedelta(minutes=2))
+        await run(h)
+    for user in (OWNER, MEMBER):
+        assert sum("haven't heard from you" in x for x in texts(h, user)) == 1, user
+    assert not any("haven't heard from you" in x for x in texts(h, ADMIN))
+
+
+async def test_a_close_waits_while_the_admins_are_unknown(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    h = harness
+    await setup_chat(h, quiet_hours="off")
+    await say(h, OWNER, OWNER, "/start")
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await answer_all(h, MEMBER, ["Good", "Bad", "Please call me"], "no")
+    notifier = h.app.hearth.notifier
+    known = notifier.admins
+
+    async def unknown(chat_id: int) -> frozenset[int] | None:
+        return None
+
+    monkeypatch.setattr(notifier, "admins", unknown)
+    await close_round(h)
+    async with h.app.db.transaction() as session:
+        assert (await session.execute(select(CheckinRound.status))).scalar_one() == "open"
+    monkeypatch.setattr(notifier, "admins", known)
+    h.clock.advance(timedelta(seconds=2))
+    await run(h)
+    assert "1 took part" in texts(h, GROUP)[-1]
+    assert any("Please call me" in x for x in texts(h, OWNER))
+
+
+async def test_a_second_check_in_in_a_week_does_not_count_twice_in_streaks(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, quiet_hours="off", checkin_window="2h")
+    await opt_in(h, MEMBER)
+    for _ in range(2):
+        await say(h, GROUP, ADMIN, "/checkin_now")
+        await h.app.hearth.outbox.drain()
+        await h.settle()
+        await answer_all(h, MEMBER, ["Good", "Bad", None], "no")
+        h.clock.advance(timedelta(hours=3))
+        await run(h)
+    assert sum("Check-in digest" in x for x in texts(h, GROUP)) == 2
+    assert "check-ins: 1 week(s) in a row (best 1)" in await say(h, GROUP, MEMBER, "/me")

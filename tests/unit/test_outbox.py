@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.clock import FakeClock
 from bot.db import Database
 from bot.outbox import LEASE, Outbox, Outgoing, queue, queue_many
-from bot.retry import RetryMiddleware
+from bot.retry import DIRECT, RetryMiddleware
 from models.outbox import OutboxMessage, OutboxRepository
 from tests.fakegram.server import FakeTelegram
 
@@ -203,3 +203,30 @@ async def test_a_row_is_claimed_by_one_worker_only(rig: Rig) -> None:
         assert sorted(await repo.claim(ids, now, LEASE)) == sorted(ids)
     async with rig.db.transaction() as session:  # a second worker that SELECTed the same rows
         assert await OutboxRepository(session).claim(ids, now, LEASE) == []
+
+
+async def test_a_groups_429_holds_only_that_group(rig: Rig) -> None:
+    group = -100123
+    rig.fake.add_chat(group, "Busy group")
+    rig.fake.add_bot_to_chat(group, 1, admin=False)
+    async with rig.db.transaction() as session:
+        now = rig.clock.now()
+        await queue(session, "g", group, "digest", now=now)
+        await queue_many(session, [Outgoing(f"p:{u}", u, "hi") for u in (1, 2, 3)], now=now)
+    rig.fake.fail_next(
+        "sendMessage",
+        429,
+        "Too Many Requests: retry after 30",
+        retry_after=30,
+        when=lambda p: int(p.get("chat_id", 0)) == group,
+    )
+    outbox = rig.outbox()
+    DIRECT.set(True)  # as the worker does: no retrying in the middleware
+    started = asyncio.get_running_loop().time()
+    for _ in range(5):
+        await outbox._pass()
+        if all(rig.received(u) for u in (1, 2, 3)):
+            break
+    assert asyncio.get_running_loop().time() - started < 10  # not held for 30 s
+    assert [rig.received(u) for u in (1, 2, 3)] == [1, 1, 1]
+    assert (await rig.rows())[group].status == "pending"
