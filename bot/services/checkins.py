@@ -200,6 +200,7 @@ class CheckinService:
         self._activity = activity
         self._wake = wake_outbox
         self._nudges_checked: datetime | None = None
+        self._planned: dict[int, tuple[object, ...]] = {}  # per chat: what it was planned for
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # ----- the periodic job ----------------------------------------------------------------
@@ -256,14 +257,34 @@ class CheckinService:
                     )
                 ).scalars()
             )
-        for chat_id in sorted(enabled | {r.chat_id for r in planned}):
+        chats = enabled | {r.chat_id for r in planned}
+        self._planned = {c: v for c, v in self._planned.items() if c in chats}
+        for chat_id in sorted(chats):
             try:
                 config = await self._settings.get(chat_id)
+                stamp = self._plan_stamp(config, now)
+                if self._planned.get(chat_id) == stamp:
+                    continue  # nothing that planning depends on changed since the last tick
                 async with self._db.transaction() as session:
                     await self._plan_chat(session, chat_id, config, now)
+                self._planned[chat_id] = stamp
             except Exception:
                 log.exception("chat %s: planning its check-in failed", chat_id)
         return 0
+
+    @staticmethod
+    def _plan_stamp(config: ChatConfig, now: datetime) -> tuple[object, ...]:
+        """What `_plan_chat` depends on besides the rounds themselves (which it writes)."""
+        slot, zone = config.checkin, config.timezone
+        if slot is None:
+            return (tuple(sorted(config.values.items())),)
+        latest = latest_slot(slot, now, zone)
+        return (
+            tuple(sorted(config.values.items())),
+            next_slot(slot, now, zone),
+            latest,
+            now < latest + config.checkin_window,
+        )
 
     async def _plan_chat(
         self, session: AsyncSession, chat_id: int, config: ChatConfig, now: datetime

@@ -726,3 +726,36 @@ async def test_a_second_check_in_in_a_week_does_not_count_twice_in_streaks(
         await run(h)
     assert sum("Check-in digest" in x for x in texts(h, GROUP)) == 2
     assert "check-ins: 1 week(s) in a row (best 1)" in await say(h, GROUP, MEMBER, "/me")
+
+
+async def test_planning_writes_only_when_something_changed(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 12:00")
+    service = h.app.hearth.checkins
+    real = service._plan_chat
+    calls: list[int] = []
+
+    async def counted(session: Any, chat_id: int, config: Any, now: datetime) -> None:
+        calls.append(chat_id)
+        await real(session, chat_id, config, now)
+
+    monkeypatch.setattr(service, "_plan_chat", counted)
+    await service.plan()
+    await service.plan()
+    h.clock.advance(timedelta(seconds=2))
+    await service.plan()
+    assert calls == [GROUP]  # the first tick plans, the next ones find nothing changed
+    assert "Done" in await say(h, GROUP, ADMIN, "/set checkin tue 12:00")
+    await service.plan()
+    assert calls == [GROUP, GROUP]  # the setting changed: planned again
+    async with h.app.db.transaction() as session:
+        starts = list(
+            (
+                await session.execute(
+                    select(CheckinRound.starts_at).where(CheckinRound.status == "planned")
+                )
+            ).scalars()
+        )
+    assert [s.astimezone(UTC).weekday() for s in starts] == [1]  # followed the change
