@@ -14,8 +14,11 @@ window between its answer and our commit cannot be closed; we choose **at least 
 
 Limits kept in memory: `rate` messages per second overall (a little under Telegram's 30, to
 leave room for direct replies), one per second per private chat, 20 per minute per group.
-A 429 pauses every send for its `retry_after`; 5xx and timeouts back off per row; a 403 marks
-the person unreachable and is not retried; a 400 is recorded as failed.
+A 429 pauses every send for its `retry_after` (a group's 429 only that group); 5xx and
+timeouts back off per row (capped) and are retried until the row expires or `RETRY_FOR` after
+it was queued, so an outage of minutes loses nothing; a network error or timeout also pauses
+every send briefly rather than burning each row's attempts; a 403 marks the person unreachable
+and is not retried; a 400 is recorded as failed.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
+from bot.clock import Clock, as_utc
 from bot.db import Database
 from bot.notifier import Keyboard
 from bot.retry import DIRECT
@@ -53,11 +56,13 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 BATCH = 50
 IN_FLIGHT = 8
-MAX_ATTEMPTS = 10
-MAX_BACKOFF = 300.0
+MAX_BACKOFF = 60.0  # transient failures retry at least once a minute...
+RETRY_FOR = timedelta(hours=24)  # ...until the row expires, or this long after it was queued
+NETWORK_PAUSE = 5.0  # a network error pauses every send (the network is shared) this long
 PRIVATE_GAP = 1.0
 GROUP_PER_MINUTE = 20
 IDLE_POLL = 1.0
+PRUNE_ABOVE = 5000
 PURGE_EVERY = 3600.0
 KEEP_SETTLED = timedelta(days=14)
 
@@ -172,6 +177,7 @@ class Outbox:
         self._paused_until = 0.0
         self._private_last: dict[int, float] = {}
         self._group_sent: dict[int, deque[float]] = {}
+        self._chat_blocked: dict[int, float] = {}  # a group's own 429: until (monotonic)
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -250,6 +256,8 @@ class Outbox:
             rows = await repo.due(now, BATCH)
             claimed = set(await repo.claim([r.id for r in rows], now, LEASE))
         rows = [r for r in rows if r.id in claimed]
+        if len(self._private_last) + len(self._group_sent) > PRUNE_ABOVE:
+            self._prune()
         if not rows:
             return 0
         leased_at = time.monotonic()
@@ -289,8 +297,21 @@ class Outbox:
             await asyncio.sleep(0.1)  # everything waits on a per-chat limit
         return settled
 
+    def _prune(self) -> None:
+        """Forget per-chat timers that no longer limit anything (they would grow forever)."""
+        now = time.monotonic()
+        self._private_last = {
+            c: at for c, at in self._private_last.items() if now - at < PRIVATE_GAP
+        }
+        self._group_sent = {c: w for c, w in self._group_sent.items() if w and w[-1] > now - 60.0}
+
     def _chat_ready(self, chat_id: int) -> bool:
         now = time.monotonic()
+        blocked = self._chat_blocked.get(chat_id)
+        if blocked is not None:
+            if blocked > now:
+                return False
+            del self._chat_blocked[chat_id]
         if chat_id > 0:
             return now - self._private_last.get(chat_id, -1e9) >= PRIVATE_GAP
         window = self._group_sent.setdefault(chat_id, deque())
@@ -331,8 +352,14 @@ class Outbox:
         except TelegramRetryAfter as error:
             self.rate_limited += 1
             wait = float(error.retry_after)
-            self._paused_until = max(self._paused_until, time.monotonic() + wait)
-            log.warning("outbox: 429, pausing all sends for %ss", error.retry_after)
+            if row.chat_id < 0:
+                # a group's own limit (20 a minute): only that group waits
+                until = time.monotonic() + wait
+                self._chat_blocked[row.chat_id] = max(self._chat_blocked.get(row.chat_id, 0), until)
+                log.warning("outbox: 429 in chat %s, it waits %ss", row.chat_id, wait)
+            else:
+                self._paused_until = max(self._paused_until, time.monotonic() + wait)
+                log.warning("outbox: 429, pausing all sends for %ss", error.retry_after)
             async with self._db.transaction() as session:
                 await OutboxRepository(session).release([row.id])
             return False
@@ -348,18 +375,22 @@ class Outbox:
             return True
         except (TelegramAPIError, TelegramNetworkError, TimeoutError) as error:
             attempts = row.attempts + 1
-            if attempts >= MAX_ATTEMPTS:
+            now = self._clock.now()
+            deadline = row.expires_at or as_utc(row.created_at) + RETRY_FOR
+            if now >= deadline:
                 log.error("outbox: giving up on row %s after %d attempts", row.id, attempts)
                 await self._settle(
                     row.id, status=OutboxStatus.FAILED, attempts=attempts, error=str(error)[:200]
                 )
                 return True
+            if isinstance(error, TelegramNetworkError | TimeoutError):
+                self._paused_until = max(self._paused_until, time.monotonic() + NETWORK_PAUSE)
             delay = _backoff(attempts)
             log.warning("outbox: chat %s failed (%s); retry in %.1fs", row.chat_id, error, delay)
             await self._settle(
                 row.id,
                 attempts=attempts,
-                not_before=self._clock.now() + timedelta(seconds=delay),
+                not_before=min(now + timedelta(seconds=delay), deadline),
                 error=str(error)[:200],
             )
             return False

@@ -62,6 +62,7 @@ def build_router() -> Router:
     async def button(query: CallbackQuery, hearth: Hearth, lang: str) -> None:
         data = query.data or ""
         user_id = query.from_user.id
+        await hearth.notifier.answer(query.id, "")  # at once: the spinner stops meanwhile
         prompt: Prompt | None = None
         if data.startswith(BEGIN) and (round_id := _int(data.removeprefix(BEGIN))) is not None:
             prompt = await hearth.checkins.begin(round_id, user_id)
@@ -79,7 +80,6 @@ def build_router() -> Router:
                 await hearth.checkins.set_opt_in(user_id, on == "1", chat_id)
                 key = "checkin.offer_accepted" if on == "1" else "checkin.offer_declined"
                 prompt = Prompt(t(lang, key))
-        await hearth.notifier.answer(query.id, "")
         if prompt is not None:
             await _show(hearth, user_id, prompt)
 
@@ -89,9 +89,11 @@ def build_router() -> Router:
             return
         arg = (command.args or "").strip().lower()
         if arg not in ("on", "off", "вкл", "выкл"):
+            # in a group, only this group: the member's other communities are private
+            here = message.chat.id if message.chat.type in GROUP_TYPES else None
             lines = [
                 t(lang, "checkin.status_on" if on else "checkin.status_off", chat=title)
-                for title, on in await hearth.checkins.status(message.from_user.id)
+                for title, on in await hearth.checkins.status(message.from_user.id, here)
             ]
             await reply(hearth, message, "\n".join([*lines, t(lang, "checkin.opt_usage")]))
             return

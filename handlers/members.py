@@ -83,7 +83,11 @@ def build_router() -> Router:
                 lines.append(t(lang, "checkin.me_streak", streak=streak.current, best=streak.best))
         paused = await hearth.checkins.paused_until(message.from_user.id)
         if paused is not None:
-            zone = await hearth.checkins.zone(message.from_user.id)
+            zone = (  # in a group, its own time zone: nothing hints at the person's other chats
+                (await hearth.chat_settings.get(message.chat.id)).timezone
+                if message.chat.type in GROUP_TYPES
+                else await hearth.checkins.zone(message.from_user.id)
+            )
             lines.append(t(lang, "checkin.me_paused", until=format_moment(lang, paused, zone)))
         chat_filter = message.chat.id if message.chat.type in GROUP_TYPES else None
         lines += await billing_me_lines(hearth, message.from_user.id, lang, chat_filter)

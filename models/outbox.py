@@ -98,24 +98,53 @@ class OutboxRepository:
         return list(result.scalars())
 
     async def claim(self, ids: list[int], now: datetime, lease: timedelta) -> list[int]:
-        """Lease these rows to this worker; returns the ids it got (others may hold some)."""
+        """Lease these rows to this worker; returns the ids its UPDATE changed (RETURNING).
+
+        Another worker running the same UPDATE concurrently waits on the row lock (PostgreSQL)
+        or the write lock (SQLite) and then finds the row leased, so each id is returned to one
+        worker only."""
         if not ids:
             return []
         free = or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now)
-        mine = await self.session.execute(
-            select(OutboxMessage.id).where(
-                OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING, free
-            )
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING, free)
+            .values(locked_until=now + lease)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
         )
-        got = list(mine.scalars())
-        if got:
-            await self.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(got), free)
-                .values(locked_until=now + lease)
-                .execution_options(synchronize_session=False)
+        return list(result.scalars())
+
+    async def withdraw(self, chat_id: int, keys: list[str]) -> int:
+        """Expire pending rows with these keys sent to `chat_id` (their purpose is gone)."""
+        if not keys:
+            return 0
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.key.in_(keys),
+                OutboxMessage.status == OutboxStatus.PENDING,
             )
-        return got
+            .values(status=OutboxStatus.EXPIRED, locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def withdraw_prefix(self, chat_id: int, prefix: str, *, exclude_suffix: str) -> int:
+        """Expire pending rows to `chat_id` whose key starts with `prefix`."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.key.startswith(prefix, autoescape=True),
+                ~OutboxMessage.key.endswith(exclude_suffix, autoescape=True),
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.EXPIRED, locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def settle(self, row_id: int, **values: Any) -> None:
         await self.session.execute(

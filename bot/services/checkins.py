@@ -19,13 +19,13 @@ from enum import StrEnum
 from html import escape
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, as_utc
 from bot.db import Database
 from bot.i18n import format_moment, pick_language, t
-from bot.notifier import Button, Keyboard, Notifier
+from bot.notifier import MESSAGE_LIMIT, Button, Keyboard, Notifier, utf16_length
 from bot.outbox import Outgoing, queue, queue_many
 from bot.services.activity import ActivityTracker
 from bot.services.checkin_schedule import deliver_at, latest_slot, next_slot, week_of
@@ -43,6 +43,7 @@ from models.checkins import (
     RoundStatus,
 )
 from models.members import Member, MemberRepository, MemberStatus, TrustLevel
+from models.outbox import OutboxRepository
 from models.upsert import insert_ignore
 from models.users import User, UserRepository
 
@@ -52,7 +53,8 @@ MILESTONES = (4, 12, 26, 52)
 MAX_QUESTIONS = 5
 MAX_QUESTION_LENGTH = 300
 MAX_ANSWER_LENGTH = 1000
-DIGEST_LIMIT = 3500
+DIGEST_LIMIT = 3500  # UTF-16 code units, as Telegram counts (its limit is 4096)
+SUMMARY_LIMIT = MESSAGE_LIMIT - 400  # the "Saved" summary, leaving room for its frame
 MAX_PAUSE = timedelta(days=365)
 PREFIX = "ci:"
 BEGIN = "ci:a:"
@@ -62,6 +64,8 @@ OPT = "ci:o:"
 DEEP_LINK = "ci_"
 SHARE_CHOICES = ("name", "anon", "no")
 NUDGE_CHECK_EVERY = timedelta(minutes=1)
+NUDGE_BATCH = 500  # per chat and pass; the next pass (a minute later) takes the next ones
+ADMINS_GRACE = timedelta(hours=6)  # how long a close waits for the admins list to be known
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,8 @@ def parse_questions(text: str) -> list[Question]:
         questions.append(Question(line, support))
     if not 1 <= len(questions) <= MAX_QUESTIONS:
         raise ValueError("1 to 5 questions")
+    if all(q.support for q in questions):
+        raise ValueError("the win shared in the digest must not be a support request")
     return questions
 
 
@@ -143,6 +149,32 @@ def _decode_questions(raw: str | None, language: str) -> list[Question]:
 def _answers(entry: CheckinEntry) -> list[str | None]:
     value = json.loads(entry.answers or "[]")
     return [a if isinstance(a, str) else None for a in value]
+
+
+def _clip(text: str, units: int) -> str:
+    """`text` cut to at most `units` UTF-16 code units (an ellipsis marks the cut)."""
+    if utf16_length(text) <= units:
+        return text
+    out, size = [], 1
+    for char in text:
+        size += utf16_length(char)
+        if size > units:
+            break
+        out.append(char)
+    return "".join(out).rstrip() + "…"
+
+
+def _capped(lines: list[str], budget: int) -> tuple[list[str], int]:
+    """As many of `lines` as fit in `budget` UTF-16 units; and how many were left out."""
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        size = utf16_length(line) + 1
+        if used + size > budget:
+            break
+        kept.append(line)
+        used += size
+    return kept, len(lines) - len(kept)
 
 
 def _name(user: User | None, user_id: int) -> str:
@@ -168,25 +200,36 @@ class CheckinService:
         self._activity = activity
         self._wake = wake_outbox
         self._nudges_checked: datetime | None = None
+        self._planned: dict[int, tuple[object, ...]] = {}  # per chat: what it was planned for
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # ----- the periodic job ----------------------------------------------------------------
 
     async def tick(self) -> int:
         """Plan, start, remind, close and nudge whatever is due; returns the steps taken."""
-        await self.plan()
-        steps = await self.start_due()
-        steps += await self.remind_due()
-        steps += await self.close_due()
+        steps = 0
+        for name, stage in (
+            ("planning", self.plan),
+            ("starting", self.start_due),
+            ("reminding", self.remind_due),
+            ("closing", self.close_due),
+        ):
+            try:
+                steps += await stage() or 0
+            except Exception:
+                log.exception("check-ins: %s failed", name)
         now = self._clock.now()
         if self._nudges_checked is None or now - self._nudges_checked >= NUDGE_CHECK_EVERY:
             self._nudges_checked = now
-            steps += await self.nudge_due()
+            try:
+                steps += await self.nudge_due()
+            except Exception:
+                log.exception("check-ins: nudging failed")
         if steps:
             self._wake()
         return steps
 
-    async def plan(self) -> None:
+    async def plan(self) -> int:
         """Keep one planned round per chat at its next slot; follow changes of the setting."""
         now = self._clock.now()
         async with self._db.transaction() as session:
@@ -214,10 +257,34 @@ class CheckinService:
                     )
                 ).scalars()
             )
-        for chat_id in enabled | {r.chat_id for r in planned}:
-            config = await self._settings.get(chat_id)
-            async with self._db.transaction() as session:
-                await self._plan_chat(session, chat_id, config, now)
+        chats = enabled | {r.chat_id for r in planned}
+        self._planned = {c: v for c, v in self._planned.items() if c in chats}
+        for chat_id in sorted(chats):
+            try:
+                config = await self._settings.get(chat_id)
+                stamp = self._plan_stamp(config, now)
+                if self._planned.get(chat_id) == stamp:
+                    continue  # nothing that planning depends on changed since the last tick
+                async with self._db.transaction() as session:
+                    await self._plan_chat(session, chat_id, config, now)
+                self._planned[chat_id] = stamp
+            except Exception:
+                log.exception("chat %s: planning its check-in failed", chat_id)
+        return 0
+
+    @staticmethod
+    def _plan_stamp(config: ChatConfig, now: datetime) -> tuple[object, ...]:
+        """What `_plan_chat` depends on besides the rounds themselves (which it writes)."""
+        slot, zone = config.checkin, config.timezone
+        if slot is None:
+            return (tuple(sorted(config.values.items())),)
+        latest = latest_slot(slot, now, zone)
+        return (
+            tuple(sorted(config.values.items())),
+            next_slot(slot, now, zone),
+            latest,
+            now < latest + config.checkin_window,
+        )
 
     async def _plan_chat(
         self, session: AsyncSession, chat_id: int, config: ChatConfig, now: datetime
@@ -303,15 +370,20 @@ class CheckinService:
             )
         started = 0
         for row in due:
-            if row.closes_at <= now:
-                async with self._db.transaction() as session:
-                    await self._move(session, row.id, RoundStatus.PLANNED, RoundStatus.MISSED)
-                log.info(
-                    "chat %s: check-in %s was missed while the bot was down", row.chat_id, row.week
-                )
-                continue
-            if await self._open(row.id):
-                started += 1
+            try:
+                if row.closes_at <= now:
+                    async with self._db.transaction() as session:
+                        await self._move(session, row.id, RoundStatus.PLANNED, RoundStatus.MISSED)
+                    log.info(
+                        "chat %s: check-in %s was missed while the bot was down",
+                        row.chat_id,
+                        row.week,
+                    )
+                    continue
+                if await self._open(row.id):
+                    started += 1
+            except Exception:
+                log.exception("chat %s: opening check-in %s failed", row.chat_id, row.id)
         return started
 
     async def start_now(self, chat_id: int) -> StartResult:
@@ -360,6 +432,8 @@ class CheckinService:
             row = await session.get(CheckinRound, round_id)
             assert row is not None
             row.questions = await CheckinRepository(session).questions(chat_id)
+            if row.remind_at is not None and row.remind_at <= now:
+                row.reminded = True  # opened late (start-up): the invite is reminder enough
             chat = await session.get(Chat, chat_id)
             title = escape(chat.title if chat else str(chat_id))
             people = await session.execute(
@@ -461,53 +535,64 @@ class CheckinService:
             )
         done = 0
         for row in due:
-            config = await self._settings.get(row.chat_id)
-            async with self._db.transaction() as session:
-                claimed = await session.execute(
-                    update(CheckinRound)
-                    .where(CheckinRound.id == row.id, CheckinRound.reminded.is_(False))
-                    .values(reminded=True)
-                    .execution_options(synchronize_session=False)
-                )
-                if not getattr(claimed, "rowcount", 0):
-                    continue
-                chat = await session.get(Chat, row.chat_id)
-                title = escape(chat.title if chat else str(row.chat_id))
-                people = await session.execute(
-                    select(User, CheckinPerson.paused_until)
-                    .join(CheckinEntry, CheckinEntry.user_id == User.id)
-                    .join(Member, (Member.user_id == User.id) & (Member.chat_id == row.chat_id))
-                    .outerjoin(CheckinPerson, CheckinPerson.user_id == User.id)
-                    .where(
-                        CheckinEntry.round_id == row.id,
-                        Member.status == MemberStatus.IN,  # not those who left meanwhile
-                        CheckinEntry.state == EntryState.INVITED,
-                        CheckinEntry.done.is_(False),
-                        User.reachable.is_(True),
-                    )
-                )
-                reminders = []
-                for user, paused_until in people.all():
-                    if paused_until is not None and paused_until > now:
-                        continue
-                    lang = pick_language(user.language_code, config.language)
-                    text = t(
-                        lang,
-                        "checkin.reminder",
-                        chat=title,
-                        until=format_moment(lang, row.closes_at, config.timezone),
-                    )
-                    button = [[Button(t(lang, "checkin.answer_button"), data=f"{BEGIN}{row.id}")]]
-                    reminders.append(Outgoing(f"ci:{row.id}:r:{user.id}", user.id, text, button))
-                await queue_many(
-                    session,
-                    reminders,
-                    now=now,
-                    not_before=deliver_at(config.quiet_hours, now, config.timezone),
-                    expires_at=row.closes_at,
-                )
-            done += 1
+            try:
+                done += await self._remind(row, now)
+            except Exception:
+                log.exception("chat %s: the reminder of check-in %s failed", row.chat_id, row.id)
         return done
+
+    async def _remind(self, row: CheckinRound, now: datetime) -> int:
+        config = await self._settings.get(row.chat_id)
+        async with self._db.transaction() as session:
+            claimed = await session.execute(
+                update(CheckinRound)
+                .where(CheckinRound.id == row.id, CheckinRound.reminded.is_(False))
+                .values(reminded=True)
+                .execution_options(synchronize_session=False)
+            )
+            if not getattr(claimed, "rowcount", 0):
+                return 0
+            chat = await session.get(Chat, row.chat_id)
+            title = escape(chat.title if chat else str(row.chat_id))
+            people = await session.execute(
+                select(User, CheckinPerson.paused_until)
+                .join(CheckinEntry, CheckinEntry.user_id == User.id)
+                .join(Member, (Member.user_id == User.id) & (Member.chat_id == row.chat_id))
+                .join(
+                    CheckinMember,
+                    (CheckinMember.user_id == User.id) & (CheckinMember.chat_id == row.chat_id),
+                )
+                .outerjoin(CheckinPerson, CheckinPerson.user_id == User.id)
+                .where(
+                    CheckinEntry.round_id == row.id,
+                    CheckinMember.opted_in.is_(True),  # not those who opted out meanwhile
+                    Member.status == MemberStatus.IN,  # not those who left meanwhile
+                    CheckinEntry.state == EntryState.INVITED,
+                    CheckinEntry.done.is_(False),
+                    User.reachable.is_(True),
+                )
+            )
+            reminders = []
+            for user, paused_until in people.all():
+                if paused_until is not None and paused_until > now:
+                    continue
+                lang = pick_language(user.language_code, config.language)
+                text = t(
+                    lang,
+                    "checkin.reminder",
+                    chat=title,
+                    until=format_moment(lang, row.closes_at, config.timezone),
+                )
+                button = [[Button(t(lang, "checkin.answer_button"), data=f"{BEGIN}{row.id}")]]
+                reminders.append(Outgoing(f"ci:{row.id}:r:{user.id}", user.id, text, button))
+            await queue_many(
+                session,
+                reminders,
+                now=now,
+                not_before=deliver_at(config.quiet_hours, now, config.timezone),
+                expires_at=row.closes_at,
+            )
+        return 1
 
     # ----- closing: streaks, the digest, support requests ----------------------------------
 
@@ -526,16 +611,28 @@ class CheckinService:
             )
         closed = 0
         for row in due:
-            if await self._close(row.id, row.chat_id):
-                closed += 1
+            try:
+                if await self._close(row.id, row.chat_id):
+                    closed += 1
+            except Exception:
+                log.exception("chat %s: closing check-in %s failed", row.chat_id, row.id)
         return closed
 
     async def _close(self, round_id: int, chat_id: int) -> bool:
         now = self._clock.now()
         config = await self._settings.get(chat_id)
-        admins = await self._notifier.admins(chat_id) or frozenset()
+        found = await self._notifier.admins(chat_id)
+        if found is None:
+            async with self._db.transaction() as session:
+                closing = await session.get(CheckinRound, round_id)
+                overdue = closing is None or closing.closes_at + ADMINS_GRACE <= now
+            if not overdue:
+                # support requests would have nowhere to go: try again on the next tick
+                log.warning("chat %s: admins unknown, check-in %s closes later", chat_id, round_id)
+                return False
+            log.error("chat %s: admins still unknown, closing check-in %s", chat_id, round_id)
         bot_id = self._notifier.bot.id
-        admins = frozenset(a for a in admins if a != bot_id)
+        admins = frozenset(a for a in found or () if a != bot_id)
         result = _Close()
         async with self._db.transaction() as session:
             if not await self._move(session, round_id, RoundStatus.OPEN, RoundStatus.CLOSED):
@@ -547,23 +644,33 @@ class CheckinService:
             repo = CheckinRepository(session)
             questions = _decode_questions(row.questions, config.language)
             support_index = [i for i, q in enumerate(questions) if q.support]
+            win_index = next((i for i, q in enumerate(questions) if not q.support), None)
             supports: list[Outgoing] = []
+            # a second /checkin_now in a week ("2026-W49a"): a round, but not another week
+            extra = row.week[-1:].isalpha()
             for entry in await repo.entries(round_id):
-                member = await repo.ensure_member(chat_id, entry.user_id)
-                if entry.state == EntryState.PAUSED and not entry.done:
-                    continue  # a paused week keeps the streak as it was
+                if not extra:
+                    member = await repo.ensure_member(chat_id, entry.user_id)
+                    if entry.state == EntryState.PAUSED and not entry.done:
+                        continue  # a paused week keeps the streak as it was
+                    if not entry.done:
+                        member.streak = 0
+                        continue
+                    member.streak += 1
+                    member.best_streak = max(member.best_streak, member.streak)
                 if not entry.done:
-                    member.streak = 0
                     continue
-                member.streak += 1
-                member.best_streak = max(member.best_streak, member.streak)
                 user = await session.get(User, entry.user_id)
                 name = _name(user, entry.user_id)
                 result.participants += 1
-                if member.streak in MILESTONES:
+                if not extra and member.streak in MILESTONES:
                     result.milestones.append((name, member.streak))
                 answers = _answers(entry)
-                win = answers[0] if answers else None
+                win = (
+                    answers[win_index]
+                    if win_index is not None and win_index < len(answers)
+                    else None
+                )
                 if win and entry.share in ("name", "anon"):
                     result.wins.append((escape(win), name if entry.share == "name" else None))
                 for index in support_index:
@@ -579,6 +686,7 @@ class CheckinService:
                             request,
                             admins,
                             config,
+                            index,
                         )
             await queue(
                 session,
@@ -610,6 +718,7 @@ class CheckinService:
         request: str,
         admins: frozenset[int],
         config: ChatConfig,
+        index: int,
     ) -> list[Outgoing]:
         """A support request goes to the person's buddy, else to the admins; never the group."""
         pair = (
@@ -626,37 +735,45 @@ class CheckinService:
         out = []
         for recipient in recipients:
             user = await session.get(User, recipient)
-            if user is not None and not user.reachable:
+            if user is not None and (not user.reachable or user.is_bot):
                 continue
             lang = pick_language(user.language_code if user else None, config.language)
             text = t(lang, key, name=name, chat=title, request=escape(request))
-            out.append(Outgoing(f"ci:{round_id}:h:{user_id}:{recipient}", recipient, text))
+            # one message per support question and recipient: two questions, two keys
+            out.append(Outgoing(f"ci:{round_id}:h:{user_id}:{index}:{recipient}", recipient, text))
         return out
 
     @staticmethod
     def _digest(language: str, result: _Close) -> str:
+        """The group digest, within `DIGEST_LIMIT` UTF-16 units: milestones take at most half,
+        wins the rest; whatever does not fit is counted as "…and N more"."""
         lines = [t(language, "checkin.digest_title", n=result.participants)]
+        budget = DIGEST_LIMIT - utf16_length(lines[0]) - 200  # headings, "more" lines, slack
         if result.milestones:
-            lines.append("")
-            lines.append(t(language, "checkin.digest_milestones"))
-            for who, weeks in result.milestones:
-                lines.append(t(language, "checkin.digest_milestone", name=who, weeks=weeks))
+            shown, more = _capped(
+                [
+                    t(language, "checkin.digest_milestone", name=who, weeks=weeks)
+                    for who, weeks in result.milestones
+                ],
+                budget // 2 if result.wins else budget,
+            )
+            lines += ["", t(language, "checkin.digest_milestones"), *shown]
+            if more:
+                lines.append(t(language, "checkin.digest_more", n=more))
+            budget -= sum(utf16_length(x) + 1 for x in shown)
         if result.wins:
-            lines.append("")
-            lines.append(t(language, "checkin.digest_wins"))
-            shown = 0
-            for win, name in result.wins:
-                line = (
+            shown, more = _capped(
+                [
                     t(language, "checkin.digest_win", win=win, name=name)
                     if name
                     else t(language, "checkin.digest_win_anon", win=win)
-                )
-                if sum(len(x) for x in lines) + len(line) > DIGEST_LIMIT:
-                    break
-                lines.append(line)
-                shown += 1
-            if shown < len(result.wins):
-                lines.append(t(language, "checkin.digest_more", n=len(result.wins) - shown))
+                    for win, name in result.wins
+                ],
+                budget,
+            )
+            lines += ["", t(language, "checkin.digest_wins"), *shown]
+            if more:
+                lines.append(t(language, "checkin.digest_more", n=more))
         if not result.participants:
             lines.append(t(language, "checkin.digest_nobody"))
         return "\n".join(lines)
@@ -783,12 +900,18 @@ class CheckinService:
             answers = _answers(entry)
             answers += [None] * (len(questions) - len(answers))
             answers[entry.step] = text.strip()[:MAX_ANSWER_LENGTH] if text else None
+            cut = text is not None and len(text.strip()) > MAX_ANSWER_LENGTH
             entry.answers = json.dumps(answers, ensure_ascii=False)
             entry.step += 1
             entry.updated_at = now
             if entry.step < len(questions):
-                return self._ask(lang, focus, questions, entry.step, answers)
-            return Prompt(t(lang, "checkin.share_question"), self._share_buttons(lang, focus))
+                prompt = self._ask(lang, focus, questions, entry.step, answers)
+            else:
+                prompt = Prompt(t(lang, "checkin.share_question"), self._share_buttons(lang, focus))
+            if cut:
+                note = t(lang, "checkin.answer_cut", limit=MAX_ANSWER_LENGTH)
+                prompt = Prompt(f"{note}\n\n{prompt.text}", prompt.buttons)
+            return prompt
 
     @staticmethod
     def _share_buttons(lang: str, round_id: int) -> Keyboard:
@@ -821,16 +944,25 @@ class CheckinService:
             person = await CheckinRepository(session).person(user_id)
             if person.focus_round_id == round_id:
                 person.focus_round_id = None
+            await self._withdraw(session, user_id, [round_id])  # no reminder after answering
             answers = _answers(entry)
+            pairs = list(zip(questions, answers + [None] * len(questions), strict=False))
+            room = SUMMARY_LIMIT - sum(utf16_length(q.text) + 10 for q, _ in pairs)
+            each = max(40, room // max(1, len(pairs)))
+            shortened = any(a and utf16_length(a) > each for _, a in pairs)
+            if not shortened:
+                each = SUMMARY_LIMIT
             summary = "\n".join(
                 t(
                     lang,
                     "checkin.summary_line",
                     question=escape(q.text),
-                    answer=escape(answer) if answer else "—",
+                    answer=escape(_clip(answer, each)) if answer else "—",
                 )
-                for q, answer in zip(questions, answers + [None] * len(questions), strict=False)
+                for q, answer in pairs
             )
+            if shortened:
+                summary += "\n" + t(lang, "checkin.summary_cut")
             text = t(
                 lang,
                 "checkin.thanks",
@@ -895,16 +1027,59 @@ class CheckinService:
                 row.offered = True
                 chat = await session.get(Chat, member.chat_id)
                 titles.append(escape(chat.title if chat else str(member.chat_id)))
+            if not on and chats:
+                await self._withdraw(session, user_id, None, [m.chat_id for m in chats])
         return titles
 
     async def pause(self, user_id: int, length: timedelta | None) -> datetime | None:
-        """Pause check-in messages and nudges for `length` (None resumes); returns the end."""
+        """Pause check-in messages and nudges for `length` (None resumes); returns the end.
+
+        A pause during an open round counts as a paused week for it (the streak is kept), and
+        its queued invites, reminders and nudges are withdrawn."""
         until = self._clock.now() + length if length is not None else None
         async with self._db.transaction() as session:
             await UserRepository(session).set_reachable(user_id, True)
             person = await CheckinRepository(session).person(user_id)
             person.paused_until = until
+            if until is not None:
+                entries = (
+                    await session.execute(
+                        select(CheckinEntry)
+                        .join(CheckinRound, CheckinRound.id == CheckinEntry.round_id)
+                        .where(
+                            CheckinEntry.user_id == user_id,
+                            CheckinEntry.done.is_(False),
+                            CheckinRound.status == RoundStatus.OPEN,
+                        )
+                    )
+                ).scalars()
+                for entry in entries:
+                    entry.state = EntryState.PAUSED
+                await self._withdraw(session, user_id, None)
+                await OutboxRepository(session).withdraw_prefix(
+                    user_id, "nudge:", exclude_suffix=":b"
+                )
         return until
+
+    @staticmethod
+    async def _withdraw(
+        session: AsyncSession,
+        user_id: int,
+        round_ids: list[int] | None,
+        chat_ids: list[int] | None = None,
+    ) -> None:
+        """Expire queued invites and reminders for this person (all open rounds if None)."""
+        if round_ids is None:
+            query = (
+                select(CheckinRound.id)
+                .join(CheckinEntry, CheckinEntry.round_id == CheckinRound.id)
+                .where(CheckinEntry.user_id == user_id, CheckinRound.status == RoundStatus.OPEN)
+            )
+            if chat_ids is not None:
+                query = query.where(CheckinRound.chat_id.in_(chat_ids))
+            round_ids = list((await session.execute(query)).scalars())
+        keys = [f"ci:{r}:{kind}:{user_id}" for r in round_ids for kind in ("p", "r")]
+        await OutboxRepository(session).withdraw(user_id, keys)
 
     async def zone(self, user_id: int) -> ZoneInfo:
         """The time zone to show a person's own dates in: their (first) chat's."""
@@ -914,10 +1089,11 @@ class CheckinService:
             return self._settings.defaults().timezone
         return (await self._settings.get(min(m.chat_id for m in chats))).timezone
 
-    async def status(self, user_id: int) -> list[tuple[str, bool]]:
-        """Each chat the person is in, and whether they take part in its check-ins."""
+    async def status(self, user_id: int, chat_id: int | None = None) -> list[tuple[str, bool]]:
+        """Each chat the person is in (or just `chat_id`: asked in a group, the others are
+        nobody else's business), and whether they take part in its check-ins."""
         async with self._db.transaction() as session:
-            rows = await session.execute(
+            query = (
                 select(Chat.title, CheckinMember.opted_in)
                 .join(Member, Member.chat_id == Chat.id)
                 .outerjoin(
@@ -932,6 +1108,9 @@ class CheckinService:
                 )
                 .order_by(Chat.title)
             )
+            if chat_id is not None:
+                query = query.where(Member.chat_id == chat_id)
+            rows = await session.execute(query)
             return [(escape(title), bool(opted)) for title, opted in rows.all()]
 
     async def streaks(self, chat_id: int, user_id: int) -> Streak | None:
@@ -1005,8 +1184,16 @@ class CheckinService:
                         seen < silent_since,
                         User.is_bot.is_(False),
                         User.reachable.is_(True),
+                        # not nudged for this silence yet, not paused, not active just now
+                        or_(CheckinMember.nudged_at.is_(None), CheckinMember.nudged_at < seen),
+                        or_(
+                            CheckinPerson.paused_until.is_(None),
+                            CheckinPerson.paused_until <= now,
+                        ),
+                        Member.user_id.not_in(list(recent)) if recent else true(),
                     )
-                    .limit(500)
+                    .order_by(seen, Member.user_id)
+                    .limit(NUDGE_BATCH)
                 )
             ).all()
             chat = await session.get(Chat, chat_id)

@@ -484,3 +484,278 @@ async def test_quick_replies_handled_concurrently_are_both_kept(harness: Harness
     stored = await entry(h, MEMBER)
     assert json.loads(stored.answers)[:2] == ["first answer", "second answer"]
     assert stored.step == 2
+
+
+async def close_round(h: Harness) -> None:
+    h.clock.advance(timedelta(days=2))
+    await run(h)
+
+
+async def test_two_support_questions_close_the_round_and_both_requests_arrive(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h)
+    await say(h, OWNER, OWNER, "/start")
+    reply = await say(h, GROUP, ADMIN, "/checkin_questions\n?Help with A?\nBest moment?\n?Help B?")
+    assert "Saved 3 questions" in reply
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    reply = await press(h, MEMBER, "ci:a:")
+    for answer in ("Need A please", "Sunset walk", "Need B please"):
+        reply = await say(h, MEMBER, MEMBER, answer)
+    assert "Share your win" in reply
+    await _share(h, MEMBER, "name")
+    await close_round(h)
+    async with h.app.db.transaction() as session:
+        assert (await session.execute(select(CheckinRound.status))).scalar_one() == "closed"
+    digest = texts(h, GROUP)[-1]
+    assert "Check-in digest" in digest
+    # the shared win is the first question that is not a support request
+    assert "Sunset walk" in digest and "Need A" not in digest and "Need B" not in digest
+    got = texts(h, OWNER)  # the admin who started the bot (Anton never did)
+    assert any("Need A please" in x for x in got), got
+    assert any("Need B please" in x for x in got), got
+
+
+async def test_a_question_set_of_only_support_questions_is_refused(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h)
+    reply = await say(h, GROUP, ADMIN, "/checkin_questions\n?Help?\n?More help?")
+    assert "not a support" in reply
+
+
+async def test_one_failing_chat_does_not_stop_the_others(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    h = harness
+    await setup_chat(h)
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    service = h.app.hearth.checkins
+    real = service._open
+
+    async def broken(round_id: int) -> bool:
+        raise RuntimeError("a bad chat")
+
+    # a planned round in another chat that fails to open, and the open round must still close
+    async with h.app.db.transaction() as session:
+        session.add(
+            CheckinRound(
+                chat_id=-1009999,
+                week="2026-W49",
+                status="planned",
+                starts_at=h.clock.now(),
+                closes_at=h.clock.now() + timedelta(days=5),
+                remind_at=None,
+                reminded=False,
+                manual=True,
+            )
+        )
+    monkeypatch.setattr(service, "_open", broken)
+    await close_round(h)
+    monkeypatch.setattr(service, "_open", real)
+    assert "Check-in digest" in texts(h, GROUP)[-1]
+
+
+async def test_checkins_in_a_group_lists_only_that_group(harness: Harness) -> None:
+    h = harness
+    other = -1001000000777
+    h.fake.add_chat(other, "Secret hobby")
+    h.fake.set_member(other, MEMBER, "member")
+    h.fake.add_bot_to_chat(other, OWNER, admin=True)
+    await setup_chat(h)
+    await say(h, other, MEMBER, "hi")
+    await opt_in(h, MEMBER)
+    private = await say(h, MEMBER, MEMBER, "/checkins")
+    assert "Circle" in private and "Secret hobby" in private
+    public = await say(h, GROUP, MEMBER, "/checkins")
+    assert "Circle" in public and "Secret hobby" not in public
+
+
+async def test_a_long_check_in_summary_is_delivered_and_cut_answers_are_told(
+    harness: Harness,
+) -> None:
+    from bot.notifier import utf16_length
+
+    h = harness
+    await setup_chat(h)
+    questions = "\n".join(f"Question number {i}?" for i in range(5))
+    await say(h, GROUP, ADMIN, f"/checkin_questions\n{questions}")
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await press(h, MEMBER, "ci:a:")
+    replies = [await say(h, MEMBER, MEMBER, "🎉<&>" * 300) for _ in range(5)]
+    assert all("longer than 1000 characters" in r for r in replies)
+    saved = await _share(h, MEMBER, "no")
+    assert "Saved" in saved and "shortened" in saved
+    assert utf16_length(saved) <= 4096
+    stored = json.loads((await entry(h, MEMBER)).answers)
+    assert all(len(a) == 1000 for a in stored)  # stored in full (up to the limit)
+
+
+async def test_a_round_opened_late_does_not_remind_right_after_the_invite(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 12:00")
+    await opt_in(h, MEMBER)
+    h.clock.set(BERLIN_MONDAY_NOON - timedelta(minutes=1))
+    await run(h)  # planned; then the bot is down until Tuesday 14:00 Berlin
+    h.clock.set(BERLIN_MONDAY_NOON + timedelta(hours=26))
+    await run(h)
+    await run(h)
+    assert sum("Weekly check-in in" in x for x in texts(h, MEMBER)) == 1
+    assert not any("gentle reminder" in x for x in texts(h, MEMBER))
+
+
+async def test_reminders_and_held_invites_skip_who_opted_out_paused_or_answered(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 23:00")
+    for user in (MEMBER, ADMIN, OWNER):
+        await opt_in(h, user)
+    h.clock.set(datetime(2026, 11, 30, 21, 59, tzinfo=UTC))  # 22:59 Berlin
+    await run(h)
+    h.clock.set(datetime(2026, 11, 30, 22, 0, tzinfo=UTC))  # 23:00 Berlin: quiet, invites held
+    await run(h)
+    assert "Paused until" in await say(h, MEMBER, MEMBER, "/pause 3d")
+    assert "off for" in await say(h, ADMIN, ADMIN, "/checkins off")
+    h.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # 09:00: the quiet hours end
+    await run(h)
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
+    assert not any("Weekly check-in in" in x for x in texts(h, ADMIN))
+    assert sum("Weekly check-in in" in x for x in texts(h, OWNER)) == 1
+    await answer_all(h, OWNER, ["Good", "Bad", None], "no")
+    h.clock.set(datetime(2026, 12, 1, 22, 0, tzinfo=UTC))  # 24h later: reminder time
+    await run(h)
+    h.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
+    await run(h)
+    for user in (MEMBER, ADMIN, OWNER):
+        assert not any("gentle reminder" in x for x in texts(h, user)), user
+
+
+async def test_pausing_during_an_open_round_keeps_the_streak(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h, quiet_hours="off")
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await answer_all(h, MEMBER, ["win", "hard", None], "no")
+    await close_round(h)
+    h.clock.advance(timedelta(days=5))
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    h.clock.advance(timedelta(hours=1))
+    assert "Paused until" in await say(h, MEMBER, MEMBER, "/pause 1d")  # during the round
+    await close_round(h)
+    assert "check-ins: 1 week(s) in a row (best 1)" in await say(h, GROUP, MEMBER, "/me")
+
+
+async def test_silent_members_beyond_one_batch_are_all_nudged(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    import bot.services.checkins as checkins
+
+    h = harness
+    monkeypatch.setattr(checkins, "NUDGE_BATCH", 1)  # as if there were more than 500 of them
+    await setup_chat(h, quiet_hours="off")
+    for user in (OWNER, MEMBER):
+        await say(h, user, user, "/start")
+        await say(h, GROUP, user, "hello")
+    await h.app.hearth.activity.flush()
+    assert "Done" in await say(h, GROUP, ADMIN, "/set nudge_after 5d")
+    h.clock.advance(timedelta(days=6))
+    await say(h, GROUP, ADMIN, "still here")
+    for _ in range(4):
+        h.clock.advance(timedelta(minutes=2))
+        await run(h)
+    for user in (OWNER, MEMBER):
+        assert sum("haven't heard from you" in x for x in texts(h, user)) == 1, user
+    assert not any("haven't heard from you" in x for x in texts(h, ADMIN))
+
+
+async def test_a_close_waits_while_the_admins_are_unknown(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    h = harness
+    await setup_chat(h, quiet_hours="off")
+    await say(h, OWNER, OWNER, "/start")
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    await answer_all(h, MEMBER, ["Good", "Bad", "Please call me"], "no")
+    notifier = h.app.hearth.notifier
+    known = notifier.admins
+
+    async def unknown(chat_id: int) -> frozenset[int] | None:
+        return None
+
+    monkeypatch.setattr(notifier, "admins", unknown)
+    await close_round(h)
+    async with h.app.db.transaction() as session:
+        assert (await session.execute(select(CheckinRound.status))).scalar_one() == "open"
+    monkeypatch.setattr(notifier, "admins", known)
+    h.clock.advance(timedelta(seconds=2))
+    await run(h)
+    assert "1 took part" in texts(h, GROUP)[-1]
+    assert any("Please call me" in x for x in texts(h, OWNER))
+
+
+async def test_a_second_check_in_in_a_week_does_not_count_twice_in_streaks(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, quiet_hours="off", checkin_window="2h")
+    await opt_in(h, MEMBER)
+    for _ in range(2):
+        await say(h, GROUP, ADMIN, "/checkin_now")
+        await h.app.hearth.outbox.drain()
+        await h.settle()
+        await answer_all(h, MEMBER, ["Good", "Bad", None], "no")
+        h.clock.advance(timedelta(hours=3))
+        await run(h)
+    assert sum("Check-in digest" in x for x in texts(h, GROUP)) == 2
+    assert "check-ins: 1 week(s) in a row (best 1)" in await say(h, GROUP, MEMBER, "/me")
+
+
+async def test_planning_writes_only_when_something_changed(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 12:00")
+    service = h.app.hearth.checkins
+    real = service._plan_chat
+    calls: list[int] = []
+
+    async def counted(session: Any, chat_id: int, config: Any, now: datetime) -> None:
+        calls.append(chat_id)
+        await real(session, chat_id, config, now)
+
+    monkeypatch.setattr(service, "_plan_chat", counted)
+    await service.plan()
+    await service.plan()
+    h.clock.advance(timedelta(seconds=2))
+    await service.plan()
+    assert calls == [GROUP]  # the first tick plans, the next ones find nothing changed
+    assert "Done" in await say(h, GROUP, ADMIN, "/set checkin tue 12:00")
+    await service.plan()
+    assert calls == [GROUP, GROUP]  # the setting changed: planned again
+    async with h.app.db.transaction() as session:
+        starts = list(
+            (
+                await session.execute(
+                    select(CheckinRound.starts_at).where(CheckinRound.status == "planned")
+                )
+            ).scalars()
+        )
+    assert [s.astimezone(UTC).weekday() for s in starts] == [1]  # followed the change

@@ -100,3 +100,18 @@ def test_questions_one_per_line_with_a_skippable_support_question() -> None:
         parse_questions("   ")
     with pytest.raises(ValueError):
         parse_questions("x" * 301)
+
+
+def test_the_digest_fits_telegram_with_many_milestones_and_emoji_wins() -> None:
+    from bot.notifier import utf16_length
+    from bot.services.checkins import CheckinService, _Close
+
+    result = _Close(
+        participants=300,
+        milestones=[(f"Person with a long name number {i}", 4) for i in range(150)],
+        wins=[("🎉🌟💪" * 60, f"Winner {i}") for i in range(100)],
+    )
+    text = CheckinService._digest("en", result)
+    assert utf16_length(text) <= 4096
+    assert text.count("more.") == 2  # milestones and wins are both capped, and say so
+    assert "Person with a long name number 0" in text and "Winner 0" in text

@@ -11,12 +11,12 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.clock import FakeClock
 from bot.db import Database
 from bot.outbox import LEASE, Outbox, Outgoing, queue, queue_many
-from bot.retry import RetryMiddleware
+from bot.retry import DIRECT, RetryMiddleware
 from models.outbox import OutboxMessage, OutboxRepository
 from tests.fakegram.server import FakeTelegram
 
@@ -160,3 +160,75 @@ async def test_after_a_crash_leased_rows_are_sent_once_the_lease_runs_out(rig: R
     rig.clock.advance(LEASE + timedelta(seconds=1))
     await restarted.drain()
     assert [rig.received(u) for u in users] == [1] * 10
+
+
+async def test_a_six_minute_outage_loses_nothing(rig: Rig) -> None:
+    """5xx for six minutes: the rows keep retrying (capped backoff) and are all delivered."""
+    await rig.queue([11, 12])
+    async with rig.db.transaction() as session:  # already failed 9 times: the old limit was 10
+        await session.execute(update(OutboxMessage).values(attempts=9))
+    down = {"on": True}
+    rig.fake.fail_next("sendMessage", 502, "Bad Gateway", times=10**6, when=lambda _p: down["on"])
+    outbox = rig.outbox()
+    for _ in range(40):  # over 6 minutes in 10-second steps
+        await outbox.drain(max_passes=3)
+        rig.clock.advance(timedelta(seconds=10))
+    rows = await rig.rows()
+    assert {rows[u].status for u in (11, 12)} == {"pending"}
+    assert rows[11].attempts > 10  # past the old limit of ten attempts, and not dropped
+    assert rows[11].not_before <= rig.clock.now() + timedelta(seconds=60)  # backoff is capped
+    down["on"] = False
+    rig.clock.advance(timedelta(seconds=61))
+    await outbox.drain()
+    assert [rig.received(u) for u in (11, 12)] == [1, 1]
+    assert {row.status for row in (await rig.rows()).values()} == {"sent"}
+
+
+async def test_transient_failures_give_up_only_when_the_row_expires(rig: Rig) -> None:
+    async with rig.db.transaction() as session:
+        now = rig.clock.now()
+        await queue(session, "soon", 13, "hi", now=now, expires_at=now + timedelta(minutes=2))
+    rig.fake.fail_next("sendMessage", 502, "Bad Gateway", times=10**6)
+    outbox = rig.outbox()
+    for _ in range(20):
+        await outbox.drain(max_passes=3)
+        rig.clock.advance(timedelta(seconds=10))
+    assert (await rig.rows())[13].status in ("failed", "expired")
+
+
+async def test_a_row_is_claimed_by_one_worker_only(rig: Rig) -> None:
+    await rig.queue([1, 2, 3])
+    now = rig.clock.now()
+    async with rig.db.transaction() as session:
+        repo = OutboxRepository(session)
+        ids = [r.id for r in await repo.due(now, 50)]
+        assert sorted(await repo.claim(ids, now, LEASE)) == sorted(ids)
+    async with rig.db.transaction() as session:  # a second worker that SELECTed the same rows
+        assert await OutboxRepository(session).claim(ids, now, LEASE) == []
+
+
+async def test_a_groups_429_holds_only_that_group(rig: Rig) -> None:
+    group = -100123
+    rig.fake.add_chat(group, "Busy group")
+    rig.fake.add_bot_to_chat(group, 1, admin=False)
+    async with rig.db.transaction() as session:
+        now = rig.clock.now()
+        await queue(session, "g", group, "digest", now=now)
+        await queue_many(session, [Outgoing(f"p:{u}", u, "hi") for u in (1, 2, 3)], now=now)
+    rig.fake.fail_next(
+        "sendMessage",
+        429,
+        "Too Many Requests: retry after 30",
+        retry_after=30,
+        when=lambda p: int(p.get("chat_id", 0)) == group,
+    )
+    outbox = rig.outbox()
+    DIRECT.set(True)  # as the worker does: no retrying in the middleware
+    started = asyncio.get_running_loop().time()
+    for _ in range(5):
+        await outbox._pass()
+        if all(rig.received(u) for u in (1, 2, 3)):
+            break
+    assert asyncio.get_running_loop().time() - started < 10  # not held for 30 s
+    assert [rig.received(u) for u in (1, 2, 3)] == [1, 1, 1]
+    assert (await rig.rows())[group].status == "pending"
