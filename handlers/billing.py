@@ -196,6 +196,19 @@ def build_router() -> Router:
             if chat_id is not None
             else (Cancel.NOTHING, None)
         )
+        if outcome == Cancel.BY_USER and chat_id is not None and ends_at is not None:
+            zone = (await hearth.chat_settings.get(chat_id)).timezone
+            chats = dict(await hearth.billing.paid_chats(query.from_user.id))
+            title = escape(chats.get(chat_id, str(chat_id)))
+            text = t(
+                lang,
+                "billing.resume_in_telegram",
+                chat=title,
+                until=format_moment(lang, ends_at, zone),
+            )
+            await hearth.notifier.answer(query.id, t(lang, "billing.offer_sent"))
+            await hearth.notifier.send(query.from_user.id, text)
+            return
         if outcome != Cancel.DONE or chat_id is None or ends_at is None:
             await hearth.notifier.answer(query.id, t(lang, "billing.offer_unavailable"), alert=True)
             return
