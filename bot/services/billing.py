@@ -46,6 +46,7 @@ OFFER_RULES_LIMIT = 2000
 PAYLOAD_VERSION = "hs1"
 RECONCILE_PAGE = 100
 RECONCILE_MAX_PAGES = 1000  # 100 000 transactions
+AUTO_RENEW_SLACK = timedelta(minutes=10)
 
 
 class Refusal(StrEnum):
@@ -136,6 +137,22 @@ def once_end(now: datetime, current_end: datetime | None, period: timedelta) -> 
 def recurring_end(current_end: datetime | None, expires_at: datetime) -> datetime:
     """Recurring plan: access until Telegram's subscription_expiration_date (never shortened)."""
     return max(current_end, expires_at) if current_end is not None else expires_at
+
+
+def csv_cell(value: object) -> object:
+    """A spreadsheet must not run what a person put in their name: =, +, -, @ (and tab,
+    carriage return) at the start of a text cell get a leading quote."""
+    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def end_slack(config: ChatConfig, renewal: str) -> timedelta:
+    """Time after the end before removal: the grace, but never under AUTO_RENEW_SLACK for
+    an auto-renewing subscription (its renewal arrives around the end)."""
+    if renewal == Renewal.AUTO:
+        return max(config.grace, AUTO_RENEW_SLACK)
+    return config.grace
 
 
 def offsets_key(offset: timedelta) -> str:
@@ -294,7 +311,8 @@ class BillingService:
             await deadlines.cancel(BILL_END, sub.chat_id, sub.user_id)
             await deadlines.cancel(BILL_REMIND, sub.chat_id, sub.user_id)
             return
-        await deadlines.schedule(BILL_END, sub.chat_id, sub.user_id, sub.ends_at + config.grace)
+        end = sub.ends_at + end_slack(config, sub.renewal)
+        await deadlines.schedule(BILL_END, sub.chat_id, sub.user_id, end)
         await self._plan_reminder(deadlines, sub, config)
 
     async def _plan_reminder(
@@ -745,13 +763,13 @@ class BillingService:
                 return
             if sub.ends_at is None:
                 return
-            if sub.ends_at + config.grace > now:
-                await DeadlineRepository(session).schedule(
-                    BILL_END, chat_id, user_id, sub.ends_at + config.grace
-                )
+            end = sub.ends_at + end_slack(config, sub.renewal)
+            if end > now:
+                await DeadlineRepository(session).schedule(BILL_END, chat_id, user_id, end)
                 return  # paid or granted meanwhile
             member = await session.get(Member, (chat_id, user_id))
-            present = member is not None and member.status == MemberStatus.IN
+            # no member row (never seen joining, e.g. lost updates): try the removal anyway
+            present = member is None or member.status == MemberStatus.IN
             previous = sub.status
             sub.status = SubStatus.REMOVED if present else SubStatus.LEFT
             sub.updated_at = now
@@ -797,12 +815,11 @@ class BillingService:
                 for o in config.remind_before
                 if offsets_key(o) not in sent and sub.ends_at - o <= now
             ]
-            sent.update(offsets_key(o) for o in due)
-            sub.reminded = ",".join(sorted(sent))
-            await self._plan_reminder(DeadlineRepository(session), sub, config)
             ends_at = sub.ends_at
-        if not due:
-            return
+            if not due:
+                await self._plan_reminder(DeadlineRepository(session), sub, config)
+                return
+        # sent first, marked after: a crash in between repeats it rather than losing it
         language = await self._language(user_id, config)
         title = escape(await self._title(chat_id))
         await self._notifier.send(
@@ -816,6 +833,13 @@ class BillingService:
             ),
             [[Button(t(language, "billing.renew_button"), data=f"{OFFER_PREFIX}{chat_id}")]],
         )
+        async with self._db.transaction() as session:
+            sub = await self._sub(session, chat_id, user_id)
+            sent = {p for p in sub.reminded.split(",") if p}
+            if sub.ends_at == ends_at:  # not renewed meanwhile (that starts reminders over)
+                sent.update(offsets_key(o) for o in due)
+                sub.reminded = ",".join(sorted(sent))
+            await self._plan_reminder(DeadlineRepository(session), sub, config)
 
     # ----- members' commands ---------------------------------------------------------------
 
@@ -1048,15 +1072,18 @@ class BillingService:
         for sub, user in subs:
             writer.writerow(
                 [
-                    sub.user_id,
-                    user.full_name if user else "",
-                    user.username or "" if user else "",
-                    sub.status,
-                    sub.plan,
-                    sub.ends_at.isoformat() if sub.ends_at else "",
-                    sub.renewal,
-                    "yes" if sub.exempt else "no",
-                    paid.get(sub.user_id, 0),
+                    csv_cell(cell)
+                    for cell in (
+                        sub.user_id,
+                        user.full_name if user else "",
+                        user.username or "" if user else "",
+                        sub.status,
+                        sub.plan,
+                        sub.ends_at.isoformat() if sub.ends_at else "",
+                        sub.renewal,
+                        "yes" if sub.exempt else "no",
+                        paid.get(sub.user_id, 0),
+                    )
                 ]
             )
         return out.getvalue().encode("utf-8")
@@ -1079,6 +1106,13 @@ class BillingService:
         outcome = await self._notifier.refund_stars(user_id, charge_id)
         if outcome == "failed":
             return RefundResult(Refund.FAILED, user_id, amount)
+        async with self._db.transaction() as session:
+            sub = await session.get(Subscription, (chat_id, user_id))
+            renewing = sub is not None and sub.charge_id == charge_id
+        if renewing and not await self._notifier.cancel_star_subscription(
+            user_id, charge_id, True
+        ):  # a refunded subscription must not charge again
+            log.warning("chat %s: could not stop the subscription of %s", chat_id, charge_id)
         ends_at = await self.refunded(charge_id)
         config = await self._settings.get(chat_id)
         language = await self._language(user_id, config)
@@ -1089,8 +1123,16 @@ class BillingService:
         return RefundResult(Refund.DONE, user_id, amount, ends_at)
 
     async def refunded(self, charge_id: str) -> datetime | None:
-        """Mark a payment refunded and take back the time it bought (grace not owed)."""
+        """Mark a payment refunded and take back the time it bought (grace not owed), in one
+        transaction: a crash never leaves a refunded payment whose time still counts."""
         now = self._clock.now()
+        async with self._db.transaction() as session:
+            chat_id = (
+                await session.execute(select(Payment.chat_id).where(Payment.charge_id == charge_id))
+            ).scalar_one_or_none()
+        if chat_id is None:
+            return None
+        config = await self._settings.get(chat_id)
         async with self._db.transaction() as session:
             payment = (
                 await session.execute(
@@ -1100,12 +1142,6 @@ class BillingService:
             if payment is None or payment.refunded_at is not None:
                 return None
             payment.refunded_at = now
-            chat_id = payment.chat_id
-        config = await self._settings.get(chat_id)
-        async with self._db.transaction() as session:
-            payment = (
-                await session.execute(select(Payment).where(Payment.charge_id == charge_id))
-            ).scalar_one()
             sub = await self._sub(session, chat_id, payment.user_id)
             if sub.status != SubStatus.ACTIVE or sub.ends_at is None:
                 return sub.ends_at

@@ -796,3 +796,61 @@ async def test_a_payer_s_join_request_is_never_declined(harness: Harness, monkey
     assert not h.fake.calls_of("declineChatJoinRequest")
     assert h.fake.calls_of("approveChatJoinRequest")[-1].ok
     assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+
+
+async def test_subs_is_never_posted_in_the_group_and_csv_cells_are_not_formulas(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.fake.add_user(OTHER, "=HYPERLINK(1)", username="oleg", language_code="en")
+    await paid_chat(h, plan="once")
+    await request_and_pay(h, OTHER)
+    anonymous = {"id": GROUP, "type": "supergroup", "title": "Circle"}
+    h.fake.add_user(1087968824, "Group", username="GroupAnonymousBot", is_bot=True)
+    before = len(h.fake.payments.documents)
+    for command in ("/subs", "/subs csv"):
+        h.fake.send_message(GROUP, 1087968824, command, sender_chat=anonymous, force=True)
+        await h.settle()
+        assert "от своего имени" in h.replies(GROUP)[-1]  # the group speaks Russian
+    assert len(h.fake.payments.documents) == before
+    assert not any("Revenue" in text for text in h.replies(GROUP))
+
+    h.fake.send_message(ADMIN, ADMIN, "/start")
+    h.fake.send_message(GROUP, ADMIN, "/subs csv")
+    await h.settle()
+    document = h.fake.payments.documents[-1]
+    assert document["chat_id"] == ADMIN
+    [row] = list(csv.DictReader(io.StringIO(document["data"])))
+    assert row["name"] == "'=HYPERLINK(1)"
+
+
+async def test_an_auto_renewing_subscriber_gets_slack_even_with_no_grace(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h, grace="0s")
+    charge = await request_and_pay(h)
+    await later(h, timedelta(seconds=SUBSCRIPTION_PERIOD + 60))  # renewal a minute late
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+    h.fake.payments.renew(charge.id)
+    await h.settle()
+    await later(h, timedelta(minutes=30))
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+    assert not removals(h, NEWCOMER)
+
+
+async def test_a_refund_of_a_subscription_stops_its_renewal(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h)
+    charge = await request_and_pay(h)
+    h.fake.send_message(GROUP, ADMIN, f"/refund {charge.id}")
+    await h.settle()
+    edit = h.fake.calls_of("editUserStarSubscription")[-1]
+    assert edit.params["telegram_payment_charge_id"] == charge.id
+    assert edit.params["is_canceled"] is True
+    stored = await sub(h)
+    assert stored is not None and stored.renewal == "canceled"
+    [payment] = await payments(h)
+    assert payment.refunded_at is not None
