@@ -161,7 +161,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         chat_settings,
         onboarding,
         AdminGuard(notifier, settings.owner_ids),
-        secret=settings.bot_token.get_secret_value(),
+        secret=settings.payment_key,
+        old_secrets=(settings.bot_token.get_secret_value(),),  # signed with the token earlier
     )
     onboarding.paid_gate = billing.join_request
     onboarding.on_joined.append(billing.member_joined)
@@ -191,7 +192,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         clock,
         {
             VERIFY: onboarding.expire,
-            REQUEST: onboarding.expire_request,
+            REQUEST: billing.expire_request,
             FOLLOWUP: buddies.followup,
             UNPOST: moderation.unpost,
             BILL_END: billing.expire,

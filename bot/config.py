@@ -38,6 +38,7 @@ class Settings(DatabaseSettings):
     webhook_listen: str = "0.0.0.0:8080"
     sweep_interval: float = Field(default=2.0, gt=0, le=10)
     redis_url: str | None = None
+    payment_secret: SecretStr | None = None
 
     @field_validator("bot_token")
     @classmethod
@@ -61,7 +62,12 @@ class Settings(DatabaseSettings):
         return value
 
     @field_validator(
-        "telegram_api_url", "webhook_url", "webhook_secret", "redis_url", mode="before"
+        "telegram_api_url",
+        "webhook_url",
+        "webhook_secret",
+        "redis_url",
+        "payment_secret",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -111,6 +117,15 @@ class Settings(DatabaseSettings):
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
         return self
+
+    @property
+    def payment_key(self) -> str:
+        """Signs invoice payloads: PAYMENT_SECRET, or one derived from the bot's id, so a
+        revoked or changed token never invalidates the payloads of running subscriptions."""
+        if self.payment_secret is not None:
+            return self.payment_secret.get_secret_value()
+        bot_id = self.bot_token.get_secret_value().partition(":")[0]
+        return f"hearth-payments:{bot_id}"
 
     @property
     def webhook_host(self) -> str:

@@ -196,6 +196,19 @@ def build_router() -> Router:
             if chat_id is not None
             else (Cancel.NOTHING, None)
         )
+        if outcome == Cancel.BY_USER and chat_id is not None and ends_at is not None:
+            zone = (await hearth.chat_settings.get(chat_id)).timezone
+            chats = dict(await hearth.billing.paid_chats(query.from_user.id))
+            title = escape(chats.get(chat_id, str(chat_id)))
+            text = t(
+                lang,
+                "billing.resume_in_telegram",
+                chat=title,
+                until=format_moment(lang, ends_at, zone),
+            )
+            await hearth.notifier.answer(query.id, t(lang, "billing.offer_sent"))
+            await hearth.notifier.send(query.from_user.id, text)
+            return
         if outcome != Cancel.DONE or chat_id is None or ends_at is None:
             await hearth.notifier.answer(query.id, t(lang, "billing.offer_unavailable"), alert=True)
             return
@@ -288,13 +301,17 @@ def build_router() -> Router:
 
     @commands.message(Command("subs"))
     async def subs(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
-        """Figures go to the admin privately (members of the group don't see revenue);
-        an anonymous admin, who can't be written to, gets them in the group."""
+        """Figures go to the admin privately, never into the group (members must not see
+        revenue, payers' ids or amounts); an anonymous admin, who can't be written to, is
+        asked to repeat the command from their own account."""
         if not await require_group_admin(hearth, message, lang):
             return
         chat_id = message.chat.id
-        private = message.sender_chat is None and message.from_user is not None
-        to = message.from_user.id if private and message.from_user else chat_id
+        if message.sender_chat is not None or message.from_user is None:
+            await reply(hearth, message, t(lang, "billing.subs_not_anonymous"))
+            return
+        private = True
+        to = message.from_user.id
         if (command.args or "").strip().lower() == "csv":
             data = await hearth.billing.csv(chat_id)
             name = f"subscribers_{abs(chat_id)}.csv"

@@ -4,22 +4,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
 
 from bot.clock import Clock
 from bot.db import Database
-from models.deadlines import DeadlineRepository
+from models.deadlines import Deadline, DeadlineRepository
 
 log = logging.getLogger(__name__)
 
 Action = Callable[[int, int], Awaitable[None]]
 LEASE = timedelta(seconds=60)
-MAX_ATTEMPTS = 5
+FIRST_RETRY = timedelta(seconds=60)
+MAX_RETRY = timedelta(minutes=10)
+LOUD_AFTER = 5  # attempts; from then on every failure is logged as an error
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the `attempts`-th failure: 1, 2, 4, 8 minutes, then 10."""
+    if attempts >= 5:
+        return MAX_RETRY
+    delay: timedelta = FIRST_RETRY * 2 ** max(0, attempts - 1)
+    return min(MAX_RETRY, delay)
 
 
 class DeadlineSweeper:
     """Runs due deadlines. A claimed row is leased, so a crash mid-action retries later;
-    a finished one is deleted in its own transaction, so nothing runs twice once done."""
+    a finished one is deleted in its own transaction, so nothing runs twice once done.
+    A failing action is never dropped: it is retried with backoff until it succeeds
+    (or is cancelled or replaced), so an outage never loses a removal."""
 
     def __init__(self, db: Database, clock: Clock, actions: Mapping[str, Action]) -> None:
         self._db = db
@@ -46,14 +60,8 @@ class DeadlineSweeper:
                     else:
                         await action(deadline.chat_id, deadline.user_id)
                 except Exception:
-                    log.exception(
-                        "deadline %s (%s) failed on attempt %d",
-                        deadline.id,
-                        deadline.kind,
-                        deadline.attempts + 1,
-                    )
-                    if deadline.attempts + 1 < MAX_ATTEMPTS:
-                        continue
+                    await self._failed(deadline, now)
+                    continue
                 async with self._db.transaction() as session:
                     repo = DeadlineRepository(session)
                     current = await repo.get(deadline.kind, deadline.chat_id, deadline.user_id)
@@ -63,3 +71,20 @@ class DeadlineSweeper:
                 handled += 1
             if len(due) < 50:
                 return handled
+
+    async def _failed(self, deadline: Deadline, now: datetime) -> None:
+        attempts = deadline.attempts + 1
+        retry_at = now + retry_delay(attempts)
+        message = "deadline %s (%s, chat %s, user %s) failed on attempt %d; retrying at %s"
+        args = (deadline.id, deadline.kind, deadline.chat_id, deadline.user_id, attempts, retry_at)
+        if attempts >= LOUD_AFTER:
+            log.error(message, *args, exc_info=True)
+        else:
+            log.warning(message, *args, exc_info=True)
+        async with self._db.transaction() as session:
+            # unless the action (or someone) rescheduled it meanwhile: keep their moment
+            await session.execute(
+                update(Deadline)
+                .where(Deadline.id == deadline.id, Deadline.due_at <= now)
+                .values(due_at=retry_at, locked_until=None)
+            )

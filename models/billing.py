@@ -21,7 +21,8 @@ class Plan(StrEnum):
 
 class Renewal(StrEnum):
     AUTO = "auto"  # a Stars subscription Telegram renews
-    CANCELED = "canceled"
+    CANCELED = "canceled"  # stopped by the bot (/cancel): the bot can turn it back on
+    USER_CANCELED = "user_canceled"  # stopped by the user in Telegram: only they can
     FAILED = "failed"
     NONE = "none"  # one-time payments, grants, trials
 

@@ -46,6 +46,7 @@ OFFER_RULES_LIMIT = 2000
 PAYLOAD_VERSION = "hs1"
 RECONCILE_PAGE = 100
 RECONCILE_MAX_PAGES = 1000  # 100 000 transactions
+AUTO_RENEW_SLACK = timedelta(minutes=10)
 
 
 class Refusal(StrEnum):
@@ -55,6 +56,7 @@ class Refusal(StrEnum):
     NOT_YOURS = "not_yours"
     NOT_PAID = "not_paid"
     PRICE_CHANGED = "price_changed"
+    ALREADY_SUBSCRIBED = "already_subscribed"
 
 
 class Refund(StrEnum):
@@ -68,6 +70,7 @@ class Cancel(StrEnum):
     DONE = "done"
     NOTHING = "nothing"
     FAILED = "failed"
+    BY_USER = "by_user"  # the user stopped it in Telegram: only they can turn it back on
 
 
 @dataclass(frozen=True)
@@ -96,13 +99,24 @@ def make_payload(secret: str, chat_id: int, user_id: int, plan: str, amount: int
     return f"{body}:{_sign(secret, body)}"
 
 
-def parse_payload(secret: str, payload: str) -> Payload | None:
-    """The invoice payload we issued, or None if it is not ours or was altered."""
+def parse_payload(secret: str | tuple[str, ...], payload: str) -> Payload | None:
+    """The invoice payload we issued, or None if it is not ours or was altered.
+
+    `secret` may be several keys (the current one first, then older ones still accepted)."""
+    secrets = (secret,) if isinstance(secret, str) else secret
     parts = payload.split(":")
     if len(parts) != 6 or parts[0] != PAYLOAD_VERSION:
         return None
     body = ":".join(parts[:5])
-    if not hmac.compare_digest(_sign(secret, body), parts[5]):
+    if not any(hmac.compare_digest(_sign(key, body), parts[5]) for key in secrets):
+        return None
+    return read_payload(payload)
+
+
+def read_payload(payload: str) -> Payload | None:
+    """What a payload of ours says, without checking its signature (for linkage only)."""
+    parts = payload.split(":")
+    if len(parts) != 6 or parts[0] != PAYLOAD_VERSION:
         return None
     plans = {"r": Plan.RECURRING, "o": Plan.ONCE}
     try:
@@ -123,6 +137,22 @@ def once_end(now: datetime, current_end: datetime | None, period: timedelta) -> 
 def recurring_end(current_end: datetime | None, expires_at: datetime) -> datetime:
     """Recurring plan: access until Telegram's subscription_expiration_date (never shortened)."""
     return max(current_end, expires_at) if current_end is not None else expires_at
+
+
+def csv_cell(value: object) -> object:
+    """A spreadsheet must not run what a person put in their name: =, +, -, @ (and tab,
+    carriage return) at the start of a text cell get a leading quote."""
+    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def end_slack(config: ChatConfig, renewal: str) -> timedelta:
+    """Time after the end before removal: the grace, but never under AUTO_RENEW_SLACK for
+    an auto-renewing subscription (its renewal arrives around the end)."""
+    if renewal == Renewal.AUTO:
+        return max(config.grace, AUTO_RENEW_SLACK)
+    return config.grace
 
 
 def offsets_key(offset: timedelta) -> str:
@@ -194,6 +224,7 @@ class BillingService:
         onboarding: Onboarding,
         admins: AdminGuard,
         secret: str,
+        old_secrets: tuple[str, ...] = (),
     ) -> None:
         self._db = db
         self._clock = clock
@@ -202,6 +233,7 @@ class BillingService:
         self._onboarding = onboarding
         self._admins = admins
         self._secret = secret
+        self._secrets = (secret, *old_secrets)  # payloads signed before a key change verify
 
     # ----- helpers -------------------------------------------------------------------------
 
@@ -279,7 +311,8 @@ class BillingService:
             await deadlines.cancel(BILL_END, sub.chat_id, sub.user_id)
             await deadlines.cancel(BILL_REMIND, sub.chat_id, sub.user_id)
             return
-        await deadlines.schedule(BILL_END, sub.chat_id, sub.user_id, sub.ends_at + config.grace)
+        end = sub.ends_at + end_slack(config, sub.renewal)
+        await deadlines.schedule(BILL_END, sub.chat_id, sub.user_id, end)
         await self._plan_reminder(deadlines, sub, config)
 
     async def _plan_reminder(
@@ -327,6 +360,9 @@ class BillingService:
                     t(language, "billing.resume_button"), data=f"{RESUME_PREFIX}{chat_id}"
                 )
                 return await self._notifier.send(user_id, text, [[button]]) is not None
+            if sub.renewal == Renewal.USER_CANCELED and sub.plan == Plan.RECURRING:
+                text = t(language, "billing.resume_in_telegram", chat=escape(title), until=until)
+                return await self._notifier.send(user_id, text) is not None
         period = MONTH if config.plan == Plan.RECURRING else config.period
         payload = make_payload(self._secret, chat_id, user_id, config.plan, amount)
         invoice_title = t(language, "billing.invoice_title", chat=title)
@@ -404,19 +440,38 @@ class BillingService:
             sub = await self._sub(session, chat.id, person.id)
             if sub.status == SubStatus.UNPAID:
                 return  # the same join seen twice
+            # the grace is given once per person and chat: leaving and coming back (or
+            # time that ran out before) keeps the deadline they already had
+            first_time = sub.ends_at is None
+            if first_time:
+                sub.ends_at = now
+                sub.plan = Plan.NONE
+            assert sub.ends_at is not None
             sub.status = SubStatus.UNPAID
-            sub.plan = Plan.NONE
-            sub.ends_at = now
             sub.renewal = Renewal.NONE
             sub.updated_at = now
-            await DeadlineRepository(session).schedule(
-                BILL_END, chat.id, person.id, now + config.grace
-            )
+            deadline = max(now, sub.ends_at + config.grace)
+            await DeadlineRepository(session).schedule(BILL_END, chat.id, person.id, deadline)
             await DeadlineRepository(session).cancel(BILL_REMIND, chat.id, person.id)
         language = await self._language(person.id, config)
-        when = format_moment(language, now + config.grace, config.timezone)
+        when = format_moment(language, deadline, config.timezone)
         note = t(language, "billing.joined_unpaid", chat=escape(chat.title), when=when)
         await self.send_offer(chat.id, person.id, note)
+
+    async def expire_request(self, chat_id: int, user_id: int) -> None:
+        """The join request's day is over: approve it if they have access (they paid, or
+        were granted or exempted meanwhile), otherwise decline it as onboarding does."""
+        config = await self._settings.get(chat_id)
+        if config.price > 0 and (
+            await self.free_pass(chat_id, user_id) or await self.has_access(chat_id, user_id)
+        ):
+            async with self._db.transaction() as session:
+                user = await session.get(User, user_id)
+            person = Person(id=user_id, first_name=user.first_name if user else "")
+            result = await self._onboarding.accept_request(chat_id, person)
+            if result.outcome != Accept.EXPIRED:
+                return
+        await self._onboarding.expire_request(chat_id, user_id)
 
     async def member_left(self, chat_id: int, user_id: int) -> None:
         """A person who never paid left: nothing more to enforce."""
@@ -464,7 +519,7 @@ class BillingService:
         self, payload: str, payer_id: int, amount: int, currency: str
     ) -> Refusal | None:
         """Pre-checkout: None to accept, otherwise why not."""
-        issued = parse_payload(self._secret, payload)
+        issued = parse_payload(self._secrets, payload)
         if issued is None or currency != "XTR":
             return Refusal.UNKNOWN
         if issued.user_id != payer_id:
@@ -479,17 +534,94 @@ class BillingService:
             return Refusal.NOT_PAID
         if issued.plan != config.plan or issued.amount != due or amount != due:
             return Refusal.PRICE_CHANGED
+        if issued.plan == Plan.RECURRING:
+            # an older pay link still works: a second subscription would charge twice
+            now = self._clock.now()
+            async with self._db.transaction() as session:
+                sub = await session.get(Subscription, (issued.chat_id, payer_id))
+            if (
+                sub is not None
+                and sub.status == SubStatus.ACTIVE
+                and sub.plan == Plan.RECURRING
+                and sub.renewal == Renewal.AUTO
+                and sub.ends_at is not None
+                and sub.ends_at > now
+            ):
+                return Refusal.ALREADY_SUBSCRIBED
         return None
 
     async def refusal_text(self, refusal: Refusal, language: str) -> str:
         return t(language, f"billing.refuse.{refusal.value}")
 
+    async def _linked(self, payload: str, user_id: int) -> Payload | None:
+        """A payload whose signature can't be verified (the key changed) that renews a
+        subscription we know: same payer, same chat, a recurring plan paid before."""
+        claimed = read_payload(payload)
+        if claimed is None or claimed.user_id != user_id or claimed.plan != Plan.RECURRING:
+            return None
+        async with self._db.transaction() as session:
+            sub = await session.get(Subscription, (claimed.chat_id, user_id))
+            earlier = (
+                await session.execute(
+                    select(func.count()).where(
+                        Payment.chat_id == claimed.chat_id,
+                        Payment.user_id == user_id,
+                        Payment.plan == Plan.RECURRING,
+                    )
+                )
+            ).scalar_one()
+        if sub is None or sub.plan != Plan.RECURRING or sub.charge_id is None or not earlier:
+            return None
+        return claimed
+
+    async def _unattributed(self, paid: PaymentIn) -> Applied:
+        """Money we can't tie to a chat and person: recorded anyway, and the owners told."""
+        claimed = read_payload(paid.payload)
+        chat_id = claimed.chat_id if claimed is not None else 0
+        async with self._db.transaction() as session:
+            inserted = await insert_ignore(
+                session,
+                Payment,
+                {
+                    "charge_id": paid.charge_id,
+                    "chat_id": chat_id,
+                    "user_id": paid.user_id,
+                    "amount": paid.amount,
+                    "plan": Plan.RECURRING if paid.recurring else Plan.ONCE,
+                    "paid_at": paid.at,
+                    "granted_seconds": 0,
+                    "source": "unattributed",
+                    "refunded_at": None,
+                },
+                key=["charge_id"],
+            )
+        if not inserted:
+            return Applied(duplicate=True, chat_id=chat_id)
+        log.error(
+            "payment %s of %s ⭐ from %s (payload %r) can't be attributed; recorded, no access",
+            paid.charge_id,
+            paid.amount,
+            paid.user_id,
+            paid.payload,
+        )
+        text = (
+            f"⚠️ Payment <code>{escape(paid.charge_id)}</code> of {paid.amount} ⭐ from "
+            f"<code>{paid.user_id}</code> could not be attributed to a membership "
+            f"(chat <code>{chat_id}</code>). It is recorded; check it and refund if needed."
+        )
+        for owner in sorted(self._admins.owner_ids):
+            await self._notifier.send(owner, text)
+        return Applied(duplicate=False, chat_id=chat_id)
+
     async def record_payment(self, paid: PaymentIn) -> Applied:
         """Record a payment once per charge id and extend access; a repeat changes nothing."""
-        issued = parse_payload(self._secret, paid.payload)
+        issued = parse_payload(self._secrets, paid.payload)
+        if issued is None and paid.recurring:
+            issued = await self._linked(paid.payload, paid.user_id)
+            if issued is not None:
+                log.warning("payment %s: unverified payload, known subscription", paid.charge_id)
         if issued is None:
-            log.warning("payment %s with a payload that is not ours", paid.charge_id)
-            return Applied(duplicate=True)
+            return await self._unattributed(paid)
         chat_id = issued.chat_id
         config = await self._settings.get(chat_id)
         now = self._clock.now()
@@ -512,6 +644,8 @@ class BillingService:
             )
             if not inserted:
                 return Applied(duplicate=True, chat_id=chat_id)
+            # paid: the join request must not be declined, whatever happens next
+            await DeadlineRepository(session).cancel(REQUEST, chat_id, paid.user_id)
             sub = await self._sub(session, chat_id, paid.user_id)
             being_removed = sub.status == SubStatus.REMOVED
             current = sub.ends_at if sub.status == SubStatus.ACTIVE else None
@@ -577,14 +711,20 @@ class BillingService:
 
     async def subscription_changed(self, user_id: int, payload: str, state: str) -> None:
         """Bot API `subscription` update: canceled, active again, or a failed renewal."""
-        issued = parse_payload(self._secret, payload)
+        issued = parse_payload(self._secrets, payload) or await self._linked(payload, user_id)
         renewal = {
-            "canceled": Renewal.CANCELED,
+            "canceled": Renewal.USER_CANCELED,
             "active": Renewal.AUTO,
             "failed": Renewal.FAILED,
         }.get(state)
-        if issued is not None and renewal is not None:
-            await self._set_renewal(issued.chat_id, user_id, renewal)
+        if issued is None or renewal is None:
+            return
+        if renewal == Renewal.USER_CANCELED:
+            async with self._db.transaction() as session:
+                sub = await session.get(Subscription, (issued.chat_id, user_id))
+                if sub is not None and sub.renewal == Renewal.CANCELED:
+                    return  # our own /cancel echoed back: the bot can still resume it
+        await self._set_renewal(issued.chat_id, user_id, renewal)
 
     async def _set_renewal(self, chat_id: int, user_id: int, renewal: Renewal) -> None:
         config = await self._settings.get(chat_id)
@@ -623,13 +763,13 @@ class BillingService:
                 return
             if sub.ends_at is None:
                 return
-            if sub.ends_at + config.grace > now:
-                await DeadlineRepository(session).schedule(
-                    BILL_END, chat_id, user_id, sub.ends_at + config.grace
-                )
+            end = sub.ends_at + end_slack(config, sub.renewal)
+            if end > now:
+                await DeadlineRepository(session).schedule(BILL_END, chat_id, user_id, end)
                 return  # paid or granted meanwhile
             member = await session.get(Member, (chat_id, user_id))
-            present = member is not None and member.status == MemberStatus.IN
+            # no member row (never seen joining, e.g. lost updates): try the removal anyway
+            present = member is None or member.status == MemberStatus.IN
             previous = sub.status
             sub.status = SubStatus.REMOVED if present else SubStatus.LEFT
             sub.updated_at = now
@@ -675,12 +815,11 @@ class BillingService:
                 for o in config.remind_before
                 if offsets_key(o) not in sent and sub.ends_at - o <= now
             ]
-            sent.update(offsets_key(o) for o in due)
-            sub.reminded = ",".join(sorted(sent))
-            await self._plan_reminder(DeadlineRepository(session), sub, config)
             ends_at = sub.ends_at
-        if not due:
-            return
+            if not due:
+                await self._plan_reminder(DeadlineRepository(session), sub, config)
+                return
+        # sent first, marked after: a crash in between repeats it rather than losing it
         language = await self._language(user_id, config)
         title = escape(await self._title(chat_id))
         await self._notifier.send(
@@ -694,6 +833,13 @@ class BillingService:
             ),
             [[Button(t(language, "billing.renew_button"), data=f"{OFFER_PREFIX}{chat_id}")]],
         )
+        async with self._db.transaction() as session:
+            sub = await self._sub(session, chat_id, user_id)
+            sent = {p for p in sub.reminded.split(",") if p}
+            if sub.ends_at == ends_at:  # not renewed meanwhile (that starts reminders over)
+                sent.update(offsets_key(o) for o in due)
+                sub.reminded = ",".join(sorted(sent))
+            await self._plan_reminder(DeadlineRepository(session), sub, config)
 
     # ----- members' commands ---------------------------------------------------------------
 
@@ -770,9 +916,12 @@ class BillingService:
         return Cancel.DONE, ends_at
 
     async def resume(self, chat_id: int, user_id: int) -> tuple[Cancel, datetime | None]:
-        """Turn a cancelled subscription's renewal back on (no new payment now)."""
+        """Turn renewal back on (no new payment now) — only of a subscription the bot
+        cancelled; one the user cancelled in Telegram only they can turn back on there."""
         async with self._db.transaction() as session:
             sub = await session.get(Subscription, (chat_id, user_id))
+            if sub is not None and sub.renewal == Renewal.USER_CANCELED:
+                return Cancel.BY_USER, sub.ends_at
             if sub is None or sub.renewal != Renewal.CANCELED or sub.charge_id is None:
                 return Cancel.NOTHING, None
             charge_id = sub.charge_id
@@ -923,15 +1072,18 @@ class BillingService:
         for sub, user in subs:
             writer.writerow(
                 [
-                    sub.user_id,
-                    user.full_name if user else "",
-                    user.username or "" if user else "",
-                    sub.status,
-                    sub.plan,
-                    sub.ends_at.isoformat() if sub.ends_at else "",
-                    sub.renewal,
-                    "yes" if sub.exempt else "no",
-                    paid.get(sub.user_id, 0),
+                    csv_cell(cell)
+                    for cell in (
+                        sub.user_id,
+                        user.full_name if user else "",
+                        user.username or "" if user else "",
+                        sub.status,
+                        sub.plan,
+                        sub.ends_at.isoformat() if sub.ends_at else "",
+                        sub.renewal,
+                        "yes" if sub.exempt else "no",
+                        paid.get(sub.user_id, 0),
+                    )
                 ]
             )
         return out.getvalue().encode("utf-8")
@@ -954,6 +1106,13 @@ class BillingService:
         outcome = await self._notifier.refund_stars(user_id, charge_id)
         if outcome == "failed":
             return RefundResult(Refund.FAILED, user_id, amount)
+        async with self._db.transaction() as session:
+            sub = await session.get(Subscription, (chat_id, user_id))
+            renewing = sub is not None and sub.charge_id == charge_id
+        if renewing and not await self._notifier.cancel_star_subscription(
+            user_id, charge_id, True
+        ):  # a refunded subscription must not charge again
+            log.warning("chat %s: could not stop the subscription of %s", chat_id, charge_id)
         ends_at = await self.refunded(charge_id)
         config = await self._settings.get(chat_id)
         language = await self._language(user_id, config)
@@ -964,8 +1123,16 @@ class BillingService:
         return RefundResult(Refund.DONE, user_id, amount, ends_at)
 
     async def refunded(self, charge_id: str) -> datetime | None:
-        """Mark a payment refunded and take back the time it bought (grace not owed)."""
+        """Mark a payment refunded and take back the time it bought (grace not owed), in one
+        transaction: a crash never leaves a refunded payment whose time still counts."""
         now = self._clock.now()
+        async with self._db.transaction() as session:
+            chat_id = (
+                await session.execute(select(Payment.chat_id).where(Payment.charge_id == charge_id))
+            ).scalar_one_or_none()
+        if chat_id is None:
+            return None
+        config = await self._settings.get(chat_id)
         async with self._db.transaction() as session:
             payment = (
                 await session.execute(
@@ -975,12 +1142,6 @@ class BillingService:
             if payment is None or payment.refunded_at is not None:
                 return None
             payment.refunded_at = now
-            chat_id = payment.chat_id
-        config = await self._settings.get(chat_id)
-        async with self._db.transaction() as session:
-            payment = (
-                await session.execute(select(Payment).where(Payment.charge_id == charge_id))
-            ).scalar_one()
             sub = await self._sub(session, chat_id, payment.user_id)
             if sub.status != SubStatus.ACTIVE or sub.ends_at is None:
                 return sub.ends_at
@@ -1009,13 +1170,8 @@ class BillingService:
             page = await self._notifier.star_transactions(offset, RECONCILE_PAGE)
             if page is None:
                 break  # Telegram unavailable: the next run catches up
-            ours = [
-                tx
-                for tx in page
-                if tx.user_id is not None
-                and tx.payload
-                and parse_payload(self._secret, tx.payload) is not None
-            ]
+            # every payment counts, even one whose payload can't be verified any more
+            ours = [tx for tx in page if tx.user_id is not None and tx.payload]
             known = await self._known_charges({tx.id for tx in ours})
             for tx in ours:
                 if not tx.incoming or tx.id in known or tx.user_id is None or not tx.payload:

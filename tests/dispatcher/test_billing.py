@@ -285,7 +285,7 @@ async def test_renewals_extend_access_and_subscription_updates_change_state(
     assert stored.ends_at == datetime.fromtimestamp(renewed.expiration or 0, UTC)
     h.fake.payments.subscription_state(charge.id, "canceled")
     await h.settle()
-    assert (await sub(h)).renewal == "canceled"  # type: ignore[union-attr]
+    assert (await sub(h)).renewal == "user_canceled"  # type: ignore[union-attr]
     h.fake.payments.subscription_state(charge.id, "active")
     await h.settle()
     assert (await sub(h)).renewal == "auto"  # type: ignore[union-attr]
@@ -621,3 +621,234 @@ async def test_no_second_subscription_and_a_cancelled_one_can_be_resumed(
     assert (await sub(h)).renewal == "auto"  # type: ignore[union-attr]
     assert "Renewal is on again" in h.fake.sent_messages(NEWCOMER)[-1]["text"]
     assert len(h.fake.calls_of("createInvoiceLink")) == 1
+
+
+async def test_an_old_pay_link_cannot_start_a_second_subscription(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h)
+    await request_and_pay(h)
+    invoice = h.fake.payments.last_invoice(NEWCOMER)
+    h.fake.payments.open_checkout(NEWCOMER, invoice)  # the first offer's link, again
+    await h.settle()
+    answer = h.fake.payments.answers()[-1]
+    assert answer["ok"] is False
+    assert "charge you twice" in answer["error_message"]
+    assert len(h.fake.payments.charges_of(NEWCOMER)) == 1
+
+
+async def test_a_subscription_the_user_cancelled_is_not_claimed_to_be_resumed(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h, remind_before="1d")
+    charge = await request_and_pay(h)
+    h.fake.payments.subscription_state(charge.id, "canceled")  # in Telegram's settings
+    await h.settle()
+    assert (await sub(h)).renewal == "user_canceled"  # type: ignore[union-attr]
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/subscribe")
+    await h.settle()
+    offer = h.fake.sent_messages(NEWCOMER)[-1]
+    assert "only you can turn it back on" in offer["text"]
+    assert "reply_markup" not in offer  # no "resume" button that would do nothing
+    # an older resume button: told the truth, the state stays cancelled
+    h.fake.press_button(NEWCOMER, NEWCOMER, offer["message_id"], f"hearth:resume:{GROUP}")
+    await h.settle()
+    assert "only you can turn it back on" in h.fake.sent_messages(NEWCOMER)[-1]["text"]
+    assert not h.fake.calls_of("editUserStarSubscription")
+    assert (await sub(h)).renewal == "user_canceled"  # type: ignore[union-attr]
+    # so the reminder still comes and the removal still happens at the end
+    await later(h, timedelta(days=29, hours=1))
+    await h.settle()
+    assert any(text.startswith("⏳") for text in texts(h, NEWCOMER))
+    # the user turns it back on in Telegram: renewal is on again, confirmed by Telegram
+    h.fake.payments.subscription_state(charge.id, "active")
+    await h.settle()
+    assert (await sub(h)).renewal == "auto"  # type: ignore[union-attr]
+
+
+async def test_a_removal_survives_a_telegram_outage_at_the_deadline(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    import types
+
+    import bot.retry
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    monkeypatch.setattr(bot.retry, "asyncio", types.SimpleNamespace(sleep=no_wait))
+    h = harness
+    await paid_chat(h, grace="1h")
+    h.fake.user(NEWCOMER).started_bot = True
+    h.fake.user_joins(GROUP, NEWCOMER)
+    await h.settle()
+    welcome = [m for m in h.fake.sent_messages(GROUP) if "hearth:verify" in str(m)][-1]
+    h.fake.press_button(NEWCOMER, GROUP, welcome["message_id"], "hearth:verify")
+    await h.settle()
+    outage = [True]
+    h.fake.fail_next("banChatMember", 502, "Bad Gateway", times=10_000, when=lambda _: outage[0])
+    await later(h, timedelta(hours=1, seconds=1))
+    for _ in range(6):  # six minutes of 502s
+        await h.settle()
+        await later(h, timedelta(minutes=1))
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+    assert len(removals(h, NEWCOMER)) > 5  # more than the five attempts it used to make
+    outage[0] = False
+    for _ in range(10):
+        await later(h, timedelta(minutes=1))
+        await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "left"
+    async with h.app.db.transaction() as session:
+        assert await DeadlineRepository(session).get(BILL_END, GROUP, NEWCOMER) is None
+
+
+async def test_renewals_count_after_the_signing_key_changed(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h)
+    charge = await request_and_pay(h)
+    before = (await sub(h)).ends_at  # type: ignore[union-attr]
+    h.app.hearth.billing._secrets = ("a-new-key",)  # e.g. signed with a revoked token
+    renewed = h.fake.payments.renew(charge.id)
+    await h.settle()
+    stored = await sub(h)
+    assert stored is not None and stored.ends_at is not None and before is not None
+    assert stored.ends_at > before
+    assert stored.ends_at == datetime.fromtimestamp(renewed.expiration or 0, UTC)
+    assert {p.charge_id for p in await payments(h)} == {charge.id, renewed.id}
+
+
+async def test_a_payment_that_cannot_be_attributed_is_recorded_and_owners_told(
+    harness: Harness,
+) -> None:
+    from tests.fakegram.payments import Invoice
+
+    h = harness
+    h.fake.user(BOSS).started_bot = True
+    await paid_chat(h)
+    stray = h.fake.payments._charge(NEWCOMER, Invoice("T", "D", "someone-else's", 70), 70)
+    h.fake.payments.successful_payment_update(stray)
+    await h.settle()
+    [payment] = await payments(h)
+    assert payment.charge_id == stray.id and payment.amount == 70
+    assert payment.source == "unattributed" and payment.granted_seconds == 0
+    assert any(stray.id in text for text in texts(h, BOSS))
+    assert await sub(h) is None  # no access for money we can't place
+
+
+async def test_the_unpaid_grace_is_given_once_even_after_leaving_and_rejoining(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h, grace="1h")
+    h.fake.user(NEWCOMER).started_bot = True
+    h.fake.user_joins(GROUP, NEWCOMER)
+    await h.settle()
+    welcome = [m for m in h.fake.sent_messages(GROUP) if "hearth:verify" in str(m)][-1]
+    h.fake.press_button(NEWCOMER, GROUP, welcome["message_id"], "hearth:verify")
+    await h.settle()
+    await later(h, timedelta(minutes=40))
+    h.fake.user_leaves(GROUP, NEWCOMER)
+    await h.settle()
+    await later(h, timedelta(minutes=10))
+    h.fake.user_joins(GROUP, NEWCOMER)
+    await h.settle()
+    welcome = [m for m in h.fake.sent_messages(GROUP) if "hearth:verify" in str(m)][-1]
+    h.fake.press_button(NEWCOMER, GROUP, welcome["message_id"], "hearth:verify")
+    await h.settle()
+    await later(h, timedelta(minutes=10, seconds=1))  # 1 h after the first join
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "left"
+    assert removals(h, NEWCOMER)
+
+
+async def test_a_payer_s_join_request_is_never_declined(harness: Harness, monkeypatch: Any) -> None:
+    from bot.services.onboarding import REQUEST
+    from models.members import Member
+
+    h = harness
+    await paid_chat(h)
+    h.fake.join_request(GROUP, NEWCOMER)
+    await h.settle()
+    billing = h.app.hearth.billing
+
+    async def crash(*args: Any) -> None:
+        raise RuntimeError("the process died after the payment was committed")
+
+    # the bot dies between the payment's commit and the approval
+    monkeypatch.setattr(billing, "_after_payment", crash)
+    h.fake.payments.open_checkout(NEWCOMER, h.fake.payments.last_invoice(NEWCOMER))
+    await h.settle()
+    monkeypatch.undo()
+    assert (await sub(h)).status == "active"  # type: ignore[union-attr]
+    async with h.app.db.transaction() as session:  # cancelled with the payment
+        assert await DeadlineRepository(session).get(REQUEST, GROUP, NEWCOMER) is None
+        member = await session.get(Member, (GROUP, NEWCOMER))
+        assert member is not None and member.status == "requested"
+        # a request deadline left over anyway (e.g. scheduled before this fix)
+        await DeadlineRepository(session).schedule(
+            REQUEST, GROUP, NEWCOMER, h.clock.now() + timedelta(hours=1)
+        )
+    await later(h, timedelta(days=1, seconds=1))
+    await h.settle()
+    assert not h.fake.calls_of("declineChatJoinRequest")
+    assert h.fake.calls_of("approveChatJoinRequest")[-1].ok
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+
+
+async def test_subs_is_never_posted_in_the_group_and_csv_cells_are_not_formulas(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.fake.add_user(OTHER, "=HYPERLINK(1)", username="oleg", language_code="en")
+    await paid_chat(h, plan="once")
+    await request_and_pay(h, OTHER)
+    anonymous = {"id": GROUP, "type": "supergroup", "title": "Circle"}
+    h.fake.add_user(1087968824, "Group", username="GroupAnonymousBot", is_bot=True)
+    before = len(h.fake.payments.documents)
+    for command in ("/subs", "/subs csv"):
+        h.fake.send_message(GROUP, 1087968824, command, sender_chat=anonymous, force=True)
+        await h.settle()
+        assert "от своего имени" in h.replies(GROUP)[-1]  # the group speaks Russian
+    assert len(h.fake.payments.documents) == before
+    assert not any("Revenue" in text for text in h.replies(GROUP))
+
+    h.fake.send_message(ADMIN, ADMIN, "/start")
+    h.fake.send_message(GROUP, ADMIN, "/subs csv")
+    await h.settle()
+    document = h.fake.payments.documents[-1]
+    assert document["chat_id"] == ADMIN
+    [row] = list(csv.DictReader(io.StringIO(document["data"])))
+    assert row["name"] == "'=HYPERLINK(1)"
+
+
+async def test_an_auto_renewing_subscriber_gets_slack_even_with_no_grace(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h, grace="0s")
+    charge = await request_and_pay(h)
+    await later(h, timedelta(seconds=SUBSCRIPTION_PERIOD + 60))  # renewal a minute late
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+    h.fake.payments.renew(charge.id)
+    await h.settle()
+    await later(h, timedelta(minutes=30))
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+    assert not removals(h, NEWCOMER)
+
+
+async def test_a_refund_of_a_subscription_stops_its_renewal(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h)
+    charge = await request_and_pay(h)
+    h.fake.send_message(GROUP, ADMIN, f"/refund {charge.id}")
+    await h.settle()
+    edit = h.fake.calls_of("editUserStarSubscription")[-1]
+    assert edit.params["telegram_payment_charge_id"] == charge.id
+    assert edit.params["is_canceled"] is True
+    stored = await sub(h)
+    assert stored is not None and stored.renewal == "canceled"
+    [payment] = await payments(h)
+    assert payment.refunded_at is not None

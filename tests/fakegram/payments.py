@@ -76,6 +76,7 @@ class Ledger:
     checkouts: dict[str, Checkout] = field(default_factory=dict)
     charges: dict[str, Charge] = field(default_factory=dict)
     canceled: set[str] = field(default_factory=set)  # subscription ids
+    canceled_by_user: set[str] = field(default_factory=set)  # only the user can re-enable
     transactions: list[JSON] = field(default_factory=list)  # oldest first
     documents: list[JSON] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -227,10 +228,13 @@ class Ledger:
     def subscription_state(self, charge_id: str, state: str) -> JSON:
         """A Bot API `subscription` update: canceled, active or failed."""
         charge = self.charges[charge_id]
-        if state == "canceled":
-            self.canceled.add(charge.subscription or charge_id)
-        elif state == "active":
-            self.canceled.discard(charge.subscription or charge_id)
+        sub_id = charge.subscription or charge_id
+        if state == "canceled":  # the user stopped it in their Telegram settings
+            self.canceled.add(sub_id)
+            self.canceled_by_user.add(sub_id)
+        elif state == "active":  # ... and turned it back on there
+            self.canceled.discard(sub_id)
+            self.canceled_by_user.discard(sub_id)
         return self.world.enqueue(
             {
                 "subscription": {
@@ -398,7 +402,9 @@ class PaymentMethods(ApiBase):
             raise bad("is_canceled is empty")
         if flag(params, "is_canceled"):
             self.ledger.canceled.add(charge.subscription)
-        else:
+        elif charge.subscription not in self.ledger.canceled_by_user:
+            # "Pass False to allow the user to re-enable a subscription that was previously
+            # canceled by the bot": one the user cancelled stays cancelled
             self.ledger.canceled.discard(charge.subscription)
         return True
 

@@ -90,6 +90,18 @@ async def test_invoice_link_subscription_pre_checkout_and_successful_payment(
     assert state.subscription is not None and state.subscription.state == "canceled"
     with pytest.raises(ValueError):
         fake.payments.renew(payment.telegram_payment_charge_id)
+    # is_canceled=False re-enables only what the bot cancelled, not what the user did
+    charge_id = payment.telegram_payment_charge_id
+    assert await bot.edit_user_star_subscription(ANNA, charge_id, is_canceled=False)
+    with pytest.raises(ValueError):
+        fake.payments.renew(charge_id)
+    fake.payments.subscription_state(charge_id, "active")  # the user turns it back on
+    fake.payments.renew(charge_id)
+    assert await bot.edit_user_star_subscription(ANNA, charge_id, is_canceled=True)
+    with pytest.raises(ValueError):
+        fake.payments.renew(charge_id)
+    assert await bot.edit_user_star_subscription(ANNA, charge_id, is_canceled=False)
+    fake.payments.renew(charge_id)
 
 
 async def test_send_invoice_refusal_and_late_answer(fake: FakeTelegram, bot: Bot) -> None:

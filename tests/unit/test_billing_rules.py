@@ -112,3 +112,23 @@ def test_settings_refuse(key: str, raw: str) -> None:
     service.specs = _specs("en", "UTC")
     with pytest.raises(BadSettingValue):
         service.validate(key, raw)
+
+
+def test_the_payment_key_survives_a_token_change(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from bot.config import Settings
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(str(tmp_path))  # no .env here
+    old = Settings(bot_token="123456:old-token")  # type: ignore[arg-type]
+    new = Settings(bot_token="123456:revoked-and-new")  # type: ignore[arg-type]
+    assert old.payment_key == new.payment_key
+    assert "old-token" not in old.payment_key
+    chosen = Settings(bot_token="123456:x", payment_secret="long-random")  # type: ignore[arg-type]
+    assert chosen.payment_key == "long-random"
+    payload = make_payload(old.payment_key, -100, 7, "recurring", 100)
+    assert parse_payload(new.payment_key, payload) is not None
+    signed_with_token = make_payload("123456:old-token", -100, 7, "recurring", 100)
+    assert parse_payload((new.payment_key, "123456:old-token"), signed_with_token) is not None

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.clock import FakeClock
 from bot.db import Database
-from jobs.deadlines import DeadlineSweeper
+from jobs.deadlines import DeadlineSweeper, retry_delay
 from models.deadlines import DeadlineRepository
 
 
@@ -51,26 +51,42 @@ async def test_rescheduling_moves_the_deadline_instead_of_adding_one(db: Databas
     assert ran == [7]
 
 
-async def test_a_failing_action_is_retried_after_its_lease_then_dropped(db: Database) -> None:
+async def test_a_failing_action_is_retried_with_backoff_and_never_dropped(db: Database) -> None:
     clock = FakeClock()
-    attempts: list[int] = []
+    attempts: list[float] = []
+    start = clock.now()
+    healthy_after = timedelta(minutes=30)
 
     async def flaky(chat_id: int, user_id: int) -> None:
-        attempts.append(user_id)
-        raise RuntimeError("Telegram is down")
+        attempts.append((clock.now() - start).total_seconds() / 60)
+        if clock.now() - start < healthy_after:
+            raise RuntimeError("Telegram is down")
 
     async with db.transaction() as session:
         await DeadlineRepository(session).schedule("verify", -100, 9, clock.now())
     sweeper = DeadlineSweeper(db, clock, {"verify": flaky})
     await sweeper.sweep()
-    await sweeper.sweep()  # leased: not retried at once
-    assert attempts == [9]
-    for _ in range(6):
-        clock.advance(timedelta(minutes=2))
+    await sweeper.sweep()  # rescheduled: not retried at once
+    assert attempts == [0]
+    for _ in range(60):
+        clock.advance(timedelta(minutes=1))
         await sweeper.sweep()
-    assert len(attempts) == 5  # gave up after five attempts
+    # 1, 2, 4, 8 minutes apart, then every 10 minutes until it works
+    assert attempts == [0, 1, 3, 7, 15, 25, 35]
     async with db.transaction() as session:
         assert await DeadlineRepository(session).get("verify", -100, 9) is None
+
+
+def test_retry_delay_is_capped() -> None:
+    assert [retry_delay(n).total_seconds() for n in range(1, 8)] == [
+        60,
+        120,
+        240,
+        480,
+        600,
+        600,
+        600,
+    ]
 
 
 async def test_two_sweepers_never_run_the_same_deadline(db: Database) -> None:
