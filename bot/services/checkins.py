@@ -43,7 +43,7 @@ from models.checkins import (
     RoundStatus,
 )
 from models.members import Member, MemberRepository, MemberStatus, TrustLevel
-from models.outbox import OutboxRepository
+from models.outbox import OutboxMessage, OutboxRepository, OutboxStatus
 from models.upsert import insert_ignore
 from models.users import User, UserRepository
 
@@ -225,6 +225,10 @@ class CheckinService:
                 steps += await self.nudge_due()
             except Exception:
                 log.exception("check-ins: nudging failed")
+            try:
+                await self.sweep_held()
+            except Exception:
+                log.exception("check-ins: sweeping held messages failed")
         if steps:
             self._wake()
         return steps
@@ -1060,6 +1064,70 @@ class CheckinService:
                     user_id, "nudge:", exclude_suffix=":b"
                 )
         return until
+
+    async def sweep_held(self) -> int:
+        """Withdraw invites and reminders held (quiet hours) for people who meanwhile left the
+        chat, opted out, paused or answered; returns how many were withdrawn."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            held = (
+                await session.execute(
+                    select(OutboxMessage.id, OutboxMessage.key).where(
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                        OutboxMessage.key.startswith(PREFIX, autoescape=True),
+                        OutboxMessage.not_before > now,
+                    )
+                )
+            ).all()
+            wanted: dict[int, tuple[int, int]] = {}
+            for row_id, key in held:
+                parts = key.split(":")
+                if len(parts) == 4 and parts[2] in ("p", "r") and parts[1].isdigit():
+                    wanted[row_id] = (int(parts[1]), int(parts[3]))
+            if not wanted:
+                return 0
+            rounds = {r for r, _ in wanted.values()}
+            found = (
+                await session.execute(
+                    select(CheckinEntry.round_id, CheckinEntry.user_id)
+                    .join(CheckinRound, CheckinRound.id == CheckinEntry.round_id)
+                    .join(
+                        Member,
+                        (Member.chat_id == CheckinRound.chat_id)
+                        & (Member.user_id == CheckinEntry.user_id),
+                    )
+                    .join(
+                        CheckinMember,
+                        (CheckinMember.chat_id == CheckinRound.chat_id)
+                        & (CheckinMember.user_id == CheckinEntry.user_id),
+                    )
+                    .outerjoin(CheckinPerson, CheckinPerson.user_id == CheckinEntry.user_id)
+                    .where(
+                        CheckinEntry.round_id.in_(rounds),
+                        CheckinEntry.done.is_(False),
+                        CheckinEntry.state == EntryState.INVITED,
+                        Member.status == MemberStatus.IN,
+                        CheckinMember.opted_in.is_(True),
+                        or_(
+                            CheckinPerson.paused_until.is_(None),
+                            CheckinPerson.paused_until <= now,
+                        ),
+                    )
+                )
+            ).all()
+            ok = {(int(r), int(u)) for r, u in found}
+            stale = [row_id for row_id, pair in wanted.items() if pair not in ok]
+            if stale:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id.in_(stale),
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                    )
+                    .values(status=OutboxStatus.EXPIRED)
+                    .execution_options(synchronize_session=False)
+                )
+        return len(stale)
 
     @staticmethod
     async def _withdraw(

@@ -759,3 +759,24 @@ async def test_planning_writes_only_when_something_changed(
             ).scalars()
         )
     assert [s.astimezone(UTC).weekday() for s in starts] == [1]  # followed the change
+
+
+async def test_a_held_invite_is_withdrawn_when_the_member_leaves_meanwhile(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, checkin="mon 23:00")
+    for user in (MEMBER, OWNER):
+        await opt_in(h, user)
+    h.clock.set(datetime(2026, 11, 30, 21, 59, tzinfo=UTC))  # 22:59 Berlin
+    await run(h)
+    h.clock.set(datetime(2026, 11, 30, 22, 0, tzinfo=UTC))  # 23:00 Berlin: quiet, invites held
+    await run(h)
+    h.fake.user_leaves(GROUP, MEMBER)
+    await h.settle()
+    h.clock.set(datetime(2026, 12, 1, 7, 58, tzinfo=UTC))
+    await run(h)  # the sweep (once a minute) before the quiet hours end
+    h.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))  # 09:00: the quiet hours end
+    await run(h)
+    assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
+    assert sum("Weekly check-in in" in x for x in texts(h, OWNER)) == 1
