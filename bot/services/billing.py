@@ -212,6 +212,28 @@ class RefundResult:
     ends_at: datetime | None = None
 
 
+async def _insert_payment(
+    session: AsyncSession, paid: PaymentIn, chat_id: int, source: str
+) -> bool:
+    """Store a payment unless its charge id is known; True when it is new."""
+    return await insert_ignore(
+        session,
+        Payment,
+        {
+            "charge_id": paid.charge_id,
+            "chat_id": chat_id,
+            "user_id": paid.user_id,
+            "amount": paid.amount,
+            "plan": Plan.RECURRING if paid.recurring else Plan.ONCE,
+            "paid_at": paid.at,
+            "granted_seconds": 0,
+            "source": source,
+            "refunded_at": None,
+        },
+        key=["charge_id"],
+    )
+
+
 class BillingService:
     """Paid membership of chats whose `price` is above 0."""
 
@@ -579,22 +601,7 @@ class BillingService:
         claimed = read_payload(paid.payload)
         chat_id = claimed.chat_id if claimed is not None else 0
         async with self._db.transaction() as session:
-            inserted = await insert_ignore(
-                session,
-                Payment,
-                {
-                    "charge_id": paid.charge_id,
-                    "chat_id": chat_id,
-                    "user_id": paid.user_id,
-                    "amount": paid.amount,
-                    "plan": Plan.RECURRING if paid.recurring else Plan.ONCE,
-                    "paid_at": paid.at,
-                    "granted_seconds": 0,
-                    "source": "unattributed",
-                    "refunded_at": None,
-                },
-                key=["charge_id"],
-            )
+            inserted = await _insert_payment(session, paid, chat_id, "unattributed")
         if not inserted:
             return Applied(duplicate=True, chat_id=chat_id)
         log.error(
@@ -626,22 +633,7 @@ class BillingService:
         config = await self._settings.get(chat_id)
         now = self._clock.now()
         async with self._db.transaction() as session:
-            inserted = await insert_ignore(
-                session,
-                Payment,
-                {
-                    "charge_id": paid.charge_id,
-                    "chat_id": chat_id,
-                    "user_id": paid.user_id,
-                    "amount": paid.amount,
-                    "plan": Plan.RECURRING if paid.recurring else Plan.ONCE,
-                    "paid_at": paid.at,
-                    "granted_seconds": 0,
-                    "source": paid.source,
-                    "refunded_at": None,
-                },
-                key=["charge_id"],
-            )
+            inserted = await _insert_payment(session, paid, chat_id, paid.source)
             if not inserted:
                 return Applied(duplicate=True, chat_id=chat_id)
             # paid: the join request must not be declined, whatever happens next

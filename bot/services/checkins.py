@@ -19,7 +19,7 @@ from enum import StrEnum
 from html import escape
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, as_utc
@@ -357,21 +357,20 @@ class CheckinService:
             "manual": manual,
         }
 
+    async def _rounds(self, *conditions: ColumnElement[bool]) -> list[CheckinRound]:
+        """Rounds matching the conditions, read in one short transaction."""
+        async with self._db.transaction() as session:
+            result = await session.execute(select(CheckinRound).where(*conditions))
+            return list(result.scalars())
+
     # ----- starting ------------------------------------------------------------------------
 
     async def start_due(self) -> int:
         now = self._clock.now()
-        async with self._db.transaction() as session:
-            due = list(
-                (
-                    await session.execute(
-                        select(CheckinRound).where(
-                            CheckinRound.status == RoundStatus.PLANNED,
-                            CheckinRound.starts_at <= now,
-                        )
-                    )
-                ).scalars()
-            )
+        due = await self._rounds(
+            CheckinRound.status == RoundStatus.PLANNED,
+            CheckinRound.starts_at <= now,
+        )
         started = 0
         for row in due:
             try:
@@ -524,19 +523,12 @@ class CheckinService:
 
     async def remind_due(self) -> int:
         now = self._clock.now()
-        async with self._db.transaction() as session:
-            due = list(
-                (
-                    await session.execute(
-                        select(CheckinRound).where(
-                            CheckinRound.status == RoundStatus.OPEN,
-                            CheckinRound.reminded.is_(False),
-                            CheckinRound.remind_at <= now,
-                            CheckinRound.closes_at > now,
-                        )
-                    )
-                ).scalars()
-            )
+        due = await self._rounds(
+            CheckinRound.status == RoundStatus.OPEN,
+            CheckinRound.reminded.is_(False),
+            CheckinRound.remind_at <= now,
+            CheckinRound.closes_at > now,
+        )
         done = 0
         for row in due:
             try:
@@ -602,17 +594,10 @@ class CheckinService:
 
     async def close_due(self) -> int:
         now = self._clock.now()
-        async with self._db.transaction() as session:
-            due = list(
-                (
-                    await session.execute(
-                        select(CheckinRound).where(
-                            CheckinRound.status == RoundStatus.OPEN,
-                            CheckinRound.closes_at <= now,
-                        )
-                    )
-                ).scalars()
-            )
+        due = await self._rounds(
+            CheckinRound.status == RoundStatus.OPEN,
+            CheckinRound.closes_at <= now,
+        )
         closed = 0
         for row in due:
             try:
