@@ -42,6 +42,7 @@ ADMIN = (
 )
 PAID_PRIVATE = ("subscribe", "cancel", "paysupport")
 PAID_ADMIN = ("invite", "grant", "exempt", "unexempt", "subs", "refund")
+ALL_COMMANDS = frozenset(PRIVATE + MEMBER + ADMIN + PAID_PRIVATE + PAID_ADMIN)
 
 
 def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:

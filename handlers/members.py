@@ -6,13 +6,15 @@ from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.context import Hearth
 from bot.i18n import format_moment, t
 from bot.notifier import utf16_length
+from bot.views import common as views
 from handlers.billing import me_lines as billing_me_lines
 from handlers.common import GROUP_TYPES, commands_only, is_admin, parse_chat_id, reply
+from handlers.filters import unknown_private_command
 
 
 def build_router() -> Router:
@@ -100,9 +102,14 @@ def build_router() -> Router:
             return
         await send_rules(hearth, message, message.chat.id, lang)
 
-    @router.message(F.chat.type == "private", F.text.startswith("/"))
+    @router.message(unknown_private_command)
     async def unknown_command(message: Message, hearth: Hearth, lang: str) -> None:
         await reply(hearth, message, t(lang, "errors.unknown_command"))
+
+    @router.callback_query()
+    async def stale_button(query: CallbackQuery, hearth: Hearth, lang: str) -> None:
+        """A button no handler took: its data is malformed or from an older protocol."""
+        await hearth.notifier.answer(query.id, views.stale_button(lang), alert=True)
 
     return router
 

@@ -1,0 +1,96 @@
+"""The button protocol: every inline button's callback data, as aiogram `CallbackData` classes.
+
+Views pack them, handlers filter on them (`Offer.filter()`), nothing else builds or parses
+callback strings. The wire format is the one buttons already posted in chats carry
+(`hearth:offer:-100…`, `ci:a:42`, `rep:7:ban`), so a button sent before an upgrade still works:
+the fixed first field of the `hearth`/`ci` families is a `Literal` tag that tells them apart.
+Telegram limits callback data to 64 bytes; every class here stays far below that.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class Verify(CallbackData, prefix="hearth"):
+    """ "I have read the rules" under a welcome: only the newcomer's own press counts."""
+
+    op: Literal["verify"] = "verify"
+
+
+class AcceptRules(CallbackData, prefix="hearth"):
+    """Accept button in the private message that answers a join request."""
+
+    op: Literal["accept"] = "accept"
+    chat_id: int
+
+
+class BuddyFollowup(CallbackData, prefix="hearth"):
+    """The newcomer's answer to "have you connected with your buddy?"."""
+
+    op: Literal["fu"] = "fu"
+    chat_id: int
+    answer: Literal["y", "n"]
+
+
+class Offer(CallbackData, prefix="hearth"):
+    """Send me an invoice for this chat (first payment or renewal)."""
+
+    op: Literal["offer"] = "offer"
+    chat_id: int
+
+
+class CancelSubscription(CallbackData, prefix="hearth"):
+    """Turn renewal off for this chat."""
+
+    op: Literal["cancel"] = "cancel"
+    chat_id: int
+
+
+class ResumeSubscription(CallbackData, prefix="hearth"):
+    """Turn renewal back on for this chat."""
+
+    op: Literal["resume"] = "resume"
+    chat_id: int
+
+
+ReportAction = Literal["delete", "warn", "mute", "ban", "dismiss"]
+
+
+class ReportChoice(CallbackData, prefix="rep"):
+    """An admin's decision on a report card."""
+
+    report_id: int
+    choice: ReportAction
+
+
+class CheckinBegin(CallbackData, prefix="ci"):
+    """Answer (or edit the answers to) a check-in round."""
+
+    op: Literal["a"] = "a"
+    round_id: int
+
+
+class CheckinSkip(CallbackData, prefix="ci"):
+    """Skip the current check-in question."""
+
+    op: Literal["k"] = "k"
+    round_id: int
+
+
+class CheckinShare(CallbackData, prefix="ci"):
+    """Whether the win may be shared in the round's digest, and how."""
+
+    op: Literal["s"] = "s"
+    round_id: int
+    choice: str
+
+
+class CheckinOptIn(CallbackData, prefix="ci"):
+    """Yes/no to the check-in offer made after verification."""
+
+    op: Literal["o"] = "o"
+    chat_id: int
+    on: bool
