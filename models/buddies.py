@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
@@ -55,3 +56,20 @@ class BuddyWaiting(Base):
     newcomer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     admins_told: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BuddyRepository:
+    """Queries on buddy pairs, the pool and the waiting list; the caller owns the transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active_buddy_of(self, chat_id: int, newcomer_id: int) -> int | None:
+        """The buddy currently paired with this newcomer in this chat, if any."""
+        return await self.session.scalar(
+            select(BuddyPair.buddy_id).where(
+                BuddyPair.chat_id == chat_id,
+                BuddyPair.newcomer_id == newcomer_id,
+                BuddyPair.active.is_(True),
+            )
+        )
