@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -21,13 +20,25 @@ from aiogram.types import (
     ChatMemberAdministrator,
     ChatMemberOwner,
     ChatPermissions,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LabeledPrice,
     LinkPreviewOptions,
     ReplyParameters,
-    TransactionPartnerUser,
 )
+
+from bot.messages import MESSAGE_LIMIT, Button, Keyboard, markup, split_lines, utf16_length
+from bot.stars import StarsCalls, StarTx
+
+# re-exported: services and handlers import message values from here
+__all__ = [
+    "MESSAGE_LIMIT",
+    "Button",
+    "Keyboard",
+    "Notifier",
+    "Outcome",
+    "StarTx",
+    "TelegramUnavailable",
+    "split_lines",
+    "utf16_length",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,29 +73,6 @@ MEMBER_DEFAULT = ChatPermissions(
     can_add_web_page_previews=True,
     can_invite_users=True,
 )
-
-
-@dataclass(frozen=True)
-class Button:
-    """An inline button: either callback `data` or a `url`."""
-
-    text: str
-    data: str | None = None
-    url: str | None = None
-
-
-Keyboard = list[list[Button]]
-
-
-def _markup(buttons: Keyboard | None) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row]
-            for row in buttons
-        ]
-    )
 
 
 _HARMLESS = (
@@ -127,32 +115,7 @@ def _transient(error: TelegramAPIError) -> bool:
     return not isinstance(error, TelegramBadRequest | TelegramForbiddenError)
 
 
-def utf16_length(text: str) -> int:
-    """Telegram counts message length in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-MESSAGE_LIMIT = 4096
-
-
-def split_lines(lines: list[str], limit: int = MESSAGE_LIMIT - 96) -> list[str]:
-    """Join lines into as few messages as fit Telegram's length limit, breaking between lines."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        length = utf16_length(line) + 1
-        if current and size + length > limit:
-            chunks.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += length
-    if current:
-        chunks.append("\n".join(current))
-    return chunks
-
-
-class Notifier:
+class Notifier(StarsCalls):
     """Telegram calls used by services and jobs, with errors turned into plain results."""
 
     def __init__(self, bot: Bot, on_unreachable: Callable[[int], Awaitable[None]]) -> None:
@@ -191,7 +154,7 @@ class Notifier:
             message = await self.bot.send_message(
                 chat_id,
                 text,
-                reply_markup=_markup(buttons),
+                reply_markup=markup(buttons),
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_parameters=(
                     ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
@@ -214,7 +177,7 @@ class Notifier:
                 text=text,
                 chat_id=chat_id,
                 message_id=message_id,
-                reply_markup=_markup(buttons),
+                reply_markup=markup(buttons),
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         except TelegramAPIError as error:
@@ -392,96 +355,6 @@ class Notifier:
         self._permissions[chat_id] = (time.monotonic() + ADMIN_CACHE_TTL, permissions)
         return permissions
 
-    # ----- payments in Telegram Stars (paid membership) -----------------------------------
-
-    async def send_invoice(
-        self, chat_id: int, title: str, description: str, payload: str, amount: int
-    ) -> int | None:
-        """A one-time Stars invoice (its own message with a pay button)."""
-        try:
-            message = await self.bot.send_invoice(
-                chat_id,
-                title=title[:32],
-                description=description[:255],
-                payload=payload,
-                currency="XTR",
-                prices=[LabeledPrice(label=title[:32], amount=amount)],
-                provider_token="",
-            )
-        except TelegramAPIError as error:
-            await self._failed("sendInvoice", chat_id, error)
-            return None
-        return message.message_id
-
-    async def invoice_link(
-        self, title: str, description: str, payload: str, amount: int, period: int | None
-    ) -> str | None:
-        """A Stars payment link; with `period` (seconds) Telegram renews it as a subscription."""
-        try:
-            return await self.bot.create_invoice_link(
-                title=title[:32],
-                description=description[:255],
-                payload=payload,
-                currency="XTR",
-                prices=[LabeledPrice(label=title[:32], amount=amount)],
-                provider_token="",
-                subscription_period=period,
-            )
-        except TelegramAPIError as error:
-            await self._failed("createInvoiceLink", 0, error)
-            return None
-
-    async def answer_pre_checkout(self, query_id: str, error: str | None = None) -> None:
-        try:
-            await self.bot.answer_pre_checkout_query(
-                query_id, ok=error is None, error_message=error
-            )
-        except TelegramAPIError as failure:
-            await self._failed("answerPreCheckoutQuery", 0, failure)
-
-    async def refund_stars(self, user_id: int, charge_id: str) -> str:
-        """refundStarPayment: "ok", "already" (refunded before) or "failed"."""
-        try:
-            await self.bot.refund_star_payment(user_id, charge_id)
-        except TelegramAPIError as error:
-            if "charge_already_refunded" in str(error.message).lower():
-                return "already"
-            await self._failed("refundStarPayment", 0, error)
-            return "failed"
-        return "ok"
-
-    async def cancel_star_subscription(self, user_id: int, charge_id: str, canceled: bool) -> bool:
-        try:
-            await self.bot.edit_user_star_subscription(user_id, charge_id, canceled)
-        except TelegramAPIError as error:
-            await self._failed("editUserStarSubscription", 0, error)
-            return False
-        return True
-
-    async def star_transactions(self, offset: int, limit: int) -> list[StarTx] | None:
-        """A page of the bot's Stars transactions as plain values; None on failure."""
-        try:
-            page = await self.bot.get_star_transactions(offset=offset, limit=limit)
-        except TelegramAPIError as error:
-            await self._failed("getStarTransactions", 0, error)
-            return None
-        result = []
-        for tx in page.transactions:
-            partner = tx.source or tx.receiver
-            user = partner if isinstance(partner, TransactionPartnerUser) else None
-            result.append(
-                StarTx(
-                    id=tx.id,
-                    amount=tx.amount,
-                    date=tx.date,
-                    incoming=tx.source is not None,
-                    user_id=user.user.id if user else None,
-                    payload=user.invoice_payload if user else None,
-                    subscription_period=user.subscription_period if user else None,
-                )
-            )
-        return result
-
     async def join_link(self, chat_id: int, name: str) -> str | None:
         """An invite link that creates join requests (the bot approves them)."""
         try:
@@ -504,16 +377,3 @@ class Notifier:
             await self._failed("sendDocument", chat_id, error)
             return None
         return message.message_id
-
-
-@dataclass(frozen=True)
-class StarTx:
-    """One Stars transaction: incoming payments and (outgoing) refunds share the charge id."""
-
-    id: str
-    amount: int
-    date: datetime
-    incoming: bool
-    user_id: int | None
-    payload: str | None
-    subscription_period: int | None
