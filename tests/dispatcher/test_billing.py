@@ -708,7 +708,7 @@ async def test_renewals_count_after_the_signing_key_changed(harness: Harness) ->
     await paid_chat(h)
     charge = await request_and_pay(h)
     before = (await sub(h)).ends_at  # type: ignore[union-attr]
-    h.app.hearth.billing._secrets = ("a-new-key",)  # e.g. signed with a revoked token
+    h.app.hearth.billing._billing.secrets = ("a-new-key",)  # e.g. signed with a revoked token
     renewed = h.fake.payments.renew(charge.id)
     await h.settle()
     stored = await sub(h)
@@ -776,7 +776,7 @@ async def test_a_payer_s_join_request_is_never_declined(harness: Harness, monkey
         raise RuntimeError("the process died after the payment was committed")
 
     # the bot dies between the payment's commit and the approval
-    monkeypatch.setattr(billing, "_after_payment", crash)
+    monkeypatch.setattr(billing._payments, "_after_payment", crash)
     h.fake.payments.open_checkout(NEWCOMER, h.fake.payments.last_invoice(NEWCOMER))
     await h.settle()
     monkeypatch.undo()
