@@ -852,3 +852,37 @@ async def test_a_refund_of_a_subscription_stops_its_renewal(harness: Harness) ->
     assert stored is not None and stored.renewal == "canceled"
     [payment] = await payments(h)
     assert payment.refunded_at is not None
+
+
+async def test_billing_commands_refuse_the_wrong_place_and_the_wrong_person(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h)
+    h.fake.send_message(GROUP, MEMBER, "/grant 30d @nina")
+    await h.settle()
+    assert h.replies(GROUP)[-1] == "This command is for the chat's administrators."
+    h.fake.send_message(GROUP, MEMBER, "/subscribe")
+    await h.settle()
+    assert h.replies(GROUP)[-1] == "This command works in a private chat with the bot."
+    h.fake.send_message(MEMBER, MEMBER, "/refund abc")
+    await h.settle()
+    assert (
+        texts(h, MEMBER)[-1] == "This command works in a group. Send it in a chat the bot manages."
+    )
+    assert not h.fake.calls_of("refundStarPayment")
+    async with h.app.db.transaction() as session:
+        assert await session.get(Subscription, (GROUP, NEWCOMER)) is None  # nothing granted
+
+
+async def test_a_billing_button_with_unreadable_data_is_out_of_date(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h)
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/subscribe")
+    await h.settle()
+    last = h.fake.sent_messages(NEWCOMER)[-1]
+    h.fake.press_button(NEWCOMER, NEWCOMER, last["message_id"], "hearth:cancel:abc")
+    await h.settle()
+    answer = h.fake.calls_of("answerCallbackQuery")[-1]
+    assert "out of date" in answer.params.get("text", "")
+    assert not h.fake.calls_of("sendInvoice") and not h.fake.calls_of("createInvoiceLink")
