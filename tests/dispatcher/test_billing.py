@@ -708,7 +708,7 @@ async def test_renewals_count_after_the_signing_key_changed(harness: Harness) ->
     await paid_chat(h)
     charge = await request_and_pay(h)
     before = (await sub(h)).ends_at  # type: ignore[union-attr]
-    h.app.hearth.billing._billing.secrets = ("a-new-key",)  # e.g. signed with a revoked token
+    h.app.hearth.billing._context.secrets = ("a-new-key",)  # e.g. signed with a revoked token
     renewed = h.fake.payments.renew(charge.id)
     await h.settle()
     stored = await sub(h)

@@ -11,7 +11,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.notifier import Notifier
 from bot.services.billing.admin import Admin
-from bot.services.billing.base import BILL_END, BILL_REMIND, Billing
+from bot.services.billing.base import BILL_END, BILL_REMIND, BillingContext
 from bot.services.billing.lifecycle import Lifecycle
 from bot.services.billing.memberships import Memberships
 from bot.services.billing.offers import Offers
@@ -89,7 +89,7 @@ class BillingService:
         old_secrets: tuple[str, ...] = (),
     ) -> None:
         # payloads signed before a key change still verify with the older keys
-        self._billing = billing = Billing(
+        self._context = billing = BillingContext(
             db, clock, notifier, settings, door, admins, secret, (secret, *old_secrets)
         )
         offers = Offers(billing)

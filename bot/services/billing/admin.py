@@ -8,7 +8,7 @@ import io
 import logging
 from datetime import datetime, timedelta
 
-from bot.services.billing.base import BILL_END, BILL_REMIND, Billing, fresh_period, plan
+from bot.services.billing.base import BILL_END, BILL_REMIND, BillingContext, fresh_period, plan
 from bot.services.billing.lifecycle import Lifecycle
 from bot.services.billing.policy import ENDING_SOON, csv_cell
 from bot.services.billing.values import Overview, Refund, RefundResult
@@ -46,7 +46,7 @@ CSV_HEADER = [
 class Admin:
     """The admins' commands of a paid chat."""
 
-    def __init__(self, billing: Billing, lifecycle: Lifecycle) -> None:
+    def __init__(self, billing: BillingContext, lifecycle: Lifecycle) -> None:
         self._b = billing
         self._lifecycle = lifecycle
 

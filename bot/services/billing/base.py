@@ -30,7 +30,7 @@ BILL_REMIND = "bill_remind"
 
 
 @dataclass
-class Billing:
+class BillingContext:
     """The collaborators of the billing use cases. `secret` signs new invoice payloads;
     `secrets` verify them (the current key first, then older ones still accepted)."""
 

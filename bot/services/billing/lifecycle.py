@@ -8,7 +8,7 @@ import logging
 from bot.services.billing.base import (
     BILL_END,
     BILL_REMIND,
-    Billing,
+    BillingContext,
     fresh_period,
     plan,
     plan_reminder,
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 class Lifecycle:
     """Who gets in, for how long, and who is reminded or removed when."""
 
-    def __init__(self, billing: Billing, offers: Offers) -> None:
+    def __init__(self, billing: BillingContext, offers: Offers) -> None:
         self._b = billing
         self._offers = offers
 

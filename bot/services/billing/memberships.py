@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.services.billing.base import Billing
+from bot.services.billing.base import BillingContext
 from bot.services.billing.payments import Payments
 from bot.services.billing.values import Cancel, SubView
 from models.billing import Renewal, SubscriptionRepository
@@ -14,7 +14,7 @@ from models.billing import Renewal, SubscriptionRepository
 class Memberships:
     """What a person sees and changes of their own memberships."""
 
-    def __init__(self, billing: Billing, payments: Payments) -> None:
+    def __init__(self, billing: BillingContext, payments: Payments) -> None:
         self._b = billing
         self._payments = payments
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services.billing.base import Billing
+from bot.services.billing.base import BillingContext
 from bot.services.billing.policy import (
     OFFER_RULES_LIMIT,
     SUBSCRIPTION_PERIOD,
@@ -18,7 +18,7 @@ from models.chats import ChatRepository
 class Offers:
     """Offers to pay (or to turn renewal back on) for a paid chat."""
 
-    def __init__(self, billing: Billing) -> None:
+    def __init__(self, billing: BillingContext) -> None:
         self._b = billing
 
     async def send_offer(self, chat_id: int, user_id: int, note: str = "") -> bool:

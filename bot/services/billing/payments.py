@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 
 from bot.i18n import pick_language
-from bot.services.billing.base import Billing, fresh_period, plan, plan_reminder, skip_past
+from bot.services.billing.base import BillingContext, fresh_period, plan, plan_reminder, skip_past
 from bot.services.billing.policy import (
     MONTH,
     Payload,
@@ -47,7 +47,7 @@ RENEWAL_STATES = {
 class Payments:
     """Checks invoices before payment and applies each payment once."""
 
-    def __init__(self, billing: Billing) -> None:
+    def __init__(self, billing: BillingContext) -> None:
         self._b = billing
 
     async def check(

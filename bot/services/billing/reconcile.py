@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 
 from bot.services.billing.admin import Admin
-from bot.services.billing.base import Billing
+from bot.services.billing.base import BillingContext
 from bot.services.billing.payments import Payments
 from bot.services.billing.values import PaymentIn
 from models.billing import PaymentRepository
@@ -21,7 +21,7 @@ RECONCILE_MAX_PAGES = 1000  # 100 000 transactions
 class Reconciler:
     """Catches up with Telegram's list of Stars transactions."""
 
-    def __init__(self, billing: Billing, payments: Payments, admin: Admin) -> None:
+    def __init__(self, billing: BillingContext, payments: Payments, admin: Admin) -> None:
         self._b = billing
         self._payments = payments
         self._admin = admin
