@@ -160,7 +160,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         notifier,
         chat_settings,
         onboarding,
-        AdminGuard(notifier, settings.owner_ids),
+        admins,
         secret=settings.payment_key,
         old_secrets=(settings.bot_token.get_secret_value(),),  # signed with the token earlier
     )

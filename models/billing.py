@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
+from models.chats import Chat
+from models.members import Member
+from models.upsert import insert_ignore
+from models.users import User
 
 
 class Plan(StrEnum):
@@ -68,3 +73,190 @@ class Payment(Base):
     granted_seconds: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str] = mapped_column(String(16), default="update")
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SubscriptionRepository:
+    """Subscriptions inside the caller's transaction (it commits, never this)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, chat_id: int, user_id: int) -> Subscription | None:
+        return await self.session.get(Subscription, (chat_id, user_id))
+
+    async def lock(self, chat_id: int, user_id: int, now: datetime) -> Subscription:
+        """The subscription row, created if missing, locked for this transaction."""
+        await insert_ignore(
+            self.session,
+            Subscription,
+            {
+                "chat_id": chat_id,
+                "user_id": user_id,
+                "status": SubStatus.LEFT,
+                "plan": Plan.NONE,
+                "renewal": Renewal.NONE,
+                "trial_used": False,
+                "exempt": False,
+                "reminded": "",
+                "updated_at": now,
+            },
+            key=["chat_id", "user_id"],
+        )
+        result = await self.session.execute(
+            select(Subscription)
+            .where(Subscription.chat_id == chat_id, Subscription.user_id == user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one()
+
+    async def of_chat(self, chat_id: int) -> list[Subscription]:
+        rows = await self.session.execute(
+            select(Subscription).where(Subscription.chat_id == chat_id)
+        )
+        return list(rows.scalars())
+
+    async def of_chat_with_users(self, chat_id: int) -> list[tuple[Subscription, User | None]]:
+        """Every subscription of a chat with its person (if known), soonest end first."""
+        rows = await self.session.execute(
+            select(Subscription, User)
+            .outerjoin(User, User.id == Subscription.user_id)
+            .where(Subscription.chat_id == chat_id)
+            .order_by(Subscription.ends_at)
+        )
+        return [(sub, user) for sub, user in rows.all()]
+
+    async def of_user_with_chats(self, user_id: int) -> list[tuple[Subscription, Chat]]:
+        rows = await self.session.execute(
+            select(Subscription, Chat)
+            .join(Chat, Chat.id == Subscription.chat_id)
+            .where(Subscription.user_id == user_id)
+            .order_by(Chat.title)
+        )
+        return [(sub, chat) for sub, chat in rows.all()]
+
+    async def auto_renewing_chats(self, user_id: int) -> list[tuple[int, str]]:
+        """(chat id, title) of the person's subscriptions Telegram renews, by title."""
+        rows = await self.session.execute(
+            select(Chat.id, Chat.title)
+            .join(Subscription, Subscription.chat_id == Chat.id)
+            .where(
+                Subscription.user_id == user_id,
+                Subscription.renewal == Renewal.AUTO,
+                Subscription.charge_id.is_not(None),
+            )
+            .order_by(Chat.title)
+        )
+        return [(chat_id, title) for chat_id, title in rows.all()]
+
+    async def related_chats(self, user_id: int) -> list[tuple[int, str]]:
+        """(chat id, title) of active chats the person is a member of or subscribed to."""
+        rows = await self.session.execute(
+            select(Chat.id, Chat.title)
+            .where(
+                Chat.active.is_(True),
+                Chat.id.in_(select(Member.chat_id).where(Member.user_id == user_id))
+                | Chat.id.in_(select(Subscription.chat_id).where(Subscription.user_id == user_id)),
+            )
+            .order_by(Chat.title)
+        )
+        return [(chat_id, title) for chat_id, title in rows.all()]
+
+
+class PaymentRepository:
+    """Stars payments inside the caller's transaction; a charge id is stored once."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        charge_id: str,
+        chat_id: int,
+        user_id: int,
+        amount: int,
+        plan: str,
+        paid_at: datetime,
+        source: str,
+    ) -> bool:
+        """Store a payment unless its charge id is known; True when it is new."""
+        return await insert_ignore(
+            self.session,
+            Payment,
+            {
+                "charge_id": charge_id,
+                "chat_id": chat_id,
+                "user_id": user_id,
+                "amount": amount,
+                "plan": plan,
+                "paid_at": paid_at,
+                "granted_seconds": 0,
+                "source": source,
+                "refunded_at": None,
+            },
+            key=["charge_id"],
+        )
+
+    async def by_charge(
+        self, charge_id: str, chat_id: int | None = None, *, lock: bool = False
+    ) -> Payment | None:
+        """The payment with this charge id (in this chat, when given)."""
+        query = select(Payment).where(Payment.charge_id == charge_id)
+        if chat_id is not None:
+            query = query.where(Payment.chat_id == chat_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def chat_of(self, charge_id: str) -> int | None:
+        return (
+            await self.session.execute(
+                select(Payment.chat_id).where(Payment.charge_id == charge_id)
+            )
+        ).scalar_one_or_none()
+
+    async def recurring_count(self, chat_id: int, user_id: int) -> int:
+        """How many subscription payments this person made for this chat."""
+        return (
+            await self.session.execute(
+                select(func.count()).where(
+                    Payment.chat_id == chat_id,
+                    Payment.user_id == user_id,
+                    Payment.plan == Plan.RECURRING,
+                )
+            )
+        ).scalar_one()
+
+    async def revenue(self, chat_id: int, since: datetime) -> tuple[int, int, int]:
+        """(total, number of payments, total since `since`) of a chat, refunds left out."""
+        paid = Payment.chat_id == chat_id, Payment.refunded_at.is_(None)
+        total, count = (
+            await self.session.execute(
+                select(func.coalesce(func.sum(Payment.amount), 0), func.count()).where(*paid)
+            )
+        ).one()
+        recent = (
+            await self.session.execute(
+                select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                    *paid, Payment.paid_at >= since
+                )
+            )
+        ).scalar_one()
+        return int(total), int(count), int(recent)
+
+    async def paid_by_user(self, chat_id: int) -> dict[int, int]:
+        """Person → what they paid in this chat, refunds left out."""
+        rows = await self.session.execute(
+            select(Payment.user_id, func.sum(Payment.amount))
+            .where(Payment.chat_id == chat_id, Payment.refunded_at.is_(None))
+            .group_by(Payment.user_id)
+        )
+        return {user_id: int(total) for user_id, total in rows.all()}
+
+    async def refunded_flags(self, charge_ids: set[str]) -> dict[str, bool]:
+        """Charge id → already refunded, for the charges stored."""
+        rows = await self.session.execute(
+            select(Payment.charge_id, Payment.refunded_at).where(Payment.charge_id.in_(charge_ids))
+        )
+        return {charge_id: refunded_at is not None for charge_id, refunded_at in rows.all()}

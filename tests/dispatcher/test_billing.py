@@ -708,7 +708,7 @@ async def test_renewals_count_after_the_signing_key_changed(harness: Harness) ->
     await paid_chat(h)
     charge = await request_and_pay(h)
     before = (await sub(h)).ends_at  # type: ignore[union-attr]
-    h.app.hearth.billing._secrets = ("a-new-key",)  # e.g. signed with a revoked token
+    h.app.hearth.billing._context.secrets = ("a-new-key",)  # e.g. signed with a revoked token
     renewed = h.fake.payments.renew(charge.id)
     await h.settle()
     stored = await sub(h)
@@ -776,7 +776,7 @@ async def test_a_payer_s_join_request_is_never_declined(harness: Harness, monkey
         raise RuntimeError("the process died after the payment was committed")
 
     # the bot dies between the payment's commit and the approval
-    monkeypatch.setattr(billing, "_after_payment", crash)
+    monkeypatch.setattr(billing._payments, "_after_payment", crash)
     h.fake.payments.open_checkout(NEWCOMER, h.fake.payments.last_invoice(NEWCOMER))
     await h.settle()
     monkeypatch.undo()
@@ -852,3 +852,37 @@ async def test_a_refund_of_a_subscription_stops_its_renewal(harness: Harness) ->
     assert stored is not None and stored.renewal == "canceled"
     [payment] = await payments(h)
     assert payment.refunded_at is not None
+
+
+async def test_billing_commands_refuse_the_wrong_place_and_the_wrong_person(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h)
+    h.fake.send_message(GROUP, MEMBER, "/grant 30d @nina")
+    await h.settle()
+    assert h.replies(GROUP)[-1] == "This command is for the chat's administrators."
+    h.fake.send_message(GROUP, MEMBER, "/subscribe")
+    await h.settle()
+    assert h.replies(GROUP)[-1] == "This command works in a private chat with the bot."
+    h.fake.send_message(MEMBER, MEMBER, "/refund abc")
+    await h.settle()
+    assert (
+        texts(h, MEMBER)[-1] == "This command works in a group. Send it in a chat the bot manages."
+    )
+    assert not h.fake.calls_of("refundStarPayment")
+    async with h.app.db.transaction() as session:
+        assert await session.get(Subscription, (GROUP, NEWCOMER)) is None  # nothing granted
+
+
+async def test_a_billing_button_with_unreadable_data_is_out_of_date(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h)
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/subscribe")
+    await h.settle()
+    last = h.fake.sent_messages(NEWCOMER)[-1]
+    h.fake.press_button(NEWCOMER, NEWCOMER, last["message_id"], "hearth:cancel:abc")
+    await h.settle()
+    answer = h.fake.calls_of("answerCallbackQuery")[-1]
+    assert "out of date" in answer.params.get("text", "")
+    assert not h.fake.calls_of("sendInvoice") and not h.fake.calls_of("createInvoiceLink")
