@@ -14,7 +14,6 @@ from bot.context import Hearth
 from bot.convert import chat_ref, person
 from bot.durations import parse_duration
 from bot.i18n import pick_language
-from bot.middlewares.language import LanguageMiddleware
 from bot.services.billing import Cancel, PaymentIn
 from bot.services.people import Person
 from bot.views import billing as views
@@ -36,15 +35,8 @@ MAX_GRANT_DAYS = 3650
 def build_router() -> Router:
     router = Router(name="billing")
     # commands are kept apart so ordinary group messages skip their filters
-    gate = commands_only(Router(name="billing-commands"))
-    router.include_router(gate)
-    # The refusing filters answer in the sender's language, so `lang` must be known before
-    # they run, and the dispatcher's language middleware is an inner one (it runs after
-    # filters). An outer middleware runs before its router's own filters: it sits one router
-    # below the command gate, so ordinary messages never reach it.
-    commands = Router(name="billing-commands-lang")
-    commands.message.outer_middleware(LanguageMiddleware())
-    gate.include_router(commands)
+    commands = commands_only(Router(name="billing-commands"))
+    router.include_router(commands)
 
     router.pre_checkout_query.register(pre_checkout)
     router.message.register(paid, successful_payment)
