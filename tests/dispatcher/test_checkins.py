@@ -535,8 +535,8 @@ async def test_one_failing_chat_does_not_stop_the_others(
     await opt_in(h, MEMBER)
     await say(h, GROUP, ADMIN, "/checkin_now")
     await h.app.hearth.outbox.drain()
-    service = h.app.hearth.checkins
-    real = service._open
+    rounds = h.app.hearth.checkins._rounds
+    real = rounds.open
 
     async def broken(round_id: int) -> bool:
         raise RuntimeError("a bad chat")
@@ -555,9 +555,9 @@ async def test_one_failing_chat_does_not_stop_the_others(
                 manual=True,
             )
         )
-    monkeypatch.setattr(service, "_open", broken)
+    monkeypatch.setattr(rounds, "open", broken)
     await close_round(h)
-    monkeypatch.setattr(service, "_open", real)
+    monkeypatch.setattr(rounds, "open", real)
     assert "Check-in digest" in texts(h, GROUP)[-1]
 
 
@@ -663,7 +663,7 @@ async def test_pausing_during_an_open_round_keeps_the_streak(harness: Harness) -
 async def test_silent_members_beyond_one_batch_are_all_nudged(
     harness: Harness, monkeypatch: Any
 ) -> None:
-    import bot.services.checkins as checkins
+    import bot.services.checkins.nudges as checkins
 
     h = harness
     monkeypatch.setattr(checkins, "NUDGE_BATCH", 1)  # as if there were more than 500 of them
@@ -734,14 +734,15 @@ async def test_planning_writes_only_when_something_changed(
     h = harness
     await setup_chat(h, checkin="mon 12:00")
     service = h.app.hearth.checkins
-    real = service._plan_chat
+    planner = service._planner
+    real = planner._plan_chat
     calls: list[int] = []
 
     async def counted(session: Any, chat_id: int, config: Any, now: datetime) -> None:
         calls.append(chat_id)
         await real(session, chat_id, config, now)
 
-    monkeypatch.setattr(service, "_plan_chat", counted)
+    monkeypatch.setattr(planner, "_plan_chat", counted)
     await service.plan()
     await service.plan()
     h.clock.advance(timedelta(seconds=2))
