@@ -311,9 +311,39 @@ class CheckinRepository:
             )
         )
 
+    async def add_round(self, values: dict[str, object]) -> int:
+        """A new round (started by hand); its id."""
+        row = CheckinRound(**values)
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def add_planned(self, values: dict[str, object]) -> None:
+        """A planned round, unless the chat has one for that week already."""
+        await insert_ignore(self.session, CheckinRound, values, key=["chat_id", "week"])
+
     async def add_entries(self, entries: list[dict[str, object]]) -> None:
         if entries:
             await self.session.execute(insert(CheckinEntry), entries)
+
+    async def ensure_entry(self, round_id: int, user_id: int) -> CheckinEntry:
+        """The person's entry in the round, added (asked, nothing answered) if missing."""
+        await insert_ignore(
+            self.session,
+            CheckinEntry,
+            {
+                "round_id": round_id,
+                "user_id": user_id,
+                "state": EntryState.INVITED,
+                "answers": "[]",
+                "step": -1,
+                "done": False,
+            },
+            key=["round_id", "user_id"],
+        )
+        entry = await self.entry(round_id, user_id)
+        assert entry is not None
+        return entry
 
     async def invitees(self, chat_id: int) -> list[tuple[User, datetime | None]]:
         """Who a round of this chat asks: opted in, still in the chat, reachable, human;

@@ -29,10 +29,6 @@ def title(raw: str | None, chat_id: int) -> str:
     return escape(raw if raw is not None else str(chat_id))
 
 
-def person(full_name: str | None, user_id: int) -> str:
-    return escape(full_name if full_name is not None else str(user_id))
-
-
 def default_question_texts(lang: str) -> tuple[str, str, str]:
     """The default questions: what went well, what was hard, and the support question."""
     return (

@@ -22,9 +22,8 @@ from bot.services.checkins.common import (
 from bot.services.checkins.questions import decode_answers, encode_answers
 from bot.services.settings import ChatConfig
 from bot.views import checkins as views
-from models.checkins import CheckinEntry, CheckinRepository, CheckinRound, EntryState, RoundStatus
+from models.checkins import CheckinRepository, CheckinRound, RoundStatus
 from models.members import MemberRepository, MemberStatus
-from models.upsert import insert_ignore
 from models.users import UserRepository
 
 MAX_ANSWER_LENGTH = 1000
@@ -78,21 +77,7 @@ class Flow:
             if member is None or member.status != MemberStatus.IN:
                 return Prompt(views.not_member(lang))
             repo = CheckinRepository(session)
-            await insert_ignore(
-                session,
-                CheckinEntry,
-                {
-                    "round_id": round_id,
-                    "user_id": user_id,
-                    "state": EntryState.INVITED,
-                    "answers": "[]",
-                    "step": -1,
-                    "done": False,
-                },
-                key=["round_id", "user_id"],
-            )
-            entry = await repo.entry(round_id, user_id)
-            assert entry is not None
+            entry = await repo.ensure_entry(round_id, user_id)
             entry.step = 0
             await UserRepository(session).set_reachable(user_id, True)  # they are here, in private
             person = await repo.person(user_id)

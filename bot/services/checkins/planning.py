@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.checkin_schedule import latest_slot, next_slot, week_of
 from bot.services.checkins.common import Deps
 from bot.services.settings import ChatConfig
-from models.checkins import CheckinRepository, CheckinRound, RoundStatus
-from models.upsert import insert_ignore
+from models.checkins import CheckinRepository, RoundStatus
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +102,7 @@ class Planner:
             existing = await repo.by_week(chat_id, week)
             if existing is None:
                 values = round_values(chat_id, week, start, config, manual=False)
-                await insert_ignore(session, CheckinRound, values, key=["chat_id", "week"])
+                await repo.add_planned(values)
             elif existing.status == RoundStatus.PLANNED and not existing.manual:
                 # follow changes of checkin (within the week), checkin_window, checkin_reminder
                 closes, remind = deadlines(start, config)

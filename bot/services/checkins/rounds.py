@@ -109,10 +109,7 @@ class Rounds:
                     setattr(existing, name, value)
                 round_id = existing.id
             else:
-                row = CheckinRound(**values)
-                session.add(row)
-                await session.flush()
-                round_id = row.id
+                round_id = await repo.add_round(values)
             closes_at = now + config.checkin_window
         await self.open(round_id)
         self._deps.wake()
