@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import format_moment, t
 from bot.notifier import Button, Keyboard
-from bot.services.checkins.digest import Tally, clip, fit
+from bot.services.checkins.digest import Fitted, Tally, clip, fit
 from bot.services.checkins.questions import Question
 from bot.views.callbacks import CheckinBegin, CheckinOptIn, CheckinShare, CheckinSkip
 
@@ -68,6 +68,11 @@ def support_request(lang: str, *, to_buddy: bool, name: str, chat: str, request:
     return t(lang, key, name=escape(name), chat=chat, request=escape(request))
 
 
+def _digest_section(lang: str, heading: str, fitted: Fitted) -> list[str]:
+    more = [t(lang, "checkin.digest_more", n=fitted.more)] if fitted.more else []
+    return ["", t(lang, heading), *fitted.shown, *more]
+
+
 def digest(lang: str, tally: Tally) -> str:
     """The group digest, within `DIGEST_LIMIT` UTF-16 units: milestones take at most half,
     wins the rest; whatever does not fit is counted as "…and N more"."""
@@ -82,14 +87,12 @@ def digest(lang: str, tally: Tally) -> str:
         else t(lang, "checkin.digest_win_anon", win=escape(win))
         for win, name in tally.wins
     ]
-    first, second = fit(heading, milestones, wins)
+    shown_milestones, shown_wins = fit(heading, milestones, wins)
     lines = [heading]
-    for section, fitted in (("milestones", first), ("wins", second)):
-        if not (tally.milestones if section == "milestones" else tally.wins):
-            continue
-        lines += ["", t(lang, f"checkin.digest_{section}"), *fitted.shown]
-        if fitted.more:
-            lines.append(t(lang, "checkin.digest_more", n=fitted.more))
+    if milestones:
+        lines += _digest_section(lang, "checkin.digest_milestones", shown_milestones)
+    if wins:
+        lines += _digest_section(lang, "checkin.digest_wins", shown_wins)
     if not tally.participants:
         lines.append(t(lang, "checkin.digest_nobody"))
     return "\n".join(lines)

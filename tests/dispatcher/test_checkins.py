@@ -781,3 +781,37 @@ async def test_a_held_invite_is_withdrawn_when_the_member_leaves_meanwhile(
     await run(h)
     assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
     assert sum("Weekly check-in in" in x for x in texts(h, OWNER)) == 1
+
+
+async def test_commands_in_the_wrong_place_are_refused_in_the_senders_language(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h)
+    assert "private chat with me" in await say(h, GROUP, MEMBER, "/pause 3d")
+    assert "works in a group" in await say(h, MEMBER, MEMBER, "/checkin_now")
+    assert "administrators" in await say(h, GROUP, MEMBER, "/checkin_now")
+    h.fake.add_user(FRIEND, "Фёдор", language_code="ru")
+    h.fake.set_member(GROUP, FRIEND, "member")
+    assert "личном чате со мной" in await say(h, GROUP, FRIEND, "/pause 3d")
+    assert "работает в группе" in await say(h, FRIEND, FRIEND, "/checkin_questions")
+    async with h.app.db.transaction() as session:
+        rounds = (await session.execute(select(CheckinRound))).scalars().all()
+    assert not rounds  # nothing was started by the refused /checkin_now
+
+
+async def test_check_in_buttons_answer_at_once_and_a_malformed_one_is_out_of_date(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, quiet_hours="off")
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    assert "1/3" in await press(h, MEMBER, "ci:a:")
+    assert h.fake.callback_answers[-1].get("text", "") == ""  # the spinner stopped, silently
+    invite = next(m for m in h.fake.sent_messages(MEMBER) if buttons(m))
+    h.fake.press_button(MEMBER, MEMBER, invite["message_id"], "ci:a:not-a-round")
+    await h.settle()
+    assert "out of date" in str(h.fake.callback_answers[-1].get("text"))
