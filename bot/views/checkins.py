@@ -23,10 +23,7 @@ SHARE_CHOICES = ("name", "anon", "no")
 
 Screen = tuple[str, Keyboard | None]
 
-
-def title(raw: str | None, chat_id: int) -> str:
-    """A chat's title as shown inside a message (its id when the title is unknown)."""
-    return escape(raw if raw is not None else str(chat_id))
+# Chat titles, names, questions and answers come in as raw text and are escaped here.
 
 
 def default_question_texts(lang: str) -> tuple[str, str, str]:
@@ -43,13 +40,13 @@ def _answer_button(lang: str, round_id: int) -> Keyboard:
 
 
 def invite(lang: str, chat: str, round_id: int, closes: datetime, zone: ZoneInfo) -> Screen:
-    until = format_moment(lang, closes, zone)
-    return t(lang, "checkin.invite", chat=chat, until=until), _answer_button(lang, round_id)
+    text = t(lang, "checkin.invite", chat=escape(chat), until=format_moment(lang, closes, zone))
+    return text, _answer_button(lang, round_id)
 
 
 def reminder(lang: str, chat: str, round_id: int, closes: datetime, zone: ZoneInfo) -> Screen:
-    until = format_moment(lang, closes, zone)
-    return t(lang, "checkin.reminder", chat=chat, until=until), _answer_button(lang, round_id)
+    text = t(lang, "checkin.reminder", chat=escape(chat), until=format_moment(lang, closes, zone))
+    return text, _answer_button(lang, round_id)
 
 
 def group_post(
@@ -65,7 +62,7 @@ def group_post(
 
 def support_request(lang: str, *, to_buddy: bool, name: str, chat: str, request: str) -> str:
     key = "checkin.support_buddy" if to_buddy else "checkin.support_admins"
-    return t(lang, key, name=escape(name), chat=chat, request=escape(request))
+    return t(lang, key, name=escape(name), chat=escape(chat), request=escape(request))
 
 
 def _digest_section(lang: str, heading: str, fitted: Fitted) -> list[str]:
@@ -116,8 +113,8 @@ def cannot_skip(lang: str) -> str:
 
 def intro(lang: str, chat: str, count: int, *, editing: bool) -> str:
     if editing:
-        return t(lang, "checkin.editing", chat=chat)
-    return t(lang, "checkin.intro", chat=chat, n=count)
+        return t(lang, "checkin.editing", chat=escape(chat))
+    return t(lang, "checkin.intro", chat=escape(chat), n=count)
 
 
 def question(
@@ -207,7 +204,7 @@ def offer(lang: str, chat: str, chat_id: int, slot: WeeklySlot) -> Screen:
     text = t(
         lang,
         "checkin.offer",
-        chat=chat,
+        chat=escape(chat),
         when=t(lang, f"checkin.weekday.{slot.weekday}"),
         at=f"{slot.at:%H:%M}",
     )
@@ -296,8 +293,8 @@ def questions_bad(lang: str) -> str:
 
 
 def nudge(lang: str, chat: str) -> str:
-    return t(lang, "checkin.nudge", chat=chat)
+    return t(lang, "checkin.nudge", chat=escape(chat))
 
 
 def nudge_buddy(lang: str, name: str, chat: str) -> str:
-    return t(lang, "checkin.nudge_buddy", name=escape(name), chat=chat)
+    return t(lang, "checkin.nudge_buddy", name=escape(name), chat=escape(chat))

@@ -47,9 +47,9 @@ async def language_of(session: AsyncSession, user_id: int, config: ChatConfig) -
 
 
 async def chat_title(session: AsyncSession, chat_id: int) -> str:
-    """The chat's title as shown in a message (escaped; its id if unknown)."""
+    """The chat's title (its id if unknown), as raw text."""
     chat = await ChatRepository(session).get(chat_id)
-    return views.title(chat.title if chat else None, chat_id)
+    return chat.title if chat else str(chat_id)
 
 
 async def withdraw_prompts(session: AsyncSession, user_id: int, round_ids: list[int]) -> None:
