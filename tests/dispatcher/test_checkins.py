@@ -535,8 +535,8 @@ async def test_one_failing_chat_does_not_stop_the_others(
     await opt_in(h, MEMBER)
     await say(h, GROUP, ADMIN, "/checkin_now")
     await h.app.hearth.outbox.drain()
-    service = h.app.hearth.checkins
-    real = service._open
+    rounds = h.app.hearth.checkins._rounds
+    real = rounds.open
 
     async def broken(round_id: int) -> bool:
         raise RuntimeError("a bad chat")
@@ -555,9 +555,9 @@ async def test_one_failing_chat_does_not_stop_the_others(
                 manual=True,
             )
         )
-    monkeypatch.setattr(service, "_open", broken)
+    monkeypatch.setattr(rounds, "open", broken)
     await close_round(h)
-    monkeypatch.setattr(service, "_open", real)
+    monkeypatch.setattr(rounds, "open", real)
     assert "Check-in digest" in texts(h, GROUP)[-1]
 
 
@@ -663,7 +663,7 @@ async def test_pausing_during_an_open_round_keeps_the_streak(harness: Harness) -
 async def test_silent_members_beyond_one_batch_are_all_nudged(
     harness: Harness, monkeypatch: Any
 ) -> None:
-    import bot.services.checkins as checkins
+    import bot.services.checkins.nudges as checkins
 
     h = harness
     monkeypatch.setattr(checkins, "NUDGE_BATCH", 1)  # as if there were more than 500 of them
@@ -734,14 +734,15 @@ async def test_planning_writes_only_when_something_changed(
     h = harness
     await setup_chat(h, checkin="mon 12:00")
     service = h.app.hearth.checkins
-    real = service._plan_chat
+    planner = service._planner
+    real = planner._plan_chat
     calls: list[int] = []
 
     async def counted(session: Any, chat_id: int, config: Any, now: datetime) -> None:
         calls.append(chat_id)
         await real(session, chat_id, config, now)
 
-    monkeypatch.setattr(service, "_plan_chat", counted)
+    monkeypatch.setattr(planner, "_plan_chat", counted)
     await service.plan()
     await service.plan()
     h.clock.advance(timedelta(seconds=2))
@@ -780,3 +781,37 @@ async def test_a_held_invite_is_withdrawn_when_the_member_leaves_meanwhile(
     await run(h)
     assert not any("Weekly check-in in" in x for x in texts(h, MEMBER))
     assert sum("Weekly check-in in" in x for x in texts(h, OWNER)) == 1
+
+
+async def test_commands_in_the_wrong_place_are_refused_in_the_senders_language(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h)
+    assert "private chat with me" in await say(h, GROUP, MEMBER, "/pause 3d")
+    assert "works in a group" in await say(h, MEMBER, MEMBER, "/checkin_now")
+    assert "administrators" in await say(h, GROUP, MEMBER, "/checkin_now")
+    h.fake.add_user(FRIEND, "Фёдор", language_code="ru")
+    h.fake.set_member(GROUP, FRIEND, "member")
+    assert "личном чате со мной" in await say(h, GROUP, FRIEND, "/pause 3d")
+    assert "работает в группе" in await say(h, FRIEND, FRIEND, "/checkin_questions")
+    async with h.app.db.transaction() as session:
+        rounds = (await session.execute(select(CheckinRound))).scalars().all()
+    assert not rounds  # nothing was started by the refused /checkin_now
+
+
+async def test_check_in_buttons_answer_at_once_and_a_malformed_one_is_out_of_date(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_chat(h, quiet_hours="off")
+    await opt_in(h, MEMBER)
+    await say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    assert "1/3" in await press(h, MEMBER, "ci:a:")
+    assert h.fake.callback_answers[-1].get("text", "") == ""  # the spinner stopped, silently
+    invite = next(m for m in h.fake.sent_messages(MEMBER) if buttons(m))
+    h.fake.press_button(MEMBER, MEMBER, invite["message_id"], "ci:a:not-a-round")
+    await h.settle()
+    assert "out of date" in str(h.fake.callback_answers[-1].get("text"))

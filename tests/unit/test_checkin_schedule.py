@@ -16,7 +16,6 @@ from bot.services.checkin_schedule import (
     quiet_until,
     week_of,
 )
-from bot.services.checkins import parse_questions
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -88,30 +87,3 @@ def test_quiet_hours_wrap_past_midnight_and_end_in_local_time() -> None:
         parse_quiet("10:00-10:00")
     with pytest.raises(ValueError):
         parse_quiet("night")
-
-
-def test_questions_one_per_line_with_a_skippable_support_question() -> None:
-    questions = parse_questions("What went well?\n\n- What was hard?\n? Need help?")
-    assert [q.text for q in questions] == ["What went well?", "What was hard?", "Need help?"]
-    assert [q.support for q in questions] == [False, False, True]
-    with pytest.raises(ValueError):
-        parse_questions("\n".join(f"Q{i}" for i in range(6)))
-    with pytest.raises(ValueError):
-        parse_questions("   ")
-    with pytest.raises(ValueError):
-        parse_questions("x" * 301)
-
-
-def test_the_digest_fits_telegram_with_many_milestones_and_emoji_wins() -> None:
-    from bot.notifier import utf16_length
-    from bot.services.checkins import CheckinService, _Close
-
-    result = _Close(
-        participants=300,
-        milestones=[(f"Person with a long name number {i}", 4) for i in range(150)],
-        wins=[("🎉🌟💪" * 60, f"Winner {i}") for i in range(100)],
-    )
-    text = CheckinService._digest("en", result)
-    assert utf16_length(text) <= 4096
-    assert text.count("more.") == 2  # milestones and wins are both capped, and say so
-    assert "Person with a long name number 0" in text and "Winner 0" in text
