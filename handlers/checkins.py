@@ -12,7 +12,6 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.context import Hearth
 from bot.durations import parse_duration
-from bot.middlewares.language import LanguageMiddleware
 from bot.services.checkins import MAX_PAUSE, Prompt, StartNow, parse_questions
 from bot.views import checkins as views
 from bot.views.callbacks import CheckinBegin, CheckinOptIn, CheckinShare, CheckinSkip
@@ -162,14 +161,8 @@ def build_router() -> Router:
     commands = commands_only(Router(name="checkins-commands"))
     commands.message.register(deep_link, CommandStart(), deep_link_in_private)
     commands.message.register(checkins, Command("checkins"))
-    # The refusing filters answer in the sender's language, but the dispatcher picks it in an
-    # inner middleware (after filters); until it does so in an outer one, these commands get
-    # it first here. Nested under `commands`, so only commands ever pay for it.
-    refusing = Router(name="checkins-refusing")
-    refusing.message.outer_middleware(LanguageMiddleware())
-    refusing.message.register(pause, Command("pause"), InPrivate(refusal=views.private_only))
-    refusing.message.register(checkin_now, Command("checkin_now"), GroupAdmin())
-    refusing.message.register(checkin_questions, Command("checkin_questions"), GroupAdmin())
-    commands.include_router(refusing)
+    commands.message.register(pause, Command("pause"), InPrivate(refusal=views.private_only))
+    commands.message.register(checkin_now, Command("checkin_now"), GroupAdmin())
+    commands.message.register(checkin_questions, Command("checkin_questions"), GroupAdmin())
     router.include_router(commands)
     return router
