@@ -29,7 +29,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, UTCDateTime
 from models.chats import Chat, ChatSetting
 from models.members import Member, MemberStatus, TrustLevel
-from models.outbox import OutboxMessage, OutboxStatus
 from models.upsert import insert_ignore
 from models.users import User
 
@@ -439,25 +438,6 @@ class CheckinRepository:
             )
         )
         return {(int(r), int(u)) for r, u in result.all()}
-
-    async def held(self, prefix: str, now: datetime) -> list[tuple[int, str]]:
-        """(outbox id, key) of pending messages under `prefix` held back past `now`."""
-        result = await self.session.execute(
-            select(OutboxMessage.id, OutboxMessage.key).where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.key.startswith(prefix, autoescape=True),
-                OutboxMessage.not_before > now,
-            )
-        )
-        return [(int(row_id), str(key)) for row_id, key in result.all()]
-
-    async def expire_pending(self, ids: list[int]) -> None:
-        await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.EXPIRED)
-            .execution_options(synchronize_session=False)
-        )
 
     async def standing(self, user_id: int, chat_id: int | None) -> list[tuple[str, bool]]:
         """(chat title, opted in) for each chat the person is a member of (or just one)."""

@@ -190,3 +190,23 @@ class OutboxRepository:
             )
         )
         return int(result.scalar_one())
+
+    async def held(self, prefix: str, now: datetime) -> list[tuple[int, str]]:
+        """(outbox id, key) of pending messages under `prefix` held back past `now`."""
+        result = await self.session.execute(
+            select(OutboxMessage.id, OutboxMessage.key).where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.key.startswith(prefix, autoescape=True),
+                OutboxMessage.not_before > now,
+            )
+        )
+        return [(int(row_id), str(key)) for row_id, key in result.all()]
+
+    async def expire_pending(self, ids: list[int]) -> None:
+        """Expire these rows if they are still pending (a row sent meanwhile stays sent)."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.EXPIRED)
+            .execution_options(synchronize_session=False)
+        )

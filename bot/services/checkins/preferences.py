@@ -111,8 +111,9 @@ class Preferences:
         now = self._deps.clock.now()
         async with self._deps.db.transaction() as session:
             repo = CheckinRepository(session)
+            outbox = OutboxRepository(session)
             wanted: dict[int, tuple[int, int]] = {}
-            for row_id, raw in await repo.held(keys.PREFIX, now):
+            for row_id, raw in await outbox.held(keys.PREFIX, now):
                 key = keys.parse(raw)
                 if isinstance(key, keys.Invite | keys.Reminder):
                     wanted[row_id] = (key.round_id, key.user_id)
@@ -121,7 +122,7 @@ class Preferences:
             ok = await repo.still_invited({r for r, _ in wanted.values()}, now)
             stale = [row_id for row_id, pair in wanted.items() if pair not in ok]
             if stale:
-                await repo.expire_pending(stale)
+                await outbox.expire_pending(stale)
         return len(stale)
 
     async def zone(self, user_id: int) -> ZoneInfo:
