@@ -22,7 +22,8 @@ from bot.services.checkins.common import (
 from bot.services.checkins.questions import decode_answers, encode_answers
 from bot.services.settings import ChatConfig
 from bot.views import checkins as views
-from models.checkins import CheckinRepository, CheckinRound, RoundStatus
+from models.checkin_repository import CheckinRepository
+from models.checkins import CheckinRound, RoundStatus
 from models.members import MemberRepository, MemberStatus
 from models.users import UserRepository
 

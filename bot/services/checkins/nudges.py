@@ -14,7 +14,7 @@ from bot.services.checkins.common import Deps, chat_title
 from bot.services.settings import ChatConfig
 from bot.views import checkins as views
 from models.buddies import BuddyRepository
-from models.checkins import CheckinRepository
+from models.checkin_repository import CheckinRepository
 from models.users import UserRepository
 
 NUDGE_BATCH = 500  # per chat and pass; the next pass (a minute later) takes the next ones

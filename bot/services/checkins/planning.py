@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.checkin_schedule import latest_slot, next_slot, week_of
 from bot.services.checkins.common import Deps
 from bot.services.settings import ChatConfig
-from models.checkins import CheckinRepository, RoundStatus
+from models.checkin_repository import CheckinRepository
+from models.checkins import RoundStatus
 
 log = logging.getLogger(__name__)
 

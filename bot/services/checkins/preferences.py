@@ -18,7 +18,8 @@ from bot.services.checkins.common import (
 from bot.services.checkins.questions import Question, encode
 from bot.views import checkins as views
 from models.chats import ChatRepository
-from models.checkins import CheckinRepository, EntryState
+from models.checkin_repository import CheckinRepository
+from models.checkins import EntryState
 from models.members import MemberRepository, MemberStatus, TrustLevel
 from models.outbox import OutboxRepository
 from models.users import UserRepository

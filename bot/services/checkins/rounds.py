@@ -25,7 +25,8 @@ from bot.services.checkins.questions import decode_answers
 from bot.services.settings import ChatConfig
 from bot.views import checkins as views
 from models.buddies import BuddyRepository
-from models.checkins import CheckinEntry, CheckinRepository, CheckinRound, EntryState, RoundStatus
+from models.checkin_repository import CheckinRepository
+from models.checkins import CheckinEntry, CheckinRound, EntryState, RoundStatus
 from models.users import UserRepository
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,392 @@
+"""The check-in repository: rounds, entries, opt-ins and who gets what (queries only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.chats import Chat, ChatSetting
+from models.checkins import (
+    CheckinEntry,
+    CheckinMember,
+    CheckinPerson,
+    CheckinQuestions,
+    CheckinRound,
+    EntryState,
+    RoundStatus,
+)
+from models.members import Member, MemberStatus, TrustLevel
+from models.upsert import insert_ignore
+from models.users import User
+
+
+def _not_paused(now: datetime) -> ColumnElement[bool]:
+    return or_(CheckinPerson.paused_until.is_(None), CheckinPerson.paused_until <= now)
+
+
+def _same_member() -> ColumnElement[bool]:
+    """Joins `CheckinMember` to the `Member` row of the same person and chat."""
+    return (CheckinMember.chat_id == Member.chat_id) & (CheckinMember.user_id == Member.user_id)
+
+
+class CheckinRepository:
+    """Rounds, entries, opt-ins and who gets what, inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def round(self, round_id: int) -> CheckinRound | None:
+        return await self.session.get(CheckinRound, round_id)
+
+    async def by_week(self, chat_id: int, week: str) -> CheckinRound | None:
+        result = await self.session.execute(
+            select(CheckinRound).where(CheckinRound.chat_id == chat_id, CheckinRound.week == week)
+        )
+        return result.scalar_one_or_none()
+
+    async def open_round(self, chat_id: int) -> CheckinRound | None:
+        result = await self.session.execute(
+            select(CheckinRound)
+            .where(CheckinRound.chat_id == chat_id, CheckinRound.status == RoundStatus.OPEN)
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def with_status(self, status: RoundStatus) -> list[CheckinRound]:
+        result = await self.session.execute(
+            select(CheckinRound).where(CheckinRound.status == status).order_by(CheckinRound.id)
+        )
+        return list(result.scalars())
+
+    async def entry(self, round_id: int, user_id: int) -> CheckinEntry | None:
+        return await self.session.get(CheckinEntry, (round_id, user_id))
+
+    async def entries(self, round_id: int) -> list[CheckinEntry]:
+        result = await self.session.execute(
+            select(CheckinEntry)
+            .where(CheckinEntry.round_id == round_id)
+            .order_by(CheckinEntry.updated_at, CheckinEntry.user_id)
+        )
+        return list(result.scalars())
+
+    async def member(self, chat_id: int, user_id: int) -> CheckinMember | None:
+        return await self.session.get(CheckinMember, (chat_id, user_id))
+
+    async def ensure_member(self, chat_id: int, user_id: int) -> CheckinMember:
+        row = await self.member(chat_id, user_id)
+        if row is None:
+            await insert_ignore(
+                self.session,
+                CheckinMember,
+                {
+                    "chat_id": chat_id,
+                    "user_id": user_id,
+                    "opted_in": False,
+                    "offered": False,
+                    "streak": 0,
+                    "best_streak": 0,
+                },
+                key=["chat_id", "user_id"],
+            )
+            row = await self.member(chat_id, user_id)
+        assert row is not None
+        return row
+
+    async def person(self, user_id: int) -> CheckinPerson:
+        row = await self.session.get(CheckinPerson, user_id)
+        if row is None:
+            await insert_ignore(self.session, CheckinPerson, {"user_id": user_id}, key=["user_id"])
+            row = await self.session.get(CheckinPerson, user_id)
+        assert row is not None
+        return row
+
+    async def existing_person(self, user_id: int) -> CheckinPerson | None:
+        return await self.session.get(CheckinPerson, user_id)
+
+    async def opted_in(self, chat_id: int) -> list[int]:
+        result = await self.session.execute(
+            select(CheckinMember.user_id).where(
+                CheckinMember.chat_id == chat_id, CheckinMember.opted_in.is_(True)
+            )
+        )
+        return list(result.scalars())
+
+    async def questions(self, chat_id: int) -> str | None:
+        row = await self.session.get(CheckinQuestions, chat_id)
+        return row.questions if row else None
+
+    async def set_questions(self, chat_id: int, raw: str | None) -> None:
+        """Store a chat's own questions (JSON), or drop them (None: back to the defaults)."""
+        await self.session.execute(
+            delete(CheckinQuestions).where(CheckinQuestions.chat_id == chat_id)
+        )
+        if raw is not None:
+            self.session.add(CheckinQuestions(chat_id=chat_id, questions=raw))
+
+    async def rounds(self, *conditions: ColumnElement[bool]) -> list[CheckinRound]:
+        result = await self.session.execute(select(CheckinRound).where(*conditions))
+        return list(result.scalars())
+
+    async def due_to_start(self, now: datetime) -> list[CheckinRound]:
+        return await self.rounds(
+            CheckinRound.status == RoundStatus.PLANNED, CheckinRound.starts_at <= now
+        )
+
+    async def due_to_remind(self, now: datetime) -> list[CheckinRound]:
+        return await self.rounds(
+            CheckinRound.status == RoundStatus.OPEN,
+            CheckinRound.reminded.is_(False),
+            CheckinRound.remind_at <= now,
+            CheckinRound.closes_at > now,
+        )
+
+    async def due_to_close(self, now: datetime) -> list[CheckinRound]:
+        return await self.rounds(
+            CheckinRound.status == RoundStatus.OPEN, CheckinRound.closes_at <= now
+        )
+
+    async def move(self, round_id: int, old: RoundStatus, new: RoundStatus) -> bool:
+        """The claim: change the status only if it still is `old`."""
+        result = await self.session.execute(
+            update(CheckinRound)
+            .where(CheckinRound.id == round_id, CheckinRound.status == old)
+            .values(status=new)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def claim_reminder(self, round_id: int) -> bool:
+        """Mark the round reminded, only if it was not yet: True for the one who did."""
+        result = await self.session.execute(
+            update(CheckinRound)
+            .where(CheckinRound.id == round_id, CheckinRound.reminded.is_(False))
+            .values(reminded=True)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def active_chats(self) -> list[int]:
+        """The chats the bot is (still) in: where members may be nudged."""
+        result = await self.session.execute(select(Chat.id).where(Chat.active.is_(True)))
+        return list(result.scalars())
+
+    async def enabled_chats(self) -> set[int]:
+        """Active chats whose `checkin` setting is on (a weekly slot)."""
+        result = await self.session.execute(
+            select(ChatSetting.chat_id)
+            .join(Chat, Chat.id == ChatSetting.chat_id)
+            .where(
+                ChatSetting.key == "checkin",
+                ChatSetting.value != "off",
+                Chat.active.is_(True),
+            )
+        )
+        return set(result.scalars())
+
+    async def planned_ahead(self, now: datetime) -> list[CheckinRound]:
+        """Rounds planned (not started by hand) for a moment after `now`."""
+        return await self.rounds(
+            CheckinRound.status == RoundStatus.PLANNED,
+            CheckinRound.manual.is_(False),
+            CheckinRound.starts_at > now,
+        )
+
+    async def any_before(self, chat_id: int, moment: datetime) -> bool:
+        """Whether the chat had a round starting before `moment` (check-ins ran before)."""
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(CheckinRound)
+            .where(CheckinRound.chat_id == chat_id, CheckinRound.starts_at < moment)
+        )
+        return bool(int(result.scalar_one()))
+
+    async def drop_planned_except(
+        self, chat_id: int, now: datetime, wanted: list[datetime]
+    ) -> None:
+        """Delete the chat's planned future rounds that start at none of `wanted`."""
+        await self.session.execute(
+            delete(CheckinRound).where(
+                CheckinRound.chat_id == chat_id,
+                CheckinRound.status == RoundStatus.PLANNED,
+                CheckinRound.manual.is_(False),
+                CheckinRound.starts_at > now,
+                CheckinRound.starts_at.not_in(wanted) if wanted else CheckinRound.id.is_not(None),
+            )
+        )
+
+    async def add_round(self, values: dict[str, object]) -> int:
+        """A new round (started by hand); its id."""
+        row = CheckinRound(**values)
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def add_planned(self, values: dict[str, object]) -> None:
+        """A planned round, unless the chat has one for that week already."""
+        await insert_ignore(self.session, CheckinRound, values, key=["chat_id", "week"])
+
+    async def add_entries(self, entries: list[dict[str, object]]) -> None:
+        if entries:
+            await self.session.execute(insert(CheckinEntry), entries)
+
+    async def ensure_entry(self, round_id: int, user_id: int) -> CheckinEntry:
+        """The person's entry in the round, added (asked, nothing answered) if missing."""
+        await insert_ignore(
+            self.session,
+            CheckinEntry,
+            {
+                "round_id": round_id,
+                "user_id": user_id,
+                "state": EntryState.INVITED,
+                "answers": "[]",
+                "step": -1,
+                "done": False,
+            },
+            key=["round_id", "user_id"],
+        )
+        entry = await self.entry(round_id, user_id)
+        assert entry is not None
+        return entry
+
+    async def invitees(self, chat_id: int) -> list[tuple[User, datetime | None]]:
+        """Who a round of this chat asks: opted in, still in the chat, reachable, human;
+        with their pause (a paused person gets an entry but no invite)."""
+        result = await self.session.execute(
+            select(User, CheckinPerson.paused_until)
+            .join(CheckinMember, CheckinMember.user_id == User.id)
+            .join(
+                Member,
+                (Member.user_id == User.id) & (Member.chat_id == CheckinMember.chat_id),
+            )
+            .outerjoin(CheckinPerson, CheckinPerson.user_id == User.id)
+            .where(
+                CheckinMember.chat_id == chat_id,
+                CheckinMember.opted_in.is_(True),
+                Member.status == MemberStatus.IN,
+                User.reachable.is_(True),
+                User.is_bot.is_(False),
+            )
+        )
+        return [(user, paused) for user, paused in result.all()]
+
+    async def to_remind(self, round_id: int, chat_id: int) -> list[tuple[User, datetime | None]]:
+        """Who the reminder of a round goes to: asked, not answered, still opted in and in
+        the chat, reachable; with their pause."""
+        result = await self.session.execute(
+            select(User, CheckinPerson.paused_until)
+            .join(CheckinEntry, CheckinEntry.user_id == User.id)
+            .join(Member, (Member.user_id == User.id) & (Member.chat_id == chat_id))
+            .join(
+                CheckinMember,
+                (CheckinMember.user_id == User.id) & (CheckinMember.chat_id == chat_id),
+            )
+            .outerjoin(CheckinPerson, CheckinPerson.user_id == User.id)
+            .where(
+                CheckinEntry.round_id == round_id,
+                CheckinMember.opted_in.is_(True),  # not those who opted out meanwhile
+                Member.status == MemberStatus.IN,  # not those who left meanwhile
+                CheckinEntry.state == EntryState.INVITED,
+                CheckinEntry.done.is_(False),
+                User.reachable.is_(True),
+            )
+        )
+        return [(user, paused) for user, paused in result.all()]
+
+    async def unanswered_open(self, user_id: int) -> list[CheckinEntry]:
+        """The person's entries in open rounds that they have not answered."""
+        result = await self.session.execute(
+            select(CheckinEntry)
+            .join(CheckinRound, CheckinRound.id == CheckinEntry.round_id)
+            .where(
+                CheckinEntry.user_id == user_id,
+                CheckinEntry.done.is_(False),
+                CheckinRound.status == RoundStatus.OPEN,
+            )
+        )
+        return list(result.scalars())
+
+    async def open_round_ids(self, user_id: int, chat_ids: list[int] | None = None) -> list[int]:
+        """The open rounds the person has an entry in (in `chat_ids`, if given)."""
+        query = (
+            select(CheckinRound.id)
+            .join(CheckinEntry, CheckinEntry.round_id == CheckinRound.id)
+            .where(CheckinEntry.user_id == user_id, CheckinRound.status == RoundStatus.OPEN)
+        )
+        if chat_ids is not None:
+            query = query.where(CheckinRound.chat_id.in_(chat_ids))
+        return list((await self.session.execute(query)).scalars())
+
+    async def still_invited(self, round_ids: set[int], now: datetime) -> set[tuple[int, int]]:
+        """(round, person) pairs whose invite or reminder is still wanted: asked, not
+        answered, in the chat, opted in, not paused."""
+        result = await self.session.execute(
+            select(CheckinEntry.round_id, CheckinEntry.user_id)
+            .join(CheckinRound, CheckinRound.id == CheckinEntry.round_id)
+            .join(
+                Member,
+                (Member.chat_id == CheckinRound.chat_id) & (Member.user_id == CheckinEntry.user_id),
+            )
+            .join(
+                CheckinMember,
+                (CheckinMember.chat_id == CheckinRound.chat_id)
+                & (CheckinMember.user_id == CheckinEntry.user_id),
+            )
+            .outerjoin(CheckinPerson, CheckinPerson.user_id == CheckinEntry.user_id)
+            .where(
+                CheckinEntry.round_id.in_(round_ids),
+                CheckinEntry.done.is_(False),
+                CheckinEntry.state == EntryState.INVITED,
+                Member.status == MemberStatus.IN,
+                CheckinMember.opted_in.is_(True),
+                _not_paused(now),
+            )
+        )
+        return {(int(r), int(u)) for r, u in result.all()}
+
+    async def standing(self, user_id: int, chat_id: int | None) -> list[tuple[str, bool]]:
+        """(chat title, opted in) for each chat the person is a member of (or just one)."""
+        query = (
+            select(Chat.title, CheckinMember.opted_in)
+            .join(Member, Member.chat_id == Chat.id)
+            .outerjoin(CheckinMember, _same_member())
+            .where(
+                Member.user_id == user_id,
+                Member.status == MemberStatus.IN,
+                Member.trust != TrustLevel.PENDING,
+            )
+            .order_by(Chat.title)
+        )
+        if chat_id is not None:
+            query = query.where(Member.chat_id == chat_id)
+        rows = await self.session.execute(query)
+        return [(str(title), bool(opted)) for title, opted in rows.all()]
+
+    async def silent(
+        self, chat_id: int, silent_since: datetime, now: datetime, skip: set[int], limit: int
+    ) -> list[tuple[int, datetime | None, datetime | None, datetime | None]]:
+        """Members silent since before `silent_since`, not nudged for this silence yet, not
+        paused, not in `skip` (active just now): (user, last seen, nudged at, paused until),
+        the longest silent first, at most `limit`."""
+        seen = func.coalesce(Member.last_active_at, Member.verified_at, Member.joined_at)
+        result = await self.session.execute(
+            select(Member.user_id, seen, CheckinMember.nudged_at, CheckinPerson.paused_until)
+            .join(User, User.id == Member.user_id)
+            .outerjoin(CheckinMember, _same_member())
+            .outerjoin(CheckinPerson, CheckinPerson.user_id == Member.user_id)
+            .where(
+                Member.chat_id == chat_id,
+                Member.status == MemberStatus.IN,
+                Member.trust != TrustLevel.PENDING,
+                seen < silent_since,
+                User.is_bot.is_(False),
+                User.reachable.is_(True),
+                or_(CheckinMember.nudged_at.is_(None), CheckinMember.nudged_at < seen),
+                _not_paused(now),
+                Member.user_id.not_in(list(skip)) if skip else true(),
+            )
+            .order_by(seen, Member.user_id)
+            .limit(limit)
+        )
+        return [(int(u), s, n, p) for u, s, n, p in result.all()]
