@@ -70,10 +70,11 @@ class Executor:
         config = await self._settings.get(message.chat_id)
         rules = self._rules_of(message.chat_id, config)
         now = self._clock.now()
+        at = message.at.timestamp()
         facts: dict[Fact, int] = {}
         step = decide(message, rules, facts, now)
         while isinstance(step, Ask):
-            facts[step.fact] = await self._read(message, step, now)
+            facts[step.fact] = await self._read(message, step, at, now)
             step = decide(message, rules, facts, now)
         if step.allow:
             return True
@@ -89,9 +90,9 @@ class Executor:
         self._rules[chat_id] = (config, rules)
         return rules
 
-    async def _read(self, message: Incoming, ask: Ask, now: datetime) -> int:
-        """One fact the rules asked for; counters are recorded as they are read."""
-        at = message.at.timestamp()
+    async def _read(self, message: Incoming, ask: Ask, at: float, now: datetime) -> int:
+        """One fact the rules asked for; counters are recorded as they are read (`at` is
+        the message's time, the counters' clock)."""
         fact = ask.fact
         if fact is Fact.HELD:
             return await self._pace.held(ask.key, at)
