@@ -56,25 +56,27 @@ class ModerationService:
         self._clock = clock
         self._notifier = notifier
         self.pace = pace
-        self.audit = AuditLog(db, clock, notifier, settings)
-        self.stop_words_store = StopWords(db)
-        self.punishments = Punishments(db, clock, notifier, settings, admins, pace, self.audit)
-        self.reports = Reports(db, clock, notifier, settings, admins, self.audit, self.punishments)
-        self.executor = Executor(
+        self._audit = AuditLog(db, clock, notifier, settings)
+        self._words = StopWords(db)
+        self._punishments = Punishments(db, clock, notifier, settings, admins, pace, self._audit)
+        self._reports = Reports(
+            db, clock, notifier, settings, admins, self._audit, self._punishments
+        )
+        self._executor = Executor(
             db,
             clock,
             notifier,
             settings,
             admins,
             pace,
-            self.stop_words_store,
-            self.punishments,
-            self.audit,
+            self._words,
+            self._punishments,
+            self._audit,
         )
 
     async def check(self, message: Incoming) -> bool:
         """Apply the automatic rules; False when the message was removed."""
-        return await self.executor.check(message)
+        return await self._executor.check(message)
 
     async def prune_counters(self) -> None:
         """Scheduled: forget counters that can no longer matter."""
@@ -82,34 +84,34 @@ class ModerationService:
 
     async def release(self, chat_id: int, user_id: int) -> None:
         """Lift a verification hold, unless a mute still runs."""
-        await self.punishments.release(chat_id, user_id)
+        await self._punishments.release(chat_id, user_id)
 
     async def unpost(self, chat_id: int, message_id: int) -> None:
         """Deadline action: remove a notice."""
         await self._notifier.delete(chat_id, message_id)
 
     async def stop_words(self, chat_id: int) -> list[str]:
-        return await self.stop_words_store.list(chat_id)
+        return await self._words.list(chat_id)
 
     async def add_stop_word(self, chat_id: int, phrase: str) -> str | None:
         """Store a phrase (normalised); None if it was there already."""
-        return await self.stop_words_store.add(chat_id, phrase)
+        return await self._words.add(chat_id, phrase)
 
     async def remove_stop_word(self, chat_id: int, phrase: str) -> bool:
-        return await self.stop_words_store.remove(chat_id, phrase)
+        return await self._words.remove(chat_id, phrase)
 
     async def warn(
         self, chat_id: int, target: Person, actor_id: int | None, reason: str
     ) -> WarnResult:
         """Add a warning; at `warn_limit` apply `warn_action` and start counting afresh."""
-        return await self.punishments.warn(chat_id, target, actor_id, reason)
+        return await self._punishments.warn(chat_id, target, actor_id, reason)
 
     async def unwarn(self, chat_id: int, target_id: int, actor_id: int | None) -> int | None:
         """Remove the latest active warning; the number left, or None if there was none."""
-        return await self.punishments.unwarn(chat_id, target_id, actor_id)
+        return await self._punishments.unwarn(chat_id, target_id, actor_id)
 
     async def warnings(self, chat_id: int, user_id: int) -> list[Warning_]:
-        return await self.punishments.warnings(chat_id, user_id)
+        return await self._punishments.warnings(chat_id, user_id)
 
     async def act(
         self,
@@ -121,7 +123,7 @@ class ModerationService:
         reason: str = "",
     ) -> tuple[Outcome, datetime | None]:
         """Mute, unmute, kick, ban or unban; admins are never targets."""
-        return await self.punishments.act(chat_id, actor_id, target, action, duration, reason)
+        return await self._punishments.act(chat_id, actor_id, target, action, duration, reason)
 
     async def report(
         self,
@@ -132,19 +134,19 @@ class ModerationService:
         text: str,
         reason: str,
     ) -> ReportResult:
-        return await self.reports.report(chat_id, message_id, reporter, target, text, reason)
+        return await self._reports.report(chat_id, message_id, reporter, target, text, reason)
 
     async def resolve_report(
         self, report_id: int, admin_id: int, choice: str
     ) -> tuple[str, Report | None]:
         """An admin pressed a report button (see `Reports.resolve`)."""
-        return await self.reports.resolve(report_id, admin_id, choice)
+        return await self._reports.resolve(report_id, admin_id, choice)
 
     async def modlog(self, chat_id: int, limit: int) -> list[str]:
-        return await self.audit.modlog(chat_id, limit)
+        return await self._audit.modlog(chat_id, limit)
 
     async def log_chat(self, chat_id: int) -> int | None:
-        return await self.audit.log_chat(chat_id)
+        return await self._audit.log_chat(chat_id)
 
     async def set_log_chat(self, chat_id: int, log_chat_id: int | None) -> None:
-        await self.audit.set_log_chat(chat_id, log_chat_id)
+        await self._audit.set_log_chat(chat_id, log_chat_id)

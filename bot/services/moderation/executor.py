@@ -94,22 +94,22 @@ class Executor:
         """One fact the rules asked for; counters are recorded as they are read (`at` is
         the message's time, the counters' clock)."""
         fact = ask.fact
-        if fact is Fact.HELD:
+        if fact == "held":
             return await self._pace.held(ask.key, at)
-        if fact is Fact.FLOOD_COUNT:
+        if fact == "flood_count":
             return await self._pace.hit(ask.key, at, ask.seconds)
-        if fact in (Fact.EXPLAIN_DUE, Fact.EPISODE_NEW, Fact.SLOT_FREE, Fact.SLOW_NOTICE_DUE):
+        if fact in ("explain_due", "episode_new", "slot_free", "slow_notice_due"):
             return await self._pace.claim(ask.key, at, ask.seconds)
-        if fact is Fact.STOP_WORD:
+        if fact == "stop_word":
             return await self._stop_words.found_in(message.chat_id, message.text)
-        if fact is Fact.ADMIN:
+        if fact == "admin":
             return await self._admins.is_admin(message.chat_id, message.sender.id)
-        if fact is Fact.CHANNEL_MENTION:
+        if fact == "channel_mention":
             for username in message.mentions[:MENTIONS_CHECKED]:
                 if await self._notifier.is_channel(username):
                     return True
             return False
-        if fact is Fact.RECENT_FLOODS:
+        if fact == "recent_floods":
             async with self._db.transaction() as session:
                 return await ModerationRepository(session).count_actions(
                     message.chat_id, message.sender.id, Action.FLOOD, now - ESCALATION_WINDOW

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
 from bot.services.moderation.values import Action, Incoming
 from bot.services.settings import ChatConfig
@@ -50,19 +51,20 @@ class Rules:
         )
 
 
-class Fact(StrEnum):
-    """What the rules may need to know beyond the message; each is read by the executor."""
-
-    HELD = "held"  # the sender's flood episode still runs (`Pace.held`)
-    STOP_WORD = "stop_word"  # the text contains one of the chat's stop words
-    CHANNEL_MENTION = "channel_mention"  # one of the first @mentions is a channel
-    ADMIN = "admin"  # the sender is an admin of the chat
-    EXPLAIN_DUE = "explain_due"  # claim: explain the newcomer limits (once per 10 min)
-    FLOOD_COUNT = "flood_count"  # record the message; how many in the window (`Pace.hit`)
-    RECENT_FLOODS = "recent_floods"  # flood mutes of the sender in the last 24 h
-    EPISODE_NEW = "episode_new"  # claim: this message starts a flood episode
-    SLOT_FREE = "slot_free"  # claim: the sender's slow-mode slot
-    SLOW_NOTICE_DUE = "slow_notice_due"  # claim: tell them about slow mode (once per slot)
+Fact = Literal[
+    "held",  # the sender's flood episode still runs (`Pace.held`)
+    "stop_word",  # the text contains one of the chat's stop words
+    "channel_mention",  # one of the first @mentions is a channel
+    "admin",  # the sender is an admin of the chat
+    "explain_due",  # claim: explain the newcomer limits (once per 10 min)
+    "flood_count",  # record the message; how many in the window (`Pace.hit`)
+    "recent_floods",  # flood mutes of the sender in the last 24 h
+    "episode_new",  # claim: this message starts a flood episode
+    "slot_free",  # claim: the sender's slow-mode slot
+    "slow_notice_due",  # claim: tell them about slow mode (once per slot)
+]
+"""What the rules may need to know beyond the message; each is read by the executor.
+(Plain strings rather than an enum: the hot path looks them up several times a message.)"""
 
 
 @dataclass(frozen=True)
@@ -118,27 +120,29 @@ class Verdict:
 
 ALLOW = Verdict(allow=True)
 
+_PENDING, _NEWCOMER = TrustLevel.PENDING.value, TrustLevel.NEWCOMER.value
+
 Facts = Mapping[Fact, int]
 
 
 def decide(message: Incoming, rules: Rules, facts: Facts, now: datetime) -> Verdict | Ask:
     """The first rule the message breaks, or ALLOW; an `Ask` while a fact is missing."""
-    if message.level == TrustLevel.PENDING:
+    if message.level == _PENDING:
         return ALLOW  # the verification gate handles them
     chat_id, user_id = message.chat_id, message.sender.id
     if not message.edited:
-        held = facts.get(Fact.HELD)
+        held = facts.get("held")
         if held is None:
-            return Ask(Fact.HELD, f"e:{chat_id}:{user_id}")
+            return Ask("held", f"e:{chat_id}:{user_id}")
         if held:
             return Verdict(allow=False, breach=Breach.HELD, delete=True)
     if message.text:
-        stop_word = facts.get(Fact.STOP_WORD)
+        stop_word = facts.get("stop_word")
         if stop_word is None:
-            return Ask(Fact.STOP_WORD)
+            return Ask("stop_word")
         if stop_word:
             return _unless_admin(facts, _STOP_WORD)
-    newcomer = message.level == TrustLevel.NEWCOMER
+    newcomer = message.level == _NEWCOMER
     if newcomer:
         limited = _newcomer_limited(message, rules, facts)
         if limited is not False:
@@ -173,8 +177,8 @@ def _unless_admin(facts: Facts, verdict: Verdict | Ask) -> Verdict | Ask:
 
 
 def _admin(facts: Facts) -> bool | Ask:
-    admin = facts.get(Fact.ADMIN)
-    return Ask(Fact.ADMIN) if admin is None else bool(admin)
+    admin = facts.get("admin")
+    return Ask("admin") if admin is None else bool(admin)
 
 
 def _newcomer_limited(message: Incoming, rules: Rules, facts: Facts) -> bool | Ask:
@@ -187,9 +191,9 @@ def _newcomer_limited(message: Incoming, rules: Rules, facts: Facts) -> bool | A
         return True
     if not message.mentions:
         return False
-    channel = facts.get(Fact.CHANNEL_MENTION)
+    channel = facts.get("channel_mention")
     if channel is None:
-        return Ask(Fact.CHANNEL_MENTION)
+        return Ask("channel_mention")
     return bool(channel)
 
 
@@ -197,10 +201,10 @@ def _newcomer_verdict(message: Incoming, facts: Facts) -> Verdict | Ask:
     admin = _admin(facts)
     if admin is not False:
         return ALLOW if admin is True else admin
-    due = facts.get(Fact.EXPLAIN_DUE)
+    due = facts.get("explain_due")
     if due is None:
         key = f"x:{message.chat_id}:{message.sender.id}"
-        return Ask(Fact.EXPLAIN_DUE, key, EXPLAIN_EVERY.total_seconds())
+        return Ask("explain_due", key, EXPLAIN_EVERY.total_seconds())
     if not due:
         return Verdict(allow=False, breach=Breach.NEWCOMER, delete=True)
     return Verdict(
@@ -227,21 +231,21 @@ def _flood(
     now: datetime,
 ) -> Verdict | Ask | None:
     chat_id, user_id = message.chat_id, message.sender.id
-    count = facts.get(Fact.FLOOD_COUNT)
+    count = facts.get("flood_count")
     if count is None:
-        return Ask(Fact.FLOOD_COUNT, f"f:{chat_id}:{user_id}", limit[1].total_seconds())
+        return Ask("flood_count", f"f:{chat_id}:{user_id}", limit[1].total_seconds())
     if count <= limit[0]:
         return None
     admin = _admin(facts)
     if admin is not False:
         return ALLOW if admin is True else admin
-    recent = facts.get(Fact.RECENT_FLOODS)
+    recent = facts.get("recent_floods")
     if recent is None:
-        return Ask(Fact.RECENT_FLOODS)
+        return Ask("recent_floods")
     duration = flood_mute(rules.flood_mute, recent)
-    new = facts.get(Fact.EPISODE_NEW)
+    new = facts.get("episode_new")
     if new is None:
-        return Ask(Fact.EPISODE_NEW, f"e:{chat_id}:{user_id}", duration.total_seconds())
+        return Ask("episode_new", f"e:{chat_id}:{user_id}", duration.total_seconds())
     if not new:  # another message of the same burst started the episode
         return Verdict(allow=False, breach=Breach.FLOOD, delete=True)
     until = now + duration
@@ -258,17 +262,17 @@ def _flood(
 def _slowmode(message: Incoming, interval: timedelta, facts: Facts) -> Verdict | Ask:
     chat_id, user_id = message.chat_id, message.sender.id
     seconds = interval.total_seconds()
-    free = facts.get(Fact.SLOT_FREE)
+    free = facts.get("slot_free")
     if free is None:
-        return Ask(Fact.SLOT_FREE, f"s:{chat_id}:{user_id}", seconds)
+        return Ask("slot_free", f"s:{chat_id}:{user_id}", seconds)
     if free:
         return ALLOW
     admin = _admin(facts)
     if admin is not False:
         return ALLOW if admin is True else admin
-    due = facts.get(Fact.SLOW_NOTICE_DUE)
+    due = facts.get("slow_notice_due")
     if due is None:
-        return Ask(Fact.SLOW_NOTICE_DUE, f"sn:{chat_id}:{user_id}", seconds)
+        return Ask("slow_notice_due", f"sn:{chat_id}:{user_id}", seconds)
     if not due:
         return Verdict(allow=False, breach=Breach.SLOWMODE, delete=True)
     return Verdict(
