@@ -48,8 +48,7 @@ async def with_language(message: Message, hearth: Hearth) -> dict[str, Any]:
     async def keep(event: TelegramObject, data: dict[str, Any]) -> None:
         chosen.update(data)
 
-    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]] = keep
-    await _LANGUAGE(handler, message, {"hearth": hearth})
+    await _LANGUAGE(keep, message, {"hearth": hearth})
     return {"lang": chosen["lang"]}
 
 
@@ -336,7 +335,7 @@ def build_router() -> Router:
         (stop_words, Command("filters"), GroupAdmin()),
         (modlog, Command("modlog"), GroupAdmin()),
     ]
-    for handler, command, refusal in table:
+    for handler, command, refusal in table:  # the refusals answer in the sender's language
         router.message.register(handler, command, with_language, refusal)
     router.message.register(set_log, Command("setlog"))
     router.callback_query.register(on_report_choice, ReportChoice.filter())
