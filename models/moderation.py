@@ -12,13 +12,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
     func,
     select,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
+from models.users import User
 
 
 class ModAction(Base):
@@ -140,6 +143,67 @@ class ModerationRepository:
             .order_by(Warning_.created_at, Warning_.id)
         )
         return list(result.scalars())
+
+    async def add_warning(self, warning: Warning_) -> None:
+        self.session.add(warning)
+        await self.session.flush()
+
+    async def spend_warnings(self, ids: list[int]) -> None:
+        """Mark warnings as used up (their limit was reached and acted on)."""
+        await self.session.execute(
+            update(Warning_)
+            .where(Warning_.id.in_(ids))
+            .values(active=False)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def add_stop_word(self, chat_id: int, phrase: str) -> None:
+        """Raises IntegrityError (at flush) when the chat has the phrase already."""
+        self.session.add(StopWord(chat_id=chat_id, phrase=phrase))
+        await self.session.flush()
+
+    async def remove_stop_word(self, chat_id: int, phrase: str) -> bool:
+        result = await self.session.execute(
+            delete(StopWord)
+            .where(StopWord.chat_id == chat_id, StopWord.phrase == phrase)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def add_report(self, report: Report) -> int:
+        """Store a report; raises IntegrityError (at flush) on a second one by the same
+        reporter about the same message."""
+        self.session.add(report)
+        await self.session.flush()
+        return report.id
+
+    async def report(self, report_id: int) -> Report | None:
+        return await self.session.get(Report, report_id)
+
+    async def claim_report(self, report_id: int, choice: str) -> bool:
+        """Mark an unhandled report as handled by `choice`; False if someone was first."""
+        result = await self.session.execute(
+            update(Report)
+            .where(Report.id == report_id, Report.handled.is_(None))
+            .values(handled=choice)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def unclaim_report(self, report_id: int) -> None:
+        await self.session.execute(
+            update(Report)
+            .where(Report.id == report_id)
+            .values(handled=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def names(self, ids: set[int]) -> dict[int, str]:
+        """Full names of the people among `ids` the bot knows (for the audit log)."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(User).where(User.id.in_(ids)))
+        return {user.id: user.full_name for user in rows.scalars()}
 
     async def stop_words(self, chat_id: int) -> list[str]:
         result = await self.session.execute(

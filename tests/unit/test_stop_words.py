@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.services.moderation import _compile, normalise
+from bot.services.moderation.stopwords import compile_phrases, normalise
 from bot.services.settings import BadSettingValue, SettingsService, parse_rate
 
 
 def hits(phrases: list[str], text: str) -> bool:
-    pattern = _compile([normalise(p) for p in phrases])
+    pattern = compile_phrases([normalise(p) for p in phrases])
     assert pattern is not None
     return pattern.search(normalise(text)) is not None
 

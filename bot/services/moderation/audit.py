@@ -1,0 +1,98 @@
+"""The audit log: every moderation action stored, posted to the chat's log chat if it has
+one, and listed by /modlog."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.notifier import Notifier
+from bot.services.moderation.values import REASON_LIMIT, Action
+from bot.services.settings import CACHE_TTL, SettingsService
+from bot.views import moderation as views
+from models.chats import ChatRepository
+from models.moderation import ModAction, ModerationRepository
+
+LOG_CHAT_KEY = "log_chat"
+
+
+class AuditLog:
+    """Records actions and knows each chat's log chat (cached briefly)."""
+
+    def __init__(
+        self, db: Database, clock: Clock, notifier: Notifier, settings: SettingsService
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._notifier = notifier
+        self._settings = settings
+        self._log_chats: dict[int, tuple[float, int | None]] = {}
+
+    async def record(
+        self,
+        chat_id: int,
+        actor_id: int | None,
+        target_id: int,
+        action: Action,
+        reason: str,
+        until: datetime | None = None,
+        *,
+        post: bool = True,
+    ) -> None:
+        """Store an action; unless `post` is False, also post it to the chat's log chat."""
+        entry = ModAction(
+            chat_id=chat_id,
+            actor_id=actor_id,
+            target_id=target_id,
+            action=action.value,
+            reason=reason[:REASON_LIMIT],
+            created_at=self._clock.now(),
+            until=until,
+        )
+        async with self._db.transaction() as session:
+            repo = ModerationRepository(session)
+            await repo.log(entry)
+            names = await repo.names({i for i in (actor_id, target_id) if i is not None})
+        log_chat = await self.log_chat(chat_id) if post else None
+        if log_chat is not None:
+            config = await self._settings.get(chat_id)
+            title = await self.chat_title(chat_id)
+            line = views.log_line(config.language, config.timezone, entry, names, title)
+            await self._notifier.send(log_chat, line)
+
+    async def modlog(self, chat_id: int, limit: int) -> list[str]:
+        """The latest entries as lines for the chat itself (reporters stay anonymous)."""
+        config = await self._settings.get(chat_id)
+        async with self._db.transaction() as session:
+            repo = ModerationRepository(session)
+            entries = await repo.recent_actions(chat_id, limit)
+            ids = {entry.target_id for entry in entries}
+            ids |= {entry.actor_id for entry in entries if entry.actor_id is not None}
+            names = await repo.names(ids)
+        return [
+            views.log_line(config.language, config.timezone, entry, names, public=True)
+            for entry in entries
+        ]
+
+    async def log_chat(self, chat_id: int) -> int | None:
+        cached = self._log_chats.get(chat_id)
+        if cached is None or cached[0] < time.monotonic():
+            async with self._db.transaction() as session:
+                stored = (await ChatRepository(session).settings(chat_id)).get(LOG_CHAT_KEY)
+            value = int(stored) if stored and stored != "off" else None
+            cached = self._log_chats[chat_id] = (time.monotonic() + CACHE_TTL, value)
+        return cached[1]
+
+    async def set_log_chat(self, chat_id: int, log_chat_id: int | None) -> None:
+        async with self._db.transaction() as session:
+            await ChatRepository(session).put_setting(
+                chat_id, LOG_CHAT_KEY, str(log_chat_id) if log_chat_id is not None else "off"
+            )
+        self._log_chats[chat_id] = (time.monotonic() + CACHE_TTL, log_chat_id)
+
+    async def chat_title(self, chat_id: int) -> str:
+        async with self._db.transaction() as session:
+            chat = await ChatRepository(session).get(chat_id)
+        return chat.title if chat else str(chat_id)

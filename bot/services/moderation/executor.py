@@ -1,0 +1,168 @@
+"""The per-message path: read the facts the rules ask for, then carry out their verdict.
+
+This is the only place the hot path does I/O. An ordinary message costs a few counter reads
+(in memory, or Redis) and no database access: settings and stop words are cached, and the
+database is written only when a rule acts (once per episode), never per message.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.i18n import pick_language
+from bot.notifier import Notifier, Outcome
+from bot.services.members import AdminGuard
+from bot.services.moderation.audit import AuditLog
+from bot.services.moderation.punishments import Punishments
+from bot.services.moderation.rules import (
+    ESCALATION_WINDOW,
+    MENTIONS_CHECKED,
+    Ask,
+    Fact,
+    Notice,
+    NoticeKind,
+    Rules,
+    Verdict,
+    decide,
+)
+from bot.services.moderation.stopwords import StopWords
+from bot.services.moderation.values import NOTICE_TTL, UNPOST, Action, Incoming
+from bot.services.pace import Pace
+from bot.services.settings import ChatConfig, SettingsService
+from bot.views import moderation as views
+from models.deadlines import DeadlineRepository
+from models.moderation import ModerationRepository
+
+log = logging.getLogger(__name__)
+
+
+class Executor:
+    """Runs `rules.decide` for a message, answering its questions, and acts on the verdict."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        notifier: Notifier,
+        settings: SettingsService,
+        admins: AdminGuard,
+        pace: Pace,
+        stop_words: StopWords,
+        punishments: Punishments,
+        audit: AuditLog,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._notifier = notifier
+        self._settings = settings
+        self._admins = admins
+        self._pace = pace
+        self._stop_words = stop_words
+        self._punishments = punishments
+        self._audit = audit
+        self._rules: dict[int, tuple[ChatConfig, Rules]] = {}
+
+    async def check(self, message: Incoming) -> bool:
+        """Apply the automatic rules; False when the message was removed."""
+        config = await self._settings.get(message.chat_id)
+        rules = self._rules_of(message.chat_id, config)
+        now = self._clock.now()
+        at = message.at.timestamp()
+        facts: dict[Fact, int] = {}
+        step = decide(message, rules, facts, now)
+        while isinstance(step, Ask):
+            facts[step.fact] = await self._read(message, step, at, now)
+            step = decide(message, rules, facts, now)
+        if step.allow:
+            return True
+        await self._carry_out(message, config, step)
+        return False
+
+    def _rules_of(self, chat_id: int, config: ChatConfig) -> Rules:
+        """The parsed rules, rebuilt only when the settings service hands out a new config."""
+        cached = self._rules.get(chat_id)
+        if cached is not None and cached[0] is config:
+            return cached[1]
+        rules = Rules.of(config)
+        self._rules[chat_id] = (config, rules)
+        return rules
+
+    async def _read(self, message: Incoming, ask: Ask, at: float, now: datetime) -> int:
+        """One fact the rules asked for; counters are recorded as they are read (`at` is
+        the message's time, the counters' clock)."""
+        fact = ask.fact
+        if fact == "held":
+            return await self._pace.held(ask.key, at)
+        if fact == "flood_count":
+            return await self._pace.hit(ask.key, at, ask.seconds)
+        if fact in ("explain_due", "episode_new", "slot_free", "slow_notice_due"):
+            return await self._pace.claim(ask.key, at, ask.seconds)
+        if fact == "stop_word":
+            return await self._stop_words.found_in(message.chat_id, message.text)
+        if fact == "admin":
+            return await self._admins.is_admin(message.chat_id, message.sender.id)
+        if fact == "channel_mention":
+            for username in message.mentions[:MENTIONS_CHECKED]:
+                if await self._notifier.is_channel(username):
+                    return True
+            return False
+        if fact == "recent_floods":
+            async with self._db.transaction() as session:
+                return await ModerationRepository(session).count_actions(
+                    message.chat_id, message.sender.id, Action.FLOOD, now - ESCALATION_WINDOW
+                )
+        raise ValueError(fact)
+
+    async def _carry_out(self, message: Incoming, config: ChatConfig, verdict: Verdict) -> None:
+        chat_id, user_id = message.chat_id, message.sender.id
+        if verdict.delete:
+            await self._notifier.delete(chat_id, message.message_id)
+        count = limit = 0
+        if verdict.warn:
+            reason = views.stop_word_reason(config.language)
+            result = await self._punishments.warn(chat_id, message.sender, None, reason)
+            count, limit = result.count, result.limit
+        if verdict.mute_until is not None:
+            outcome = await self._notifier.mute(chat_id, user_id, verdict.mute_until)
+            if outcome is not Outcome.DONE:
+                log.info("chat %s: could not mute flooder %s (%s)", chat_id, user_id, outcome)
+        if verdict.notice is not None:
+            await self._tell(message, config, verdict.notice, count, limit)
+        if verdict.audit is not None:
+            entry = verdict.audit
+            await self._audit.record(
+                chat_id, None, user_id, entry.action, entry.reason, entry.until, post=entry.post
+            )
+
+    async def _tell(
+        self, message: Incoming, config: ChatConfig, notice: Notice, count: int, limit: int
+    ) -> None:
+        chat_lang, sender = config.language, message.sender
+        own_lang = pick_language(sender.language_code, chat_lang)
+        if notice.kind is NoticeKind.STOP_WORD:
+            text = views.stop_word_notice(chat_lang, sender, count, limit)
+        elif notice.kind is NoticeKind.NEWCOMER:
+            text = views.newcomer_limited(own_lang, sender, config.probation)
+        elif notice.kind is NoticeKind.FLOOD:
+            assert notice.duration is not None
+            text = views.flood_notice(chat_lang, sender, notice.duration)
+        else:
+            assert notice.duration is not None
+            private = views.slowmode_private(own_lang, notice.duration)
+            if await self._notifier.send(sender.id, private) is not None:
+                return
+            text = views.slowmode_notice(chat_lang, sender, notice.duration)
+        await self.notice(message.chat_id, text)
+
+    async def notice(self, chat_id: int, text: str) -> None:
+        """Post a short notice in the group that removes itself after about 30 seconds."""
+        message_id = await self._notifier.send(chat_id, text)
+        if message_id is None:
+            return
+        async with self._db.transaction() as session:
+            await DeadlineRepository(session).schedule(
+                UNPOST, chat_id, message_id, self._clock.now() + NOTICE_TTL
+            )

@@ -1,0 +1,91 @@
+"""Stop words: whole words or phrases, any case, ё = е; cached per chat for the hot path."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import Database
+from bot.services.moderation.values import PHRASE_LIMIT
+from bot.services.settings import CACHE_TTL
+from models.moderation import ModerationRepository
+
+
+def normalise(text: str) -> str:
+    """Case- and ё-insensitive form used for stop words."""
+    return text.casefold().replace("ё", "е")
+
+
+def compile_phrases(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    """One pattern for all (normalised) phrases: whole words, any run of spaces between."""
+    if not phrases:
+        return None
+    parts = [r"\s+".join(re.escape(word) for word in phrase.split()) for phrase in phrases]
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+
+
+def matches(pattern: re.Pattern[str] | None, text: str) -> bool:
+    return pattern is not None and pattern.search(normalise(text)) is not None
+
+
+@dataclass
+class _Cached:
+    phrases: list[str] = field(default_factory=list)
+    pattern: re.Pattern[str] | None = None
+    expires: float = 0.0
+
+
+class StopWords:
+    """The chats' stop words: read through a short cache, changed by admins' commands."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache: dict[int, _Cached] = {}
+        self._versions: dict[int, int] = {}
+
+    async def _load(self, chat_id: int) -> _Cached:
+        cached = self._cache.get(chat_id)
+        if cached is None or cached.expires < time.monotonic():
+            version = self._versions.get(chat_id, 0)
+            async with self._db.transaction() as session:
+                phrases = await ModerationRepository(session).stop_words(chat_id)
+            cached = _Cached(phrases, compile_phrases(phrases), time.monotonic() + CACHE_TTL)
+            if self._versions.get(chat_id, 0) == version:  # no change meanwhile
+                self._cache[chat_id] = cached
+        return cached
+
+    def _changed(self, chat_id: int) -> None:
+        self._versions[chat_id] = self._versions.get(chat_id, 0) + 1
+        self._cache.pop(chat_id, None)
+
+    async def found_in(self, chat_id: int, text: str) -> bool:
+        """Whether `text` contains one of the chat's stop words."""
+        return matches((await self._load(chat_id)).pattern, text)
+
+    async def list(self, chat_id: int) -> list[str]:
+        return list((await self._load(chat_id)).phrases)
+
+    async def add(self, chat_id: int, phrase: str) -> str | None:
+        """Store a phrase (normalised); None if it was there already."""
+        value = " ".join(normalise(phrase).split())[:PHRASE_LIMIT]
+        if not value:
+            return None
+        try:
+            async with self._db.transaction() as session:
+                await ModerationRepository(session).add_stop_word(chat_id, value)
+        except IntegrityError:
+            return None
+        self._changed(chat_id)
+        return value
+
+    async def remove(self, chat_id: int, phrase: str) -> bool:
+        value = " ".join(normalise(phrase).split())
+        async with self._db.transaction() as session:
+            removed = await ModerationRepository(session).remove_stop_word(chat_id, value)
+        if removed:
+            self._changed(chat_id)
+        return removed
