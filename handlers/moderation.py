@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, Filter
-from aiogram.types import CallbackQuery, InaccessibleMessage, Message, TelegramObject
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
 from bot.context import Hearth
 from bot.convert import chat_ref, person
 from bot.durations import parse_duration
-from bot.middlewares.language import LanguageMiddleware
 from bot.services.moderation import Action, ReportResult
 from bot.services.people import Person
 from bot.views import common as common_views
@@ -35,21 +33,6 @@ MODLOG_MAX = 50
 MIN_TIMED = timedelta(seconds=30)
 MAX_TIMED = timedelta(days=366)
 TIMED = (Action.MUTE, Action.BAN)  # these take an optional duration
-
-
-_LANGUAGE = LanguageMiddleware()
-
-
-async def with_language(message: Message, hearth: Hearth) -> dict[str, Any]:
-    """Gives the refusing filters after it their `lang`: the language middleware is an inner
-    one, so it runs only once the filters have passed. The same choice as the middleware's."""
-    chosen: dict[str, Any] = {}
-
-    async def keep(event: TelegramObject, data: dict[str, Any]) -> None:
-        chosen.update(data)
-
-    await _LANGUAGE(keep, message, {"hearth": hearth})
-    return {"lang": chosen["lang"]}
 
 
 class UnknownTarget(LookupError):
@@ -289,7 +272,7 @@ async def set_log(message: Message, command: CommandObject, hearth: Hearth, lang
     arg = (command.args or "").strip()
     here = message.chat.id
     if arg.lower() == "off":
-        if await GroupAdmin()(message, hearth, lang):
+        if await GroupAdmin()(message, hearth):
             await hearth.moderation.set_log_chat(here, None)
             await reply(hearth, message, views.setlog(lang, "off"))
         return
@@ -335,8 +318,8 @@ def build_router() -> Router:
         (stop_words, Command("filters"), GroupAdmin()),
         (modlog, Command("modlog"), GroupAdmin()),
     ]
-    for handler, command, refusal in table:  # the refusals answer in the sender's language
-        router.message.register(handler, command, with_language, refusal)
+    for handler, command, refusal in table:
+        router.message.register(handler, command, refusal)
     router.message.register(set_log, Command("setlog"))
     router.callback_query.register(on_report_choice, ReportChoice.filter())
     return router
