@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.app import ALLOWED_UPDATES, Application, build_application
-from bot.clock import FakeClock
+from bot.clock import FakeClock, FakeTimer
 from bot.config import Settings
+from tests.conftest import close_session
 from tests.fakegram.server import FakeTelegram
 
 GROUP = -1001000000001
@@ -89,12 +90,13 @@ async def harness(db_url: str) -> AsyncIterator[Harness]:
         _env_file=None,  # type: ignore[call-arg]
     )
     clock = FakeClock(datetime.fromtimestamp(fake.now(), UTC))  # agree with Telegram's dates
-    app = build_application(settings, clock=clock)
+    # retry pauses and outbox pacing move a fake timer instead of waiting
+    app = build_application(settings, clock=clock, timer=FakeTimer())
     me = await app.bot.get_me()
     app.hearth.notifier.username = me.username or ""
     harness = Harness(fake, app, clock)
     await harness.settle()
     yield harness
-    await app.bot.session.close()
+    await close_session(app.bot)
     await app.db.close()
     await fake.stop()
