@@ -70,6 +70,7 @@ def register_jobs(scheduler: AsyncIOScheduler, jobs: Iterable[Job], clock: Clock
             "interval",
             seconds=job.every.total_seconds(),
             id=job.id,
+            name=job.id,  # what APScheduler's log lines call it
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
