@@ -1,7 +1,7 @@
 """Shared fixtures: a migrated database on SQLite, and on PostgreSQL when configured.
 
 Alembic runs once per session: SQLite tests get a copy of a migrated template file, PostgreSQL
-tests get the migrated schema with every table emptied. `tests/unit/test_migrations.py` runs
+tests get the migrated schema with every row deleted. `tests/unit/test_migrations.py` runs
 the real migrations on `empty_db_url`.
 """
 
@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from sqlalchemy import MetaData, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db import Database, upgrade_async
+from models import Base
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -39,19 +40,19 @@ async def reset_postgres(url: str) -> None:
 
 
 async def empty_postgres(url: str) -> None:
-    """Delete every row except Alembic's version (migrations insert no data)."""
+    """Delete every row (children first) and restart the id sequences, as after a fresh
+    migration; the schema is the models' (test_migrations checks that they agree)."""
     engine = create_async_engine(url)
     async with engine.begin() as conn:
-        tables = await conn.run_sync(lambda sync: _table_names(MetaData(), sync))
-        if tables:
-            names = ", ".join(f'"{name}"' for name in tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(table.delete())
+        await conn.execute(
+            text(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
+            )
+        )
     await engine.dispose()
-
-
-def _table_names(metadata: MetaData, connection: object) -> list[str]:
-    metadata.reflect(bind=connection)  # type: ignore[arg-type]
-    return [name for name in metadata.tables if name != "alembic_version"]
 
 
 async def close_session(bot: Bot) -> None:
