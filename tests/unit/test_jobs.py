@@ -13,6 +13,7 @@ from bot.app import build_application
 from bot.clock import FakeClock, FakeTimer, OffsetClock
 from bot.config import Settings
 from jobs.schedule import Job, register_jobs, scheduled_jobs
+from jobs.welcomes import WelcomePacer
 from tests.conftest import close_session
 
 
@@ -100,3 +101,24 @@ async def test_the_fake_timer_moves_instead_of_waiting() -> None:
     started = timer.monotonic()
     await timer.sleep(30)
     assert timer.monotonic() - started == 30 and timer.slept == 30
+
+
+async def test_the_welcome_pacer_posts_once_per_interval_on_its_timer() -> None:
+    timer = FakeTimer()
+    posted: list[int] = []
+
+    async def waiting() -> list[int]:
+        return [-100]
+
+    async def post(chat_id: int) -> int:
+        posted.append(chat_id)
+        return 1
+
+    pacer = WelcomePacer(waiting, post, interval=6.0, timer=timer)
+    assert await pacer.tick() == 6.0
+    timer.advance(5.5)
+    assert await pacer.tick() == 0.5  # not yet: half a second to go
+    assert posted == [-100]
+    timer.advance(0.5)
+    assert await pacer.tick() == 6.0
+    assert posted == [-100, -100]

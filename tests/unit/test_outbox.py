@@ -235,3 +235,18 @@ async def test_a_groups_429_holds_only_that_group(rig: Rig) -> None:
     assert rig.timer.monotonic() - started < 10  # not held for 30 s
     assert [rig.received(u) for u in (1, 2, 3)] == [1, 1, 1]
     assert (await rig.rows())[group].status == "pending"
+
+
+async def test_direct_calls_wait_out_429_and_5xx_on_the_injected_timer(rig: Rig) -> None:
+    timer = FakeTimer()
+    session = AiohttpSession(api=TelegramAPIServer.from_base(rig.fake.url))
+    session.middleware(RetryMiddleware(sleep=timer.sleep))
+    bot = Bot(rig.fake.token, session=session)
+    try:
+        rig.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+        rig.fake.fail_next("sendMessage", 502, "Bad Gateway")
+        await bot.send_message(1, "hello")
+        assert timer.slept == 3 + 0.5  # retry_after, then the first backoff step
+        assert rig.received(1) == 1
+    finally:
+        await close_session(bot)
