@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.app import ALLOWED_UPDATES, Application, build_application
-from bot.clock import FakeClock, FakeTimer
+from bot.clock import FakeClock
 from bot.config import Settings
 from tests.conftest import close_session
 from tests.fakegram.server import FakeTelegram
+from tests.fakegram.timer import FakeTelegramTimer
 
 GROUP = -1001000000001
 OWNER = 1
@@ -93,8 +94,8 @@ async def running_harness(db_url: str, **overrides: object) -> AsyncIterator[Har
         **overrides,  # type: ignore[arg-type]
     )
     clock = FakeClock(datetime.fromtimestamp(fake.now(), UTC))  # agree with Telegram's dates
-    # retry pauses and outbox pacing move a fake timer instead of waiting
-    app = build_application(settings, clock=clock, timer=FakeTimer())
+    # retry pauses and outbox pacing move a timer instead of waiting
+    app = build_application(settings, clock=clock, timer=FakeTelegramTimer(fake))
     try:
         me = await app.bot.get_me()
         app.hearth.notifier.username = me.username or ""

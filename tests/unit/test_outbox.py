@@ -19,6 +19,7 @@ from bot.retry import DIRECT, RetryMiddleware
 from models.outbox import OutboxMessage, OutboxRepository
 from tests.conftest import close_session
 from tests.fakegram.server import FakeTelegram
+from tests.fakegram.timer import FakeTelegramTimer
 
 START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -29,7 +30,7 @@ class Rig:
     db: Database
     clock: FakeClock
     bot: Bot
-    timer: FakeTimer = field(default_factory=FakeTimer)
+    timer: FakeTimer
     unreachable: list[int] = field(default_factory=list)
 
     def outbox(self, rate: float = 28.0, timer: Timer | None = None) -> Outbox:
@@ -67,7 +68,7 @@ async def rig(db: Database) -> AsyncIterator[Rig]:
     session = AiohttpSession(api=TelegramAPIServer.from_base(fake.url))
     session.middleware(RetryMiddleware())  # as in production: the outbox must bypass it
     bot = Bot(fake.token, session=session)
-    yield Rig(fake, db, FakeClock(START), bot)
+    yield Rig(fake, db, FakeClock(START), bot, FakeTelegramTimer(fake))
     await close_session(bot)
     await fake.stop()
 
