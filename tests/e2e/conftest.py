@@ -49,6 +49,7 @@ class BotProcess:
             LOG_LEVEL="DEBUG",
             SWEEP_INTERVAL="0.5",
             STARTUP_GRACE="0.2",
+            WELCOME_INTERVAL="0.5",
             TEST_CLOCK_FILE=str(self.clock_file),
             OWNER_IDS="",
             PYTHONPATH=str(ROOT),

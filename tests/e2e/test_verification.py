@@ -54,6 +54,7 @@ async def test_a_join_wave_stays_within_the_group_limit_and_everyone_can_confirm
     wave = list(range(1000, 1100))
     for user_id in wave:
         fake.add_user(user_id, f"Wave{user_id}", language_code="ru")
+    bot_process.extra_env["WELCOME_INTERVAL"] = "6"  # the production pace is what is tested
     await bot_process.start()
     for batch in range(0, len(wave), 10):  # the wave arrives over several polls
         for user_id in wave[batch : batch + 10]:
