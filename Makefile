@@ -1,9 +1,10 @@
-# Hearth: `make run` starts the bot from .env, `make test` runs every test.
+# Hearth: `make run` starts the bot from .env, `make test` runs every test, `make test-fast`
+# the unit and dispatcher tiers (no bot process started).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench migrate clean
+.PHONY: run test test-fast lint bench migrate clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.installed-dev
+	$(PY) -m pytest -q tests/unit tests/dispatcher
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

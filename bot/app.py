@@ -8,6 +8,7 @@ import logging
 import signal
 from dataclasses import dataclass, field
 from datetime import UTC
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -18,7 +19,7 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, OffsetClock, SystemClock, SystemTimer, Timer
 from bot.commands import register_commands
 from bot.config import ConfigError, Settings
 from bot.context import Hearth
@@ -40,9 +41,8 @@ from bot.services.pace import build_pace
 from bot.services.settings import SettingsService
 from bot.services.trust import TrustService
 from handlers import build_router
-from jobs.checkins import register_checkin_jobs
 from jobs.deadlines import DeadlineSweeper
-from jobs.schedule import register_jobs
+from jobs.schedule import register_jobs, scheduled_jobs
 from jobs.welcomes import WelcomePacer
 from models.users import UserRepository
 
@@ -60,14 +60,14 @@ ALLOWED_UPDATES += ["pre_checkout_query", "subscription"]  # paid membership (St
 SHUTDOWN_GRACE = 5.0
 
 
-def build_bot(settings: Settings) -> Bot:
+def build_bot(settings: Settings, timer: Timer | None = None) -> Bot:
     api = (
         TelegramAPIServer.from_base(settings.telegram_api_url)
         if settings.telegram_api_url
         else PRODUCTION
     )
     session = AiohttpSession(api=api)
-    session.middleware(RetryMiddleware())
+    session.middleware(RetryMiddleware(sleep=(timer or SystemTimer()).sleep))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -127,10 +127,19 @@ class Application:
         await self.db.close()
 
 
-def build_application(settings: Settings, clock: Clock | None = None) -> Application:
-    clock = clock or SystemClock()
+def choose_clock(settings: Settings) -> Clock:
+    """The real clock; under test (TEST_CLOCK_FILE) real time plus an offset the test moves."""
+    if settings.test_clock_file is not None:
+        return OffsetClock(Path(settings.test_clock_file))
+    return SystemClock()
+
+
+def build_application(
+    settings: Settings, clock: Clock | None = None, timer: Timer | None = None
+) -> Application:
+    clock = clock or choose_clock(settings)
     db = Database(settings.database_url)
-    bot = build_bot(settings)
+    bot = build_bot(settings, timer)
 
     async def mark_unreachable(user_id: int) -> None:
         async with db.transaction() as session:
@@ -151,7 +160,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
     onboarding.on_verified.append(buddies.assign)
     onboarding.on_left.append(buddies.member_left)
     trust.on_graduated.append(buddies.graduated)
-    outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable)
+    outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable, timer=timer)
     checkins = CheckinService(db, clock, notifier, chat_settings, activity, outbox.wake)
     onboarding.on_verified.append(checkins.offer)
     billing = BillingService(
@@ -185,7 +194,12 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         checkins=checkins,
         billing=billing,
     )
-    pacer = WelcomePacer(onboarding.chats_awaiting_welcome, onboarding.post_welcome)
+    pacer = WelcomePacer(
+        onboarding.chats_awaiting_welcome,
+        onboarding.post_welcome,
+        interval=settings.welcome_interval,
+        timer=timer,
+    )
     onboarding.set_waker(pacer.wake)
     sweeper = DeadlineSweeper(
         db,
@@ -200,16 +214,19 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         },
     )
     scheduler = AsyncIOScheduler(timezone=UTC)
-    register_jobs(
-        scheduler,
+    jobs = scheduled_jobs(
         sweep_deadlines=sweeper.sweep,
+        checkin_tick=checkins.tick,
         promote=hearth.trust.promote_due,
         flush_activity=activity.flush,
         prune_counters=moderation.prune_counters,
-        sweep_interval=settings.sweep_interval,
         reconcile=billing.reconcile,
+        sweep_interval=settings.sweep_interval,
+        startup_grace=settings.startup_grace,
     )
-    register_checkin_jobs(scheduler, tick=checkins.tick, interval=settings.sweep_interval)
+    # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
+    # clock the services read (under test that one runs ahead)
+    register_jobs(scheduler, jobs, SystemClock())
     return Application(
         settings=settings,
         bot=bot,

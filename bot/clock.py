@@ -1,8 +1,17 @@
-"""The one place that reads the wall clock; everything else gets a Clock injected."""
+"""The one place that reads the wall clock; everything else gets a Clock injected.
+
+Two kinds of time: a `Clock` tells the date (deadlines, rounds, expiry), a `Timer` measures
+short intervals and sleeps (sending pace, retry pauses). Tests replace either one, so they
+move time instead of waiting it out.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -12,11 +21,57 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class Timer(Protocol):
+    """Measures intervals (seconds, monotonic) and sleeps."""
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
 class SystemClock:
     """The real clock."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class SystemTimer:
+    """The real monotonic clock and `asyncio.sleep`."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class OffsetClock:
+    """Real time plus an offset in seconds read from a file that a test rewrites to move the
+    running process forward (TEST_CLOCK_FILE; refused against Telegram's own servers).
+
+    The file is re-read whenever it changes; a missing or empty file means no offset."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stamp: tuple[int, int] | None = None
+        self._offset = timedelta(0)
+
+    def offset(self) -> timedelta:
+        try:
+            stat = os.stat(self._path)
+        except FileNotFoundError:
+            self._stamp, self._offset = None, timedelta(0)
+            return self._offset
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp:
+            text = self._path.read_text().strip()
+            self._offset = timedelta(seconds=float(text or 0))
+            self._stamp = stamp
+        return self._offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset()
 
 
 class FakeClock:
@@ -33,6 +88,25 @@ class FakeClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+
+class FakeTimer:
+    """A timer whose sleeps return at once and move its time forward by what they asked."""
+
+    def __init__(self) -> None:
+        self._now = 1000.0
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self._now += max(0.0, seconds)
+        self.slept += max(0.0, seconds)
+        await asyncio.sleep(0)  # still a point where other tasks run
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -39,6 +40,10 @@ class Settings(DatabaseSettings):
     sweep_interval: float = Field(default=2.0, gt=0, le=10)
     redis_url: str | None = None
     payment_secret: SecretStr | None = None
+    startup_grace: float = Field(default=5.0, ge=0, le=300)
+    welcome_interval: float = Field(default=6.0, gt=0, le=600)
+    # test-only: the process clock is real time plus the offset (seconds) in this file
+    test_clock_file: str | None = None
 
     @field_validator("bot_token")
     @classmethod
@@ -67,6 +72,7 @@ class Settings(DatabaseSettings):
         "webhook_secret",
         "redis_url",
         "payment_secret",
+        "test_clock_file",
         mode="before",
     )
     @classmethod
@@ -118,6 +124,15 @@ class Settings(DatabaseSettings):
             raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
         return self
 
+    @model_validator(mode="after")
+    def _test_clock_only_against_a_fake(self) -> Settings:
+        if self.test_clock_file is not None and not _is_fake_api(self.telegram_api_url):
+            raise ValueError(
+                "TEST_CLOCK_FILE is for tests only: it needs TELEGRAM_API_URL pointing at a "
+                "fake Bot API server, not Telegram"
+            )
+        return self
+
     @property
     def payment_key(self) -> str:
         """Signs invoice payloads: PAYMENT_SECRET, or one derived from the bot's id, so a
@@ -134,6 +149,14 @@ class Settings(DatabaseSettings):
     @property
     def webhook_port(self) -> int:
         return int(self.webhook_listen.rpartition(":")[2])
+
+
+def _is_fake_api(url: str | None) -> bool:
+    """Whether the Bot API URL names a server other than Telegram's own."""
+    if url is None:
+        return False
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return bool(host) and host != "telegram.org" and not host.endswith(".telegram.org")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock, as_utc
+from bot.clock import Clock, SystemTimer, Timer, as_utc
 from bot.db import Database
 from bot.notifier import Keyboard
 from bot.retry import DIRECT
@@ -167,9 +166,11 @@ class Outbox:
         bot: Bot,
         on_unreachable: Callable[[int], Awaitable[None]],
         rate: float = 28.0,
+        timer: Timer | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
+        self._timer: Timer = timer or SystemTimer()  # pacing and pauses: tests move it
         self._bot = bot
         self._on_unreachable = on_unreachable
         self._interval = 1.0 / rate
@@ -207,8 +208,8 @@ class Outbox:
         DIRECT.set(True)
         purged_at = 0.0
         while not self._stopping:
-            if time.monotonic() - purged_at > PURGE_EVERY:
-                purged_at = time.monotonic()
+            if self._timer.monotonic() - purged_at > PURGE_EVERY:
+                purged_at = self._timer.monotonic()
                 try:
                     await self.purge()
                 except Exception:
@@ -241,7 +242,7 @@ class Outbox:
                     async with self._db.transaction() as session:
                         if not await OutboxRepository(session).due(self._clock.now(), 1):
                             return total
-                    await asyncio.sleep(0.05)  # rows held back by a per-chat limit or a 429
+                    await self._timer.sleep(0.05)  # rows held back by a per-chat limit or a 429
         finally:
             DIRECT.reset(token)
         return total
@@ -260,13 +261,13 @@ class Outbox:
             self._prune()
         if not rows:
             return 0
-        leased_at = time.monotonic()
+        leased_at = self._timer.monotonic()
         untouched = [r.id for r in rows]
         settled = 0
         gate = asyncio.Semaphore(IN_FLIGHT)
         tasks: set[asyncio.Task[bool]] = set()
         for row in rows:
-            if self._stopping or time.monotonic() - leased_at > LEASE.total_seconds() / 2:
+            if self._stopping or self._timer.monotonic() - leased_at > LEASE.total_seconds() / 2:
                 break
             if row.expires_at is not None and row.expires_at <= self._clock.now():
                 await self._settle(row.id, status=OutboxStatus.EXPIRED)
@@ -294,19 +295,19 @@ class Outbox:
             async with self._db.transaction() as session:
                 await OutboxRepository(session).release(untouched)
         if not settled and untouched:
-            await asyncio.sleep(0.1)  # everything waits on a per-chat limit
+            await self._timer.sleep(0.1)  # everything waits on a per-chat limit
         return settled
 
     def _prune(self) -> None:
         """Forget per-chat timers that no longer limit anything (they would grow forever)."""
-        now = time.monotonic()
+        now = self._timer.monotonic()
         self._private_last = {
             c: at for c, at in self._private_last.items() if now - at < PRIVATE_GAP
         }
         self._group_sent = {c: w for c, w in self._group_sent.items() if w and w[-1] > now - 60.0}
 
     def _chat_ready(self, chat_id: int) -> bool:
-        now = time.monotonic()
+        now = self._timer.monotonic()
         blocked = self._chat_blocked.get(chat_id)
         if blocked is not None:
             if blocked > now:
@@ -320,7 +321,7 @@ class Outbox:
         return len(window) < GROUP_PER_MINUTE
 
     def _account(self, chat_id: int) -> None:
-        now = time.monotonic()
+        now = self._timer.monotonic()
         if chat_id > 0:
             self._private_last[chat_id] = now
         else:
@@ -329,14 +330,14 @@ class Outbox:
     async def _wait_turn(self) -> None:
         """Sleep until the overall pace (and any 429 pause) allows the next send."""
         while True:
-            now = time.monotonic()
+            now = self._timer.monotonic()
             ready = max(self._next_slot, self._paused_until)
             if ready <= now:
                 self._next_slot = max(now, self._next_slot) + self._interval
                 return
             if self._stopping:
                 return
-            await asyncio.sleep(min(ready - now, 0.25))  # short naps: a stop is not held up
+            await self._timer.sleep(min(ready - now, 0.25))  # short naps: a stop is not held up
 
     # ----- one message ---------------------------------------------------------------------
 
@@ -354,11 +355,11 @@ class Outbox:
             wait = float(error.retry_after)
             if row.chat_id < 0:
                 # a group's own limit (20 a minute): only that group waits
-                until = time.monotonic() + wait
+                until = self._timer.monotonic() + wait
                 self._chat_blocked[row.chat_id] = max(self._chat_blocked.get(row.chat_id, 0), until)
                 log.warning("outbox: 429 in chat %s, it waits %ss", row.chat_id, wait)
             else:
-                self._paused_until = max(self._paused_until, time.monotonic() + wait)
+                self._paused_until = max(self._paused_until, self._timer.monotonic() + wait)
                 log.warning("outbox: 429, pausing all sends for %ss", error.retry_after)
             async with self._db.transaction() as session:
                 await OutboxRepository(session).release([row.id])
@@ -384,7 +385,9 @@ class Outbox:
                 )
                 return True
             if isinstance(error, TelegramNetworkError | TimeoutError):
-                self._paused_until = max(self._paused_until, time.monotonic() + NETWORK_PAUSE)
+                self._paused_until = max(
+                    self._paused_until, self._timer.monotonic() + NETWORK_PAUSE
+                )
             delay = _backoff(attempts)
             log.warning("outbox: chat %s failed (%s); retry in %.1fs", row.chat_id, error, delay)
             await self._settle(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -25,9 +26,14 @@ class RetryMiddleware(BaseRequestMiddleware):
     """Retries a Bot API call: waits `retry_after` on 429, backs off on 5xx and timeouts."""
 
     def __init__(
-        self, attempts: int = 5, base_delay: float = 0.5, max_retry_after: float = 120.0
+        self,
+        attempts: int = 5,
+        base_delay: float = 0.5,
+        max_retry_after: float = 120.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.attempts = attempts
+        self.sleep = sleep  # tests pass one that moves time instead of waiting
         self.base_delay = base_delay
         self.max_retry_after = max_retry_after
 
@@ -49,11 +55,11 @@ class RetryMiddleware(BaseRequestMiddleware):
                 if attempt == self.attempts or error.retry_after > self.max_retry_after:
                     raise
                 log.warning("%s: 429, waiting %ss", method.__api_method__, error.retry_after)
-                await asyncio.sleep(error.retry_after)
+                await self.sleep(error.retry_after)
             except (TelegramServerError, TelegramNetworkError) as error:
                 if attempt == self.attempts:
                     raise
                 log.warning("%s failed (%s); retry in %.1fs", method.__api_method__, error, delay)
-                await asyncio.sleep(delay)
+                await self.sleep(delay)
                 delay = min(delay * 2, 10.0)
         raise AssertionError("unreachable")  # pragma: no cover

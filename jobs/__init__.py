@@ -1,1 +1,2 @@
-"""Scheduled work: each module registers its jobs with `register(scheduler, deps)`."""
+"""Scheduled work: the table of recurring jobs (`schedule`), the deadline sweeper, and the
+welcome pacer."""

@@ -12,6 +12,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.clock import SystemTimer, Timer
+
 log = logging.getLogger(__name__)
 
 
@@ -21,7 +23,9 @@ class WelcomePacer:
         chats_waiting: Callable[[], Awaitable[list[int]]],
         post: Callable[[int], Awaitable[int]],
         interval: float = 6.0,
+        timer: Timer | None = None,
     ) -> None:
+        self._timer: Timer = timer or SystemTimer()
         self._chats_waiting = chats_waiting
         self._post = post
         self.interval = interval
@@ -66,15 +70,14 @@ class WelcomePacer:
 
     async def tick(self) -> float | None:
         """Post what may be posted now; returns seconds until the next post is allowed."""
-        loop = asyncio.get_running_loop()
         next_wait: float | None = None
         for chat_id in await self._chats_waiting():
             ready_at = self._last_post.get(chat_id, float("-inf")) + self.interval
-            if loop.time() < ready_at:
-                delay = ready_at - loop.time()
+            if self._timer.monotonic() < ready_at:
+                delay = ready_at - self._timer.monotonic()
                 next_wait = delay if next_wait is None else min(next_wait, delay)
                 continue
             if await self._post(chat_id):
-                self._last_post[chat_id] = loop.time()
+                self._last_post[chat_id] = self._timer.monotonic()
                 next_wait = self.interval if next_wait is None else min(next_wait, self.interval)
         return next_wait

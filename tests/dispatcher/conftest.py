@@ -4,6 +4,7 @@ with a clock the test moves and background work (welcomes, sweeps) run by hand."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -12,7 +13,9 @@ import pytest
 from bot.app import ALLOWED_UPDATES, Application, build_application
 from bot.clock import FakeClock
 from bot.config import Settings
+from tests.conftest import close_session
 from tests.fakegram.server import FakeTelegram
+from tests.fakegram.timer import FakeTelegramTimer
 
 GROUP = -1001000000001
 OWNER = 1
@@ -65,8 +68,9 @@ class Harness:
         return [m["text"] for m in self.fake.sent_messages(chat_id)]
 
 
-@pytest.fixture
-async def harness(db_url: str) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def running_harness(db_url: str, **overrides: object) -> AsyncIterator[Harness]:
+    """A harness on `db_url`; `overrides` are extra settings (REDIS_URL, say)."""
     fake = FakeTelegram()
     await fake.start()
     fake.add_user(OWNER, "Olga", username="olga", language_code="en")
@@ -87,14 +91,26 @@ async def harness(db_url: str) -> AsyncIterator[Harness]:
         owner_ids=frozenset({BOSS}),
         default_language="en",
         _env_file=None,  # type: ignore[call-arg]
+        **overrides,  # type: ignore[arg-type]
     )
     clock = FakeClock(datetime.fromtimestamp(fake.now(), UTC))  # agree with Telegram's dates
-    app = build_application(settings, clock=clock)
-    me = await app.bot.get_me()
-    app.hearth.notifier.username = me.username or ""
-    harness = Harness(fake, app, clock)
-    await harness.settle()
-    yield harness
-    await app.bot.session.close()
-    await app.db.close()
-    await fake.stop()
+    # retry pauses and outbox pacing move a timer instead of waiting
+    app = build_application(settings, clock=clock, timer=FakeTelegramTimer(fake))
+    try:
+        me = await app.bot.get_me()
+        app.hearth.notifier.username = me.username or ""
+        harness = Harness(fake, app, clock)
+        await harness.settle()
+        yield harness
+    finally:
+        if overrides.get("redis_url"):
+            await app.hearth.moderation.pace.close()  # the Redis client
+        await close_session(app.bot)
+        await app.db.close()
+        await fake.stop()
+
+
+@pytest.fixture
+async def harness(db_url: str) -> AsyncIterator[Harness]:
+    async with running_harness(db_url) as running:
+        yield running

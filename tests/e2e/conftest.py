@@ -1,4 +1,8 @@
-"""End-to-end harness: the real entry point (`python -m bot`) against the fake Bot API."""
+"""End-to-end harness: the real entry point (`python -m bot`) against the fake Bot API.
+
+The process runs on real time plus an offset the test moves (TEST_CLOCK_FILE), together
+with the fake's own dates, so deadlines are reached by moving the clock, not by waiting.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,8 @@ class BotProcess:
         self.extra_env = env
         self.process: asyncio.subprocess.Process | None = None
         self.log_path = workdir / "bot.log"
+        self.clock_file = workdir / "clock-offset"
+        self.offset = 0.0
 
     async def start(self, ready_call: str = "getUpdates") -> None:
         """Start the process and wait until it calls `ready_call` (polling has begun)."""
@@ -42,6 +48,9 @@ class BotProcess:
             DATABASE_URL=self.db_url,
             LOG_LEVEL="DEBUG",
             SWEEP_INTERVAL="0.5",
+            STARTUP_GRACE="0.2",
+            WELCOME_INTERVAL="0.5",
+            TEST_CLOCK_FILE=str(self.clock_file),
             OWNER_IDS="",
             PYTHONPATH=str(ROOT),
         )
@@ -64,6 +73,29 @@ class BotProcess:
         )
         await self.fake.wait_for(lambda: ready() or self.exited(), timeout=30)
         assert not self.exited(), self.log()
+
+    def move_clock(self, seconds: float) -> None:
+        """Move the process's clock and the fake's dates forward together."""
+        self.offset += seconds
+        self.fake.advance(seconds)
+        staged = self.clock_file.with_suffix(".new")
+        staged.write_text(repr(self.offset))
+        staged.replace(self.clock_file)  # the process never reads half a number
+
+    def job_runs(self, job_id: str) -> int:
+        """How many runs of the scheduled job `job_id` have finished, over every start."""
+        return self.log().count(f'Job "{job_id} (trigger:')
+
+    async def wait_for_job(self, job_id: str, runs: int = 2, timeout: float = 15.0) -> None:
+        """Wait until the job has run `runs` more times: whatever it would do is done."""
+        target = self.job_runs(job_id) + runs
+        await self.fake.wait_for(lambda: self.job_runs(job_id) >= target, timeout=timeout)
+
+    async def settle_and_stop(self) -> int:
+        """Let the process take every pending update, then stop it gracefully: SIGTERM lets
+        the updates in flight finish, so afterwards nothing more will happen."""
+        await self.fake.wait_for(lambda: self.fake.pending_updates == 0)
+        return await self.stop()
 
     def exited(self) -> bool:
         return self.process is not None and self.process.returncode is not None

@@ -1,10 +1,11 @@
-"""Admin commands, the member's view, and surviving garbage and Telegram errors."""
+"""What needs the real process: command menus registered at start-up, and surviving
+garbage and Telegram errors (admin commands are in tests/dispatcher/test_flow_admin.py)."""
 
 from __future__ import annotations
 
 from bot.db import Database
 from models.users import User
-from tests.e2e.conftest import ADMIN, GROUP, MEMBER, OWNER, BotProcess, seed_chat
+from tests.e2e.conftest import GROUP, MEMBER, BotProcess, seed_chat
 from tests.fakegram.server import FakeTelegram
 
 
@@ -24,66 +25,14 @@ async def command(fake: FakeTelegram, chat_id: int, user_id: int, text: str) -> 
     return str(reply[-1]["text"])
 
 
-async def test_settings_are_listed_changed_and_bad_input_refused(
-    fake: FakeTelegram, bot_process: BotProcess
-) -> None:
-    await seed_chat(bot_process.db_url, GROUP, "Hearth Test", language="en")
-    await bot_process.start()
-
-    listing = await command(fake, GROUP, ADMIN, "/settings")
-    for key in ("verify_timeout", "probation", "veteran_after", "language", "timezone"):
-        assert key in listing
-    assert "5m" in listing
-
-    assert "Done" in await command(fake, GROUP, ADMIN, "/set verify_timeout 10m")
-    bad = await command(fake, GROUP, ADMIN, "/set verify_timeout soon")
-    assert "expected a duration" in bad and "Nothing changed" in bad
-    unknown = await command(fake, GROUP, ADMIN, "/set colour blue")
-    assert "verify_timeout" in unknown and "timezone" in unknown
-    assert "IANA" in await command(fake, GROUP, ADMIN, "/set timezone Mars/Olympus")
-    refused = await command(fake, GROUP, MEMBER, "/set verify_timeout 1m")
-    assert "administrators" in refused
-    assert "10m" in await command(fake, GROUP, OWNER, "/settings")
-    # getChatAdministrators is cached, not asked on every command
-    assert len(fake.calls_of("getChatAdministrators")) == 1
-    assert await bot_process.stop() == 0
-
-
-async def test_rules_welcome_and_trust(fake: FakeTelegram, bot_process: BotProcess) -> None:
-    await seed_chat(bot_process.db_url, GROUP, "Hearth Test", language="en")
-    await bot_process.start()
-    assert "no rules" in (await command(fake, GROUP, MEMBER, "/rules")).lower()
-    assert "saved" in await command(fake, GROUP, ADMIN, "/setrules 1. Be kind.\n2. No spam.")
-    assert "Be kind" in await command(fake, GROUP, MEMBER, "/rules")
-    assert "too long" in await command(fake, GROUP, ADMIN, "/setrules " + "x" * 4001)
-    preview = await command(fake, GROUP, ADMIN, "/setwelcome Hi {name}, welcome to {chat}!")
-    assert "Hi Anton, welcome to Hearth Test!" in preview
-
-    # Maria is seen as a member; an admin makes her a veteran; /me shows it
-    assert "member" in await command(fake, GROUP, MEMBER, "/me")
-    assert "veteran" in await command(fake, GROUP, ADMIN, "/trust veteran @maria")
-    assert "veteran" in await command(fake, GROUP, MEMBER, "/me")
-    assert "no level" in (await command(fake, GROUP, ADMIN, "/trust wizard @maria")).lower()
-    assert "can't tell who" in await command(fake, GROUP, ADMIN, "/trust member @nobody_here")
-    assert "administrators" in await command(fake, GROUP, MEMBER, "/trust veteran @maria")
-
-    private = await command(fake, MEMBER, MEMBER, "/me")
-    assert "Hearth Test" in private and "veteran" in private
-    assert "Hearth Test" in await command(fake, MEMBER, MEMBER, "/start")
-    assert "/me" in await command(fake, MEMBER, MEMBER, "/help")
-    assert "/help" in await command(fake, MEMBER, MEMBER, "/frobnicate")
-    assert await bot_process.stop() == 0
-
-
-async def test_start_up_registers_command_menus(
-    fake: FakeTelegram, bot_process: BotProcess
-) -> None:
-    await bot_process.start()
+async def assert_command_menus_registered(fake: FakeTelegram) -> None:
     scopes = {(scope, language) for scope, _chat, language in fake.commands}
     for scope in ("all_private_chats", "all_group_chats", "all_chat_administrators"):
         for language in ("ru", "en"):
             assert (scope, language) in scopes
-    updates = fake.calls_of("getUpdates")[-1].params.get("allowed_updates")
+    # a call is recorded when it returns: the first long poll may still be waiting
+    polls = await fake.wait_for(lambda: fake.calls_of("getUpdates"))
+    updates = polls[-1].params.get("allowed_updates")
     for kind in (
         "message",
         "edited_message",
@@ -93,30 +42,12 @@ async def test_start_up_registers_command_menus(
         "chat_join_request",
     ):
         assert kind in updates
-    assert await bot_process.stop() == 0
 
 
-async def test_bot_added_to_a_group_registers_it_and_names_missing_rights(
+async def test_start_up_registers_command_menus_and_survives_garbage_and_telegram_errors(
     fake: FakeTelegram, bot_process: BotProcess
 ) -> None:
-    await bot_process.start()
-    other = -1009876543210
-    fake.add_chat(other, "New Group")
-    fake.set_member(other, OWNER, "creator")
-    fake.add_bot_to_chat(other, OWNER, admin=True, can_delete_messages=False)
-    notice = await fake.wait_for(
-        lambda: fake.sent_messages(other) and fake.sent_messages(other)[-1]
-    )
-    assert "Delete messages" in notice["text"]
-    assert "Ban users" not in notice["text"]
-    # registered with default settings
-    assert "verify_timeout" in await command(fake, other, OWNER, "/settings")
-    assert await bot_process.stop() == 0
-
-
-async def test_survives_garbage_and_telegram_errors(
-    fake: FakeTelegram, bot_process: BotProcess
-) -> None:
+    """One start for both (each start of the process costs seconds)."""
     await seed_chat(bot_process.db_url, GROUP, "Hearth Test", language="en")
     await bot_process.start()
     date = 1_700_000_000
@@ -183,6 +114,7 @@ async def test_survives_garbage_and_telegram_errors(
         lambda: [c for c in fake.calls_of("sendMessage") if c.params["chat_id"] == 42 and not c.ok]
     )
     assert "/me" in await command(fake, MEMBER, MEMBER, "/help")
+    await assert_command_menus_registered(fake)
     assert not bot_process.exited()
     assert " ERROR " not in bot_process.log(), bot_process.log()[-3000:]
     assert await bot_process.stop() == 0

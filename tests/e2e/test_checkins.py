@@ -3,17 +3,17 @@ whose time passed while the bot was down."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from bot.db import Database
 from bot.services.checkin_schedule import WEEKDAYS, week_of
 from models.checkins import CheckinMember, CheckinRound
 from models.members import Member, MemberStatus, TrustLevel
+from models.outbox import OutboxMessage, OutboxStatus
 from models.users import User
 from tests.e2e.conftest import ADMIN, GROUP, BotProcess, seed_chat
 from tests.fakegram.server import FakeTelegram
@@ -60,6 +60,19 @@ async def seed_members(db_url: str, fake: FakeTelegram, count: int) -> list[int]
     return members
 
 
+async def outbox_pending(db_url: str) -> int:
+    """Prompts still waiting in the outbox."""
+    db = Database(db_url)
+    async with db.transaction() as session:
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.chat_id >= FIRST)
+        )
+    await db.close()
+    return int(pending or 0)
+
+
 def prompts(fake: FakeTelegram, members: list[int]) -> dict[int, int]:
     wanted = set(members)
     counts: dict[int, int] = {}
@@ -89,13 +102,14 @@ async def test_a_restart_in_the_middle_of_a_round_resumes_without_duplicates(
     await bot_process.start()
     await fake.wait_for(lambda: len(prompts(fake, members)) == len(members), timeout=30)
     await fake.wait_for(lambda: fake.pending_updates == 0, timeout=5)
-    await asyncio.sleep(1.5)  # anything sent twice would have shown up by now
+    await bot_process.wait_for_job("checkins", runs=2)  # a tick after the last prompt
+    assert await bot_process.stop() == 0  # the outbox records its sends in flight
+    assert await outbox_pending(bot_process.db_url) == 0  # so nothing is left to send twice
     after = prompts(fake, members)
     assert set(after) == set(members)  # none lost
     assert max(after.values()) == 1  # none twice
     assert posts(fake) == 1  # the round was not opened again
     assert fake.rate_limited == 0
-    assert await bot_process.stop() == 0
 
 
 async def test_a_check_in_due_while_the_bot_was_down_runs_at_start_once(
@@ -135,7 +149,7 @@ async def test_a_check_in_due_while_the_bot_was_down_runs_at_start_once(
     assert posts(fake) == 1
     assert await bot_process.stop() == 0
     await bot_process.start()
-    await asyncio.sleep(7)  # past the scheduler's start-up grace and a few ticks
+    await bot_process.wait_for_job("checkins", runs=3)  # past the start-up grace, a few ticks
     assert posts(fake) == 1
     assert max(prompts(fake, members).values()) == 1
     assert await bot_process.stop() == 0

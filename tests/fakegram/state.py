@@ -126,6 +126,7 @@ class World:
         self.commands: dict[tuple[str, int | str | None, str], list[JSON]] = {}
         self.last_join_request: dict[int, float] = {}
         self.time_offset = 0.0
+        self.waited = 0.0  # seconds the bot slept on a fake timer (see `wait_passes`)
         self.closing = False
         self._next_update_id = 1
         self._query_ids = itertools.count(4_000_000_000_001)
@@ -138,7 +139,12 @@ class World:
         return int(time.time() + self.time_offset)
 
     def mono(self) -> float:
-        return time.monotonic() + self.time_offset
+        return time.monotonic() + self.time_offset + self.waited
+
+    def wait_passes(self, seconds: float) -> None:
+        """The bot slept `seconds` on a fake timer (a retry pause): windows that run on the
+        monotonic clock (rate limits, checkout timeouts) move on; message dates do not."""
+        self.waited += max(0.0, seconds)
 
     def advance(self, seconds: float) -> None:
         """Move the fake's clocks forward (rate-limit windows, join-request windows, until_date)."""

@@ -146,7 +146,7 @@ async def test_long_poll_wakes_on_update_and_confirms_by_offset(
     fake.add_user(ANNA, "Anna")
     started = time.monotonic()
     poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
+    await fake.wait_for(lambda: fake.polls_started == 1)  # the poll is waiting
     fake.send_message(ANNA, ANNA, "/start")
     updates = await poll
     assert time.monotonic() - started < 2
@@ -190,7 +190,7 @@ async def test_allowed_updates_filtering(bot: Bot, fake: FakeTelegram, group: in
 
 async def test_second_poller_terminates_first(bot: Bot, fake: FakeTelegram) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
+    await fake.wait_for(lambda: fake.polls_started == 1)
     other = make_bot(fake)
     try:
         second = asyncio.create_task(other.get_updates(timeout=1))
@@ -203,7 +203,7 @@ async def test_second_poller_terminates_first(bot: Bot, fake: FakeTelegram) -> N
 
 async def test_stop_releases_long_poll(bot: Bot, fake: FakeTelegram) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=30))
-    await asyncio.sleep(0.1)
+    await fake.wait_for(lambda: fake.polls_started == 1)
     started = time.monotonic()
     await fake.stop()
     assert await poll == []

@@ -45,6 +45,17 @@ def test_reads_dotenv(tmp_path: Path) -> None:
         ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Mars/Base"}, "DEFAULT_TIMEZONE is malformed"),
         ({"BOT_TOKEN": TOKEN, "WEBHOOK_LISTEN": "8080"}, "WEBHOOK_LISTEN is malformed"),
         ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "localhost"}, "TELEGRAM_API_URL is malformed"),
+        ({"BOT_TOKEN": TOKEN, "STARTUP_GRACE": "-1"}, "STARTUP_GRACE is malformed"),
+        ({"BOT_TOKEN": TOKEN, "WELCOME_INTERVAL": "0"}, "WELCOME_INTERVAL is malformed"),
+        ({"BOT_TOKEN": TOKEN, "TEST_CLOCK_FILE": "/tmp/offset"}, "TEST_CLOCK_FILE is for tests"),
+        (
+            {
+                "BOT_TOKEN": TOKEN,
+                "TEST_CLOCK_FILE": "/tmp/offset",
+                "TELEGRAM_API_URL": "https://api.telegram.org",
+            },
+            "TEST_CLOCK_FILE is for tests only: it needs TELEGRAM_API_URL",
+        ),
         (
             {"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://example.org/webhook"},
             "WEBHOOK_SECRET is required when WEBHOOK_URL is set",
@@ -58,6 +69,20 @@ def test_bad_settings_are_named(
         monkeypatch.setenv(key, value)
     with pytest.raises(ConfigError, match=named):
         load_settings()
+
+
+def test_timing_settings_default_to_the_production_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    settings = load_settings()
+    assert (settings.startup_grace, settings.welcome_interval) == (5.0, 6.0)
+    assert settings.test_clock_file is None
+
+
+def test_a_test_clock_is_accepted_against_a_fake_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TEST_CLOCK_FILE", "/tmp/offset")
+    monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:8081")
+    assert load_settings().test_clock_file == "/tmp/offset"
 
 
 def test_entry_point_exits_2_with_one_line(tmp_path: Path) -> None:

@@ -29,8 +29,9 @@ async def test_stairway_up_and_down_every_step(empty_db_url: str) -> None:
         previous = revision
 
 
-async def test_models_and_migrations_agree(db_url: str) -> None:
-    engine = create_async_engine(db_url)
+async def test_models_and_migrations_agree(empty_db_url: str) -> None:
+    await asyncio.to_thread(upgrade, empty_db_url, "head")  # real migrations, not the template
+    engine = create_async_engine(empty_db_url)
 
     def diff(connection: object) -> list[object]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})  # type: ignore[arg-type]

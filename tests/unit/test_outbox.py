@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,12 +12,14 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select, update
 
-from bot.clock import FakeClock
+from bot.clock import FakeClock, FakeTimer, SystemTimer, Timer
 from bot.db import Database
 from bot.outbox import LEASE, Outbox, Outgoing, queue, queue_many
 from bot.retry import DIRECT, RetryMiddleware
 from models.outbox import OutboxMessage, OutboxRepository
+from tests.conftest import close_session
 from tests.fakegram.server import FakeTelegram
+from tests.fakegram.timer import FakeTelegramTimer
 
 START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -29,13 +30,16 @@ class Rig:
     db: Database
     clock: FakeClock
     bot: Bot
+    timer: FakeTimer
     unreachable: list[int] = field(default_factory=list)
 
-    def outbox(self, rate: float = 28.0) -> Outbox:
+    def outbox(self, rate: float = 28.0, timer: Timer | None = None) -> Outbox:
+        """An outbox whose pacing and pauses move the rig's timer instead of waiting."""
+
         async def mark(user_id: int) -> None:
             self.unreachable.append(user_id)
 
-        return Outbox(self.db, self.clock, self.bot, mark, rate=rate)
+        return Outbox(self.db, self.clock, self.bot, mark, rate=rate, timer=timer or self.timer)
 
     async def queue(self, user_ids: list[int], **kw: object) -> None:
         async with self.db.transaction() as session:
@@ -64,8 +68,8 @@ async def rig(db: Database) -> AsyncIterator[Rig]:
     session = AiohttpSession(api=TelegramAPIServer.from_base(fake.url))
     session.middleware(RetryMiddleware())  # as in production: the outbox must bypass it
     bot = Bot(fake.token, session=session)
-    yield Rig(fake, db, FakeClock(START), bot)
-    await bot.session.close()
+    yield Rig(fake, db, FakeClock(START), bot, FakeTelegramTimer(fake))
+    await close_session(bot)
     await fake.stop()
 
 
@@ -73,9 +77,9 @@ async def test_429_pauses_sending_for_retry_after_and_nothing_is_lost(rig: Rig) 
     await rig.queue([1, 2, 3])
     rig.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
     outbox = rig.outbox()
-    started = asyncio.get_running_loop().time()
+    started = rig.timer.monotonic()
     await outbox.drain()
-    assert asyncio.get_running_loop().time() - started >= 0.9
+    assert rig.timer.monotonic() - started >= 0.9
     assert outbox.rate_limited == 1
     assert [rig.received(u) for u in (1, 2, 3)] == [1, 1, 1]
     assert {row.status for row in (await rig.rows()).values()} == {"sent"}
@@ -135,7 +139,7 @@ async def test_expired_and_not_yet_due_messages_are_not_sent(rig: Rig) -> None:
 async def test_a_graceful_stop_mid_round_resumes_without_duplicates_or_losses(rig: Rig) -> None:
     users = list(range(1, 61))
     await rig.queue(users)
-    first = rig.outbox(rate=20)
+    first = rig.outbox(rate=20, timer=SystemTimer())  # a real worker, stopped mid-round
     first.start()
     await rig.fake.wait_for(lambda: len(rig.fake.calls_of("sendMessage")) >= 15, timeout=10)
     await first.stop()
@@ -224,11 +228,26 @@ async def test_a_groups_429_holds_only_that_group(rig: Rig) -> None:
     )
     outbox = rig.outbox()
     DIRECT.set(True)  # as the worker does: no retrying in the middleware
-    started = asyncio.get_running_loop().time()
+    started = rig.timer.monotonic()
     for _ in range(5):
         await outbox._pass()
         if all(rig.received(u) for u in (1, 2, 3)):
             break
-    assert asyncio.get_running_loop().time() - started < 10  # not held for 30 s
+    assert rig.timer.monotonic() - started < 10  # not held for 30 s
     assert [rig.received(u) for u in (1, 2, 3)] == [1, 1, 1]
     assert (await rig.rows())[group].status == "pending"
+
+
+async def test_direct_calls_wait_out_429_and_5xx_on_the_injected_timer(rig: Rig) -> None:
+    timer = FakeTimer()
+    session = AiohttpSession(api=TelegramAPIServer.from_base(rig.fake.url))
+    session.middleware(RetryMiddleware(sleep=timer.sleep))
+    bot = Bot(rig.fake.token, session=session)
+    try:
+        rig.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+        rig.fake.fail_next("sendMessage", 502, "Bad Gateway")
+        await bot.send_message(1, "hello")
+        assert timer.slept == 3 + 0.5  # retry_after, then the first backoff step
+        assert rig.received(1) == 1
+    finally:
+        await close_session(bot)
