@@ -11,6 +11,7 @@ from bot.app import build_application
 from bot.services.billing import BILL_END
 from models.billing import Payment, Subscription
 from models.deadlines import DeadlineRepository
+from tests.conftest import close_session
 from tests.dispatcher.conftest import ADMIN, BOSS, GROUP, MEMBER, NEWCOMER, Harness
 from tests.fakegram.payments import SUBSCRIPTION_PERIOD, Charge
 
@@ -185,7 +186,7 @@ async def test_removal_at_the_deadline_across_a_restart_and_paying_again(
     assert h.fake.member_status(GROUP, NEWCOMER) == "member"  # paid time + grace not over yet
 
     # the bot restarts: a new application on the same database
-    await h.app.bot.session.close()
+    await close_session(h.app.bot)
     await h.app.db.close()
     h.app = build_application(h.app.settings, clock=h.clock)
     await later(h, timedelta(seconds=2))
