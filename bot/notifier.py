@@ -8,7 +8,6 @@ style 400s are harmless, everything else is logged with the method name.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,6 +23,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.clock import SystemTimer, Timer
 from bot.messages import MESSAGE_LIMIT, Button, Keyboard, markup, split_lines, utf16_length
 from bot.stars import StarsCalls, StarTx
 
@@ -118,8 +118,15 @@ def _transient(error: TelegramAPIError) -> bool:
 class Notifier(StarsCalls):
     """Telegram calls used by services and jobs, with errors turned into plain results."""
 
-    def __init__(self, bot: Bot, on_unreachable: Callable[[int], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        on_unreachable: Callable[[int], Awaitable[None]],
+        *,
+        timer: Timer | None = None,
+    ) -> None:
         self.bot = bot
+        self._timer: Timer = timer if timer is not None else SystemTimer()
         self._on_unreachable = on_unreachable
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
         self._permissions: dict[int, tuple[float, ChatPermissions]] = {}
@@ -288,7 +295,7 @@ class Notifier(StarsCalls):
         """Whether `@username` names a public channel (cached; users are never found)."""
         key = username.lower()
         cached = self._channels.get(key)
-        if cached is not None and cached[0] > time.monotonic():
+        if cached is not None and cached[0] > self._timer.monotonic():
             return cached[1]
         try:
             chat = await self.bot.get_chat(f"@{username}")
@@ -298,7 +305,7 @@ class Notifier(StarsCalls):
             found = chat.type == "channel"
         if len(self._channels) > CHANNEL_CACHE_SIZE:
             self._channels.clear()
-        self._channels[key] = (time.monotonic() + ADMIN_CACHE_TTL, found)
+        self._channels[key] = (self._timer.monotonic() + ADMIN_CACHE_TTL, found)
         return found
 
     async def approve_request(self, chat_id: int, user_id: int) -> bool:
@@ -326,7 +333,7 @@ class Notifier(StarsCalls):
     async def admins(self, chat_id: int) -> frozenset[int] | None:
         """Ids of the chat's administrators, cached for 5 minutes; None if unknown."""
         cached = self._admins.get(chat_id)
-        if cached and cached[0] > time.monotonic():
+        if cached and cached[0] > self._timer.monotonic():
             return cached[1]
         try:
             members = await self.bot.get_chat_administrators(chat_id)
@@ -336,7 +343,7 @@ class Notifier(StarsCalls):
         ids = frozenset(
             m.user.id for m in members if isinstance(m, ChatMemberAdministrator | ChatMemberOwner)
         )
-        self._admins[chat_id] = (time.monotonic() + ADMIN_CACHE_TTL, ids)
+        self._admins[chat_id] = (self._timer.monotonic() + ADMIN_CACHE_TTL, ids)
         return ids
 
     def forget_admins(self, chat_id: int) -> None:
@@ -344,7 +351,7 @@ class Notifier(StarsCalls):
 
     async def _chat_permissions(self, chat_id: int) -> ChatPermissions:
         cached = self._permissions.get(chat_id)
-        if cached and cached[0] > time.monotonic():
+        if cached and cached[0] > self._timer.monotonic():
             return cached[1]
         try:
             chat = await self.bot.get_chat(chat_id)
@@ -352,7 +359,7 @@ class Notifier(StarsCalls):
             await self._failed("getChat", chat_id, error)
             return MEMBER_DEFAULT
         permissions = chat.permissions or MEMBER_DEFAULT
-        self._permissions[chat_id] = (time.monotonic() + ADMIN_CACHE_TTL, permissions)
+        self._permissions[chat_id] = (self._timer.monotonic() + ADMIN_CACHE_TTL, permissions)
         return permissions
 
     async def join_link(self, chat_id: int, name: str) -> str | None:

@@ -8,7 +8,6 @@ database: the per-message path must not open a write transaction.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable
@@ -16,6 +15,8 @@ from typing import Protocol, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from bot.clock import SystemTimer, Timer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,7 +94,10 @@ class RedisPace:
 
     TIMEOUT = 0.5
 
-    def __init__(self, url: str, prefix: str = "hearth:pace:") -> None:
+    def __init__(
+        self, url: str, prefix: str = "hearth:pace:", *, timer: Timer | None = None
+    ) -> None:
+        self._timer: Timer = timer if timer is not None else SystemTimer()
         self._redis: Redis = Redis.from_url(
             url, socket_timeout=self.TIMEOUT, socket_connect_timeout=self.TIMEOUT
         )
@@ -104,8 +108,9 @@ class RedisPace:
         try:
             return await call
         except (RedisError, OSError, TimeoutError) as error:
-            if time.monotonic() - self._warned_at > 60:
-                self._warned_at = time.monotonic()
+            now = self._timer.monotonic()
+            if now - self._warned_at > 60:
+                self._warned_at = now
                 log.warning("Redis unavailable, rate rules are off meanwhile: %s", error)
             return fallback
 
@@ -141,5 +146,5 @@ class RedisPace:
         await self._redis.aclose()
 
 
-def build_pace(redis_url: str | None) -> Pace:
-    return RedisPace(redis_url) if redis_url else MemoryPace()
+def build_pace(redis_url: str | None, *, timer: Timer | None = None) -> Pace:
+    return RedisPace(redis_url, timer=timer) if redis_url else MemoryPace()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.clock import SystemTimer, Timer
 from bot.db import Database
 from bot.durations import format_duration, parse_duration
 from bot.i18n import SUPPORTED
@@ -347,8 +347,16 @@ class ChatConfig:
 class SettingsService:
     """Reads chat settings (cached) and changes them with validation."""
 
-    def __init__(self, db: Database, default_language: str, default_timezone: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        default_language: str,
+        default_timezone: str,
+        *,
+        timer: Timer | None = None,
+    ) -> None:
         self._db = db
+        self._timer: Timer = timer if timer is not None else SystemTimer()
         self.specs = _specs(default_language, default_timezone)
         self._cache: dict[int, tuple[float, ChatConfig]] = {}
 
@@ -361,14 +369,14 @@ class SettingsService:
 
     async def get(self, chat_id: int) -> ChatConfig:
         cached = self._cache.get(chat_id)
-        if cached is not None and cached[0] > time.monotonic():
+        if cached is not None and cached[0] > self._timer.monotonic():
             return cached[1]
         async with self._db.transaction() as session:
             stored = await ChatRepository(session).settings(chat_id)
         values = {key: spec.default for key, spec in self.specs.items()}
         values.update({key: value for key, value in stored.items() if key in self.specs})
         config = ChatConfig(values)
-        self._cache[chat_id] = (time.monotonic() + CACHE_TTL, config)
+        self._cache[chat_id] = (self._timer.monotonic() + CACHE_TTL, config)
         return config
 
     def validate(self, key: str, raw: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.clock import Clock
+from bot.clock import Clock, SystemTimer, Timer
 from bot.db import Database
 from bot.notifier import Notifier, Outcome
 from bot.services.members import AdminGuard
@@ -52,12 +52,15 @@ class ModerationService:
         settings: SettingsService,
         admins: AdminGuard,
         pace: Pace,
+        *,
+        timer: Timer | None = None,
     ) -> None:
+        timer = timer if timer is not None else SystemTimer()
         self._clock = clock
         self._notifier = notifier
         self.pace = pace
-        self._audit = AuditLog(db, clock, notifier, settings)
-        self._words = StopWords(db)
+        self._audit = AuditLog(db, clock, notifier, settings, timer=timer)
+        self._words = StopWords(db, timer=timer)
         self._punishments = Punishments(db, clock, notifier, settings, admins, pace, self._audit)
         self._reports = Reports(
             db, clock, notifier, settings, admins, self._audit, self._punishments

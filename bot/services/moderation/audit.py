@@ -3,10 +3,9 @@ one, and listed by /modlog."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
-from bot.clock import Clock
+from bot.clock import Clock, SystemTimer, Timer
 from bot.db import Database
 from bot.notifier import Notifier
 from bot.services.moderation.values import REASON_LIMIT, Action
@@ -22,9 +21,16 @@ class AuditLog:
     """Records actions and knows each chat's log chat (cached briefly)."""
 
     def __init__(
-        self, db: Database, clock: Clock, notifier: Notifier, settings: SettingsService
+        self,
+        db: Database,
+        clock: Clock,
+        notifier: Notifier,
+        settings: SettingsService,
+        *,
+        timer: Timer | None = None,
     ) -> None:
         self._db = db
+        self._timer: Timer = timer if timer is not None else SystemTimer()
         self._clock = clock
         self._notifier = notifier
         self._settings = settings
@@ -78,11 +84,11 @@ class AuditLog:
 
     async def log_chat(self, chat_id: int) -> int | None:
         cached = self._log_chats.get(chat_id)
-        if cached is None or cached[0] < time.monotonic():
+        if cached is None or cached[0] < self._timer.monotonic():
             async with self._db.transaction() as session:
                 stored = (await ChatRepository(session).settings(chat_id)).get(LOG_CHAT_KEY)
             value = int(stored) if stored and stored != "off" else None
-            cached = self._log_chats[chat_id] = (time.monotonic() + CACHE_TTL, value)
+            cached = self._log_chats[chat_id] = (self._timer.monotonic() + CACHE_TTL, value)
         return cached[1]
 
     async def set_log_chat(self, chat_id: int, log_chat_id: int | None) -> None:
@@ -90,7 +96,7 @@ class AuditLog:
             await ChatRepository(session).put_setting(
                 chat_id, LOG_CHAT_KEY, str(log_chat_id) if log_chat_id is not None else "off"
             )
-        self._log_chats[chat_id] = (time.monotonic() + CACHE_TTL, log_chat_id)
+        self._log_chats[chat_id] = (self._timer.monotonic() + CACHE_TTL, log_chat_id)
 
     async def chat_title(self, chat_id: int) -> str:
         async with self._db.transaction() as session:

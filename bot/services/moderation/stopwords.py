@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.clock import SystemTimer, Timer
 from bot.db import Database
 from bot.services.moderation.values import PHRASE_LIMIT
 from bot.services.settings import CACHE_TTL
@@ -42,18 +42,19 @@ class _Cached:
 class StopWords:
     """The chats' stop words: read through a short cache, changed by admins' commands."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, timer: Timer | None = None) -> None:
         self._db = db
+        self._timer: Timer = timer if timer is not None else SystemTimer()
         self._cache: dict[int, _Cached] = {}
         self._versions: dict[int, int] = {}
 
     async def _load(self, chat_id: int) -> _Cached:
         cached = self._cache.get(chat_id)
-        if cached is None or cached.expires < time.monotonic():
+        if cached is None or cached.expires < self._timer.monotonic():
             version = self._versions.get(chat_id, 0)
             async with self._db.transaction() as session:
                 phrases = await ModerationRepository(session).stop_words(chat_id)
-            cached = _Cached(phrases, compile_phrases(phrases), time.monotonic() + CACHE_TTL)
+            cached = _Cached(phrases, compile_phrases(phrases), self._timer.monotonic() + CACHE_TTL)
             if self._versions.get(chat_id, 0) == version:  # no change meanwhile
                 self._cache[chat_id] = cached
         return cached
