@@ -9,16 +9,21 @@ from typing import Any
 import pytest
 from aiogram.types import ChatMemberOwner, User
 
-from bot.clock import FakeTimer
+from bot.clock import FakeClock, FakeTimer
 from bot.db import Database
 from bot.notifier import ADMIN_CACHE_TTL, Notifier
-from bot.services.moderation.stopwords import StopWords
-from bot.services.pace import RedisPace
+from bot.services.members import AdminGuard
+from bot.services.moderation import ModerationService
+from bot.services.pace import MemoryPace, RedisPace
 from bot.services.settings import CACHE_TTL, SettingsService
 from models.chats import ChatRepository
 from models.moderation import ModerationRepository
 
 CHAT = -100123
+
+
+async def unreachable(user_id: int) -> None:
+    raise AssertionError("no one is messaged here")
 
 
 async def write_behind_the_cache(db: Database, key: str, value: str) -> None:
@@ -44,15 +49,20 @@ async def test_settings_are_read_again_after_the_cache_lifetime(db: Database) ->
 
 async def test_stop_words_are_read_again_after_the_cache_lifetime(db: Database) -> None:
     timer = FakeTimer()
-    words = StopWords(db, timer=timer)
-    assert not await words.found_in(CHAT, "play casino now")
+    notifier = Notifier(None, unreachable, timer=timer)  # type: ignore[arg-type]
+    settings = SettingsService(db, "ru", "Europe/Moscow", timer=timer)
+    guard = AdminGuard(notifier, frozenset())
+    moderation = ModerationService(
+        db, FakeClock(), notifier, settings, guard, MemoryPace(), timer=timer
+    )
+    assert await moderation.stop_words(CHAT) == []
 
     async with db.transaction() as session:
         await ModerationRepository(session).add_stop_word(CHAT, "casino")
     timer.advance(CACHE_TTL - 1)
-    assert not await words.found_in(CHAT, "play casino now")
+    assert await moderation.stop_words(CHAT) == []
     timer.advance(2)
-    assert await words.found_in(CHAT, "play casino now")
+    assert await moderation.stop_words(CHAT) == ["casino"]
 
 
 class AdminsBot:
@@ -69,9 +79,6 @@ class AdminsBot:
 
 
 async def test_the_admin_list_is_asked_again_after_its_lifetime() -> None:
-    async def unreachable(user_id: int) -> None:
-        raise AssertionError("no one is messaged here")
-
     bot, timer = AdminsBot(), FakeTimer()
     notifier = Notifier(bot, unreachable, timer=timer)  # type: ignore[arg-type]
     assert await notifier.admins(CHAT) == {1}
