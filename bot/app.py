@@ -23,6 +23,15 @@ from bot.commands import register_commands
 from bot.config import ConfigError, Settings
 from bot.context import Hearth
 from bot.db import Database, is_sqlite, upgrade_async
+from bot.events import (
+    EventBus,
+    MemberJoined,
+    MemberLeft,
+    MembersGraduated,
+    MemberVerified,
+    WelcomeAwaited,
+    on,
+)
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
 from bot.notifier import Notifier
@@ -35,7 +44,7 @@ from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
-from bot.services.onboarding import REQUEST, VERIFY, Onboarding
+from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
 from bot.services.pace import build_pace
 from bot.services.settings import SettingsService
 from bot.services.trust import TrustService
@@ -139,34 +148,41 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
     notifier = Notifier(bot, on_unreachable=mark_unreachable)
     chat_settings = SettingsService(db, settings.default_language, settings.default_timezone)
     directory = MemberDirectory(db, clock)
-    onboarding = Onboarding(db, clock, notifier, chat_settings, directory, settings.owner_ids)
+    events = EventBus()
     activity = ActivityTracker(db)
     buddies = BuddyService(db, clock, notifier, chat_settings, activity)
-    trust = TrustService(db, clock, chat_settings, directory)
+    trust = TrustService(db, clock, chat_settings, directory, events)
     admins = AdminGuard(notifier, settings.owner_ids)
     moderation = ModerationService(
         db, clock, notifier, chat_settings, admins, build_pace(settings.redis_url)
     )
-    onboarding.release = moderation.release  # a mute outlives leaving and rejoining
-    onboarding.on_verified.append(buddies.assign)
-    onboarding.on_left.append(buddies.member_left)
-    trust.on_graduated.append(buddies.graduated)
     outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable)
     checkins = CheckinService(db, clock, notifier, chat_settings, activity, outbox.wake)
-    onboarding.on_verified.append(checkins.offer)
+    # requests -> billing -> onboarding: billing approves paid requests through `requests`
+    # and gates new ones for onboarding, so nothing needs the other after it is built
+    requests = JoinRequests(db, clock, notifier, chat_settings, directory, events)
     billing = BillingService(
         db,
         clock,
         notifier,
         chat_settings,
-        onboarding,
+        requests,  # type: ignore[arg-type]  # billing's constructor takes the protocol soon
         AdminGuard(notifier, settings.owner_ids),
         secret=settings.payment_key,
         old_secrets=(settings.bot_token.get_secret_value(),),  # signed with the token earlier
     )
-    onboarding.paid_gate = billing.join_request
-    onboarding.on_joined.append(billing.member_joined)
-    onboarding.on_left.append(billing.member_left)
+    onboarding = Onboarding(
+        db,
+        clock,
+        notifier,
+        chat_settings,
+        directory,
+        events,
+        requests,
+        releaser=moderation,  # a mute outlives leaving and rejoining
+        gate=billing,
+        owner_ids=settings.owner_ids,
+    )
     hearth = Hearth(
         config=settings,
         clock=clock,
@@ -177,6 +193,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         admins=admins,
         chats=ChatService(db, clock, directory),
         onboarding=onboarding,
+        requests=requests,
         trust=trust,
         activity=activity,
         buddies=buddies,
@@ -186,7 +203,19 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         billing=billing,
     )
     pacer = WelcomePacer(onboarding.chats_awaiting_welcome, onboarding.post_welcome)
-    onboarding.set_waker(pacer.wake)
+    # who reacts to which event, in the order they run; a failing subscriber is logged
+    # and skipped, never undoing the use case that published the event
+    events.subscribe(
+        [
+            on(MemberJoined, lambda e: billing.member_joined(e.chat, e.person, e.privileged)),
+            on(WelcomeAwaited, lambda e: pacer.wake()),
+            on(MemberVerified, lambda e: buddies.assign(e.chat_id, e.user_id)),
+            on(MemberVerified, lambda e: checkins.offer(e.chat_id, e.user_id)),
+            on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
+            on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
+            on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
+        ]
+    )
     sweeper = DeadlineSweeper(
         db,
         clock,

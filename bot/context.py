@@ -16,7 +16,7 @@ from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
-from bot.services.onboarding import Onboarding
+from bot.services.onboarding import JoinRequests, Onboarding
 from bot.services.settings import SettingsService
 from bot.services.trust import TrustService
 
@@ -32,6 +32,7 @@ class Hearth:
     admins: AdminGuard
     chats: ChatService
     onboarding: Onboarding
+    requests: JoinRequests
     trust: TrustService
     activity: ActivityTracker
     buddies: BuddyService

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +10,7 @@ from sqlalchemy import select, update
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.events import EventBus, MembersGraduated
 from bot.services.members import MemberDirectory, remember_person
 from bot.services.people import ChatRef, Person
 from bot.services.settings import SettingsService
@@ -48,13 +48,18 @@ class TrustService:
     """Computes and changes trust levels."""
 
     def __init__(
-        self, db: Database, clock: Clock, settings: SettingsService, directory: MemberDirectory
+        self,
+        db: Database,
+        clock: Clock,
+        settings: SettingsService,
+        directory: MemberDirectory,
+        events: EventBus,
     ) -> None:
         self._db = db
         self._clock = clock
         self._settings = settings
         self._directory = directory
-        self.on_graduated: list[Callable[[int, list[int]], Awaitable[None]]] = []
+        self._events = events
 
     async def standings(self, user_id: int) -> list[Standing]:
         async with self._db.transaction() as session:
@@ -139,14 +144,7 @@ class TrustService:
                 member.verified_at = now
         self._directory.set(chat.id, person.id, level)
         if was_newcomer and level != TrustLevel.NEWCOMER:
-            await self._graduated(chat.id, [person.id])
-
-    async def _graduated(self, chat_id: int, user_ids: list[int]) -> None:
-        for hook in self.on_graduated:
-            try:
-                await hook(chat_id, user_ids)
-            except Exception:
-                log.exception("chat %s: follow-up for graduates failed", chat_id)
+            await self._events.publish(MembersGraduated(chat.id, (person.id,)))
 
     async def promote_due(self) -> int:
         """Promote newcomers after probation and members after `veteran_after`."""
@@ -199,7 +197,7 @@ class TrustService:
                 self._directory.forget_chat(chat_id)
                 promoted += count
             if graduates:
-                await self._graduated(chat_id, graduates)
+                await self._events.publish(MembersGraduated(chat_id, tuple(graduates)))
         if promoted:
             log.info("promoted %d people", promoted)
         return promoted
