@@ -8,6 +8,7 @@ import logging
 import signal
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -29,6 +30,7 @@ from bot.events import (
     MemberLeft,
     MembersGraduated,
     MemberVerified,
+    Subscription,
     WelcomeAwaited,
     on,
 )
@@ -136,6 +138,25 @@ class Application:
         await self.db.close()
 
 
+def subscriptions(
+    billing: BillingService,
+    buddies: BuddyService,
+    checkins: CheckinService,
+    pacer: WelcomePacer,
+) -> list[Subscription[Any]]:
+    """Who reacts to which event, in the order they run. A failing subscriber is logged and
+    skipped, never undoing the use case that published the event."""
+    return [
+        on(MemberJoined, lambda e: billing.member_joined(e.chat, e.person, e.privileged)),
+        on(WelcomeAwaited, lambda e: pacer.wake()),
+        on(MemberVerified, lambda e: buddies.assign(e.chat_id, e.user_id)),
+        on(MemberVerified, lambda e: checkins.offer(e.chat_id, e.user_id)),
+        on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
+        on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
+        on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
+    ]
+
+
 def build_application(settings: Settings, clock: Clock | None = None) -> Application:
     clock = clock or SystemClock()
     db = Database(settings.database_url)
@@ -203,19 +224,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         billing=billing,
     )
     pacer = WelcomePacer(onboarding.chats_awaiting_welcome, onboarding.post_welcome)
-    # who reacts to which event, in the order they run; a failing subscriber is logged
-    # and skipped, never undoing the use case that published the event
-    events.subscribe(
-        [
-            on(MemberJoined, lambda e: billing.member_joined(e.chat, e.person, e.privileged)),
-            on(WelcomeAwaited, lambda e: pacer.wake()),
-            on(MemberVerified, lambda e: buddies.assign(e.chat_id, e.user_id)),
-            on(MemberVerified, lambda e: checkins.offer(e.chat_id, e.user_id)),
-            on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
-            on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
-            on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
-        ]
-    )
+    events.subscribe(subscriptions(billing, buddies, checkins, pacer))
     sweeper = DeadlineSweeper(
         db,
         clock,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
+from models.chats import Chat
 from models.upsert import insert_ignore
 from models.users import User
 
@@ -246,3 +247,54 @@ class MemberRepository:
             )
         )
         return [(user_id, user.full_name) for user_id, user in rows.all()]
+
+    async def in_active_chats(self, user_id: int) -> list[tuple[Member, Chat]]:
+        """The person's memberships in chats the bot is still in, by chat title."""
+        rows = await self.session.execute(
+            select(Member, Chat)
+            .join(Chat, Chat.id == Member.chat_id)
+            .where(
+                Member.user_id == user_id,
+                Member.status == MemberStatus.IN,
+                Chat.active.is_(True),
+            )
+            .order_by(Chat.title)
+        )
+        return [(member, chat) for member, chat in rows.all()]
+
+    async def promote(
+        self, chat_id: int, now: datetime, probation: timedelta, veteran_after: timedelta
+    ) -> tuple[list[int], int]:
+        """Newcomers past probation become members, members past `veteran_after` veterans
+        (unless an admin pinned their level). Returns (the graduated newcomers, how many
+        people were promoted in all)."""
+        unpinned = (
+            Member.chat_id == chat_id,
+            Member.status == MemberStatus.IN,
+            Member.trust_pinned.is_(False),
+        )
+        graduates = list(
+            (
+                await self.session.execute(
+                    select(Member.user_id).where(
+                        *unpinned,
+                        Member.trust == TrustLevel.NEWCOMER,
+                        Member.level_since <= now - probation,
+                    )
+                )
+            ).scalars()
+        )
+        base = update(Member).where(*unpinned).execution_options(synchronize_session=False)
+        newcomers = await self.session.execute(
+            base.where(Member.trust == TrustLevel.NEWCOMER, Member.user_id.in_(graduates)).values(
+                trust=TrustLevel.MEMBER, level_since=now
+            )
+        )
+        veterans = await self.session.execute(
+            base.where(
+                Member.trust == TrustLevel.MEMBER,
+                Member.joined_at <= now - veteran_after,
+            ).values(trust=TrustLevel.VETERAN, level_since=now)
+        )
+        count = int(getattr(newcomers, "rowcount", 0)) + int(getattr(veterans, "rowcount", 0))
+        return graduates, count

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.people import Person
 from models.buddies import BuddyRepository
-from models.users import User
+from models.users import User, UserRepository
 
 
 @dataclass
@@ -56,8 +55,7 @@ async def read_overview(session: AsyncSession, chat_id: int) -> Overview:
     waiting = await buddies.waiting_list(chat_id)
     ids = {p.newcomer_id for p in pairs} | {p.buddy_id for p in pairs}
     ids |= set(volunteers) | {w.newcomer_id for w in waiting}
-    rows = await session.execute(select(User).where(User.id.in_(ids)))
-    users = {u.id: as_person(u) for u in rows.scalars()}
+    users = {u.id: as_person(u) for u in await UserRepository(session).many(ids)}
 
     def who(user_id: int) -> Person:
         return users.get(user_id) or Person(user_id, str(user_id))
