@@ -9,12 +9,10 @@ from aiogram.types import CallbackQuery, Message
 from bot.context import Hearth
 from bot.views import common
 from bot.views import members as views
+from bot.views.onboarding import RULES_PAYLOAD
 from handlers.billing import me_lines as billing_me_lines
 from handlers.common import commands_only, parse_chat_id, reply
 from handlers.filters import GROUP_TYPES, InGroup, sender_is_admin, unknown_private_command
-
-RULES_PAYLOAD = "rules_"
-"""`/start rules_<chat id>`: the deep link behind the "Rules" button of long rules."""
 
 
 async def private_chat(message: Message) -> bool:

@@ -11,6 +11,8 @@ from bot.notifier import Button, Keyboard
 from bot.services.people import mention
 from bot.views.callbacks import AcceptRules, Verify
 
+RULES_PAYLOAD = "rules_"
+"""`/start rules_<chat id>`: the deep link behind the "Rules" button of long rules."""
 RULES_INLINE_LIMIT = 2500
 """Longer rules are not quoted in a message but opened with a button (a deep link)."""
 
@@ -28,7 +30,7 @@ class WelcomeChat:
 
 
 def _rules_link(bot_username: str, chat_id: int) -> str:
-    return f"https://t.me/{bot_username}?start=rules_{chat_id}"
+    return f"https://t.me/{bot_username}?start={RULES_PAYLOAD}{chat_id}"
 
 
 def _names(people: list[tuple[int, str]]) -> str:
