@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -57,6 +58,7 @@ class JoinRequests:
         settings: SettingsService,
         directory: MemberDirectory,
         events: EventBus,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -64,6 +66,7 @@ class JoinRequests:
         self._settings = settings
         self._directory = directory
         self._events = events
+        self._monotonic = monotonic  # paces the rights warning (an injected timer's, in tests)
         self._rights_warned: dict[int, float] = {}
 
     async def accept_request(self, chat_id: int, person: Person) -> AcceptResult:
@@ -127,8 +130,9 @@ class JoinRequests:
     ) -> None:
         """Tell the chat which admin rights the bot lacks (at most once an hour unless forced)."""
         last = self._rights_warned.get(chat_id, 0.0)
-        if not force and time.monotonic() - last < RIGHTS_WARNING_INTERVAL:
+        now = self._monotonic()
+        if not force and now - last < RIGHTS_WARNING_INTERVAL:
             return
-        self._rights_warned[chat_id] = time.monotonic()
+        self._rights_warned[chat_id] = now
         config = await self._settings.get(chat_id)
         await self._notifier.send(chat_id, views.rights_missing(config.language, missing))
