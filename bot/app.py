@@ -9,6 +9,7 @@ import signal
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -24,6 +25,16 @@ from bot.commands import register_commands
 from bot.config import ConfigError, Settings
 from bot.context import Hearth
 from bot.db import Database, is_sqlite, upgrade_async
+from bot.events import (
+    EventBus,
+    MemberJoined,
+    MemberLeft,
+    MembersGraduated,
+    MemberVerified,
+    Subscription,
+    WelcomeAwaited,
+    on,
+)
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
 from bot.notifier import Notifier
@@ -36,7 +47,7 @@ from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
-from bot.services.onboarding import REQUEST, VERIFY, Onboarding
+from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
 from bot.services.pace import build_pace
 from bot.services.settings import SettingsService
 from bot.services.trust import TrustService
@@ -134,106 +145,152 @@ def choose_clock(settings: Settings) -> Clock:
     return SystemClock()
 
 
-def build_application(
-    settings: Settings, clock: Clock | None = None, timer: Timer | None = None
-) -> Application:
-    clock = clock or choose_clock(settings)
-    db = Database(settings.database_url)
-    bot = build_bot(settings, timer)
+def subscriptions(
+    billing: BillingService,
+    buddies: BuddyService,
+    checkins: CheckinService,
+    pacer: WelcomePacer,
+) -> list[Subscription[Any]]:
+    """Who reacts to which event, in the order they run. A failing subscriber is logged and
+    skipped, never undoing the use case that published the event."""
+    return [
+        on(MemberJoined, lambda e: billing.member_joined(e.chat, e.person, e.privileged)),
+        on(WelcomeAwaited, lambda e: pacer.wake()),
+        on(MemberVerified, lambda e: buddies.assign(e.chat_id, e.user_id)),
+        on(MemberVerified, lambda e: checkins.offer(e.chat_id, e.user_id)),
+        on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
+        on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
+        on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
+    ]
+
+
+def build_hearth(settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database) -> Hearth:
+    """Every service, each given what it needs when it is built; events wire them together."""
 
     async def mark_unreachable(user_id: int) -> None:
         async with db.transaction() as session:
             await UserRepository(session).set_reachable(user_id, False)
 
-    notifier = Notifier(bot, on_unreachable=mark_unreachable)
-    chat_settings = SettingsService(db, settings.default_language, settings.default_timezone)
-    directory = MemberDirectory(db, clock)
-    onboarding = Onboarding(db, clock, notifier, chat_settings, directory, settings.owner_ids)
-    activity = ActivityTracker(db)
-    buddies = BuddyService(db, clock, notifier, chat_settings, activity)
-    trust = TrustService(db, clock, chat_settings, directory)
-    admins = AdminGuard(notifier, settings.owner_ids)
-    moderation = ModerationService(
-        db, clock, notifier, chat_settings, admins, build_pace(settings.redis_url)
+    notifier = Notifier(bot, on_unreachable=mark_unreachable, timer=timer)
+    chat_settings = SettingsService(
+        db, settings.default_language, settings.default_timezone, timer=timer
     )
-    onboarding.release = moderation.release  # a mute outlives leaving and rejoining
-    onboarding.on_verified.append(buddies.assign)
-    onboarding.on_left.append(buddies.member_left)
-    trust.on_graduated.append(buddies.graduated)
+    directory = MemberDirectory(db, clock)
+    events = EventBus()
+    activity = ActivityTracker(db)
+    admins = AdminGuard(notifier, settings.owner_ids)
+    pace = build_pace(settings.redis_url, timer=timer)
+    moderation = ModerationService(db, clock, notifier, chat_settings, admins, pace, timer=timer)
     outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable, timer=timer)
-    checkins = CheckinService(db, clock, notifier, chat_settings, activity, outbox.wake)
-    onboarding.on_verified.append(checkins.offer)
+    # requests -> billing -> onboarding: billing approves paid requests through `requests`
+    # and gates new ones for onboarding, so nothing needs the other after it is built
+    requests = JoinRequests(
+        db, clock, notifier, chat_settings, directory, events, monotonic=timer.monotonic
+    )
     billing = BillingService(
         db,
         clock,
         notifier,
         chat_settings,
-        onboarding,
+        requests,
         admins,
         secret=settings.payment_key,
         old_secrets=(settings.bot_token.get_secret_value(),),  # signed with the token earlier
     )
-    onboarding.paid_gate = billing.join_request
-    onboarding.on_joined.append(billing.member_joined)
-    onboarding.on_left.append(billing.member_left)
-    hearth = Hearth(
+    onboarding = Onboarding(
+        db,
+        clock,
+        notifier,
+        chat_settings,
+        directory,
+        events,
+        requests,
+        releaser=moderation,  # a mute outlives leaving and rejoining
+        gate=billing,
+        owner_ids=settings.owner_ids,
+    )
+    return Hearth(
         config=settings,
         clock=clock,
         db=db,
+        events=events,
         notifier=notifier,
         chat_settings=chat_settings,
         directory=directory,
         admins=admins,
         chats=ChatService(db, clock, directory),
         onboarding=onboarding,
-        trust=trust,
+        requests=requests,
+        trust=TrustService(db, clock, chat_settings, directory, events),
         activity=activity,
-        buddies=buddies,
+        buddies=BuddyService(db, clock, notifier, chat_settings, activity),
         moderation=moderation,
         outbox=outbox,
-        checkins=checkins,
+        checkins=CheckinService(db, clock, notifier, chat_settings, activity, outbox.wake),
         billing=billing,
     )
-    pacer = WelcomePacer(
-        onboarding.chats_awaiting_welcome,
-        onboarding.post_welcome,
-        interval=settings.welcome_interval,
-        timer=timer,
-    )
-    onboarding.set_waker(pacer.wake)
-    sweeper = DeadlineSweeper(
-        db,
-        clock,
+
+
+def build_sweeper(hearth: Hearth) -> DeadlineSweeper:
+    """Which service handles each kind of deadline row."""
+    return DeadlineSweeper(
+        hearth.db,
+        hearth.clock,
         {
-            VERIFY: onboarding.expire,
-            REQUEST: billing.expire_request,
-            FOLLOWUP: buddies.followup,
-            UNPOST: moderation.unpost,
-            BILL_END: billing.expire,
-            BILL_REMIND: billing.remind,
+            VERIFY: hearth.onboarding.expire,
+            REQUEST: hearth.billing.expire_request,
+            FOLLOWUP: hearth.buddies.followup,
+            UNPOST: hearth.moderation.unpost,
+            BILL_END: hearth.billing.expire,
+            BILL_REMIND: hearth.billing.remind,
         },
     )
+
+
+def build_scheduler(
+    settings: Settings, hearth: Hearth, sweeper: DeadlineSweeper
+) -> AsyncIOScheduler:
+    """The table of scheduled jobs; each reads its due work from the database."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     jobs = scheduled_jobs(
         sweep_deadlines=sweeper.sweep,
-        checkin_tick=checkins.tick,
+        checkin_tick=hearth.checkins.tick,
         promote=hearth.trust.promote_due,
-        flush_activity=activity.flush,
-        prune_counters=moderation.prune_counters,
-        reconcile=billing.reconcile,
+        flush_activity=hearth.activity.flush,
+        prune_counters=hearth.moderation.prune_counters,
+        reconcile=hearth.billing.reconcile,
         sweep_interval=settings.sweep_interval,
         startup_grace=settings.startup_grace,
     )
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)
     register_jobs(scheduler, jobs, SystemClock())
+    return scheduler
+
+
+def build_application(
+    settings: Settings, clock: Clock | None = None, timer: Timer | None = None
+) -> Application:
+    clock = clock or choose_clock(settings)
+    timer = timer or SystemTimer()
+    db = Database(settings.database_url)
+    bot = build_bot(settings, timer)
+    hearth = build_hearth(settings, clock, timer, bot, db)
+    pacer = WelcomePacer(
+        hearth.onboarding.chats_awaiting_welcome,
+        hearth.onboarding.post_welcome,
+        interval=settings.welcome_interval,
+        timer=timer,
+    )
+    hearth.events.subscribe(subscriptions(hearth.billing, hearth.buddies, hearth.checkins, pacer))
+    sweeper = build_sweeper(hearth)
     return Application(
         settings=settings,
         bot=bot,
         db=db,
         hearth=hearth,
         dispatcher=build_dispatcher(hearth),
-        scheduler=scheduler,
+        scheduler=build_scheduler(settings, hearth, sweeper),
         pacer=pacer,
         sweeper=sweeper,
     )

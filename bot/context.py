@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.events import EventBus
 from bot.notifier import Notifier
 from bot.outbox import Outbox
 from bot.services.activity import ActivityTracker
@@ -16,7 +17,7 @@ from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
-from bot.services.onboarding import Onboarding
+from bot.services.onboarding import JoinRequests, Onboarding
 from bot.services.settings import SettingsService
 from bot.services.trust import TrustService
 
@@ -26,12 +27,14 @@ class Hearth:
     config: Settings
     clock: Clock
     db: Database
+    events: EventBus
     notifier: Notifier
     chat_settings: SettingsService
     directory: MemberDirectory
     admins: AdminGuard
     chats: ChatService
     onboarding: Onboarding
+    requests: JoinRequests
     trust: TrustService
     activity: ActivityTracker
     buddies: BuddyService

@@ -7,12 +7,11 @@ from aiogram.types import Message
 
 from bot.context import Hearth
 from bot.convert import person
-from bot.i18n import t
 from bot.notifier import split_lines
 from bot.services.people import Person
-
-GROUP_TYPES = ("group", "supergroup")
-
+from bot.views import common as views
+from handlers.filters import GROUP_TYPES as GROUP_TYPES  # re-exported for older handlers
+from handlers.filters import sender_is_admin
 
 # Filters on the per-message path are coroutine functions: aiogram runs plain callables,
 # magic `F` filters included, in a worker thread, which costs more than the rule itself.
@@ -66,18 +65,19 @@ async def reply_lines(hearth: Hearth, message: Message, lines: list[str]) -> Non
 
 
 async def is_admin(hearth: Hearth, message: Message) -> bool:
-    user_id = message.from_user.id if message.from_user else 0
-    sender_chat = message.sender_chat.id if message.sender_chat else None
-    return await hearth.admins.is_admin(message.chat.id, user_id, sender_chat)
+    """Is the sender an admin of this chat (or an owner)? Same as the filters' check."""
+    return await sender_is_admin(hearth, message)
 
 
 async def require_group_admin(hearth: Hearth, message: Message, lang: str) -> bool:
-    """True for an admin in a group; otherwise replies why not and returns False."""
+    """True for an admin in a group; otherwise replies why not and returns False.
+
+    For handlers not yet registered with the `GroupAdmin()` filter, which says the same."""
     if message.chat.type not in GROUP_TYPES:
-        await reply(hearth, message, t(lang, "errors.group_only"))
+        await reply(hearth, message, views.group_only(lang))
         return False
-    if not await is_admin(hearth, message):
-        await reply(hearth, message, t(lang, "errors.not_admin"))
+    if not await sender_is_admin(hearth, message):
+        await reply(hearth, message, views.not_admin(lang))
         return False
     return True
 

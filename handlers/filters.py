@@ -21,10 +21,13 @@ from bot.views import common as views
 GROUP_TYPES = ("group", "supergroup")
 
 
-async def _refuse(hearth: Hearth, message: Message, refusal: Callable[[str], str]) -> bool:
-    # filters run before the inner language middleware, so the language is looked up here,
-    # and only when there is something to say
-    lang = await reply_language(hearth, message)
+async def _refuse(
+    hearth: Hearth, message: Message, refusal: Callable[[str], str], lang: str | None
+) -> bool:
+    # filters usually run before the inner language middleware has set `lang`: then the
+    # language is looked up here, and only when there is something to say
+    if lang is None:
+        lang = await reply_language(hearth, message)
     await hearth.notifier.send(message.chat.id, refusal(lang), reply_to=message.message_id)
     return False
 
@@ -40,10 +43,10 @@ async def sender_is_admin(hearth: Hearth, message: Message) -> bool:
 class InGroup(Filter):
     """Only in a group; elsewhere the sender is told to use it in a group."""
 
-    async def __call__(self, message: Message, hearth: Hearth) -> bool:
+    async def __call__(self, message: Message, hearth: Hearth, lang: str | None = None) -> bool:
         if message.chat.type in GROUP_TYPES:
             return True
-        return await _refuse(hearth, message, views.group_only)
+        return await _refuse(hearth, message, views.group_only, lang)
 
 
 class InPrivate(Filter):
@@ -52,20 +55,20 @@ class InPrivate(Filter):
     def __init__(self, refusal: Callable[[str], str] = views.private_only) -> None:
         self.refusal = refusal
 
-    async def __call__(self, message: Message, hearth: Hearth) -> bool:
+    async def __call__(self, message: Message, hearth: Hearth, lang: str | None = None) -> bool:
         if message.chat.type == "private":
             return True
-        return await _refuse(hearth, message, self.refusal)
+        return await _refuse(hearth, message, self.refusal, lang)
 
 
 class GroupAdmin(Filter):
     """Only an admin of this group (or an owner from OWNER_IDS), checked on every use."""
 
-    async def __call__(self, message: Message, hearth: Hearth) -> bool:
+    async def __call__(self, message: Message, hearth: Hearth, lang: str | None = None) -> bool:
         if message.chat.type not in GROUP_TYPES:
-            return await _refuse(hearth, message, views.group_only)
+            return await _refuse(hearth, message, views.group_only, lang)
         if not await sender_is_admin(hearth, message):
-            return await _refuse(hearth, message, views.not_admin)
+            return await _refuse(hearth, message, views.not_admin, lang)
         return True
 
 

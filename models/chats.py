@@ -61,6 +61,12 @@ class ChatRepository:
             key=["id"],
         )
 
+    async def active_ids(self) -> list[int]:
+        """Chats the bot is still in."""
+        return list(
+            (await self.session.execute(select(Chat.id).where(Chat.active.is_(True)))).scalars()
+        )
+
     async def set_active(self, chat_id: int, active: bool) -> None:
         chat = await self.get(chat_id)
         if chat is not None:

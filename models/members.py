@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, func, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Integer,
+    String,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
+from models.chats import Chat
+from models.upsert import insert_ignore
+from models.users import User
 
 
 class TrustLevel(StrEnum):
@@ -118,3 +131,170 @@ class MemberRepository:
 
     async def welcome(self, welcome_id: int) -> WelcomePost | None:
         return await self.session.get(WelcomePost, welcome_id)
+
+    async def claim(
+        self,
+        chat_id: int,
+        user_id: int,
+        status: MemberStatus,
+        source: str,
+        now: datetime,
+        not_before: datetime | None = None,
+        seen_source: str = "seen",
+    ) -> bool:
+        """Start a verification unless one is running or the person is already in.
+
+        Atomic on both dialects: two copies of the same join cannot both win. A row that a
+        message created since `not_before` (`source == seen_source`) does not count as "in".
+        """
+        placeholder = {
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "status": MemberStatus.LEFT,
+            "trust": TrustLevel.PENDING,
+            "trust_pinned": False,
+            "level_since": now,
+            "joined_at": now,
+            "source": source,
+        }
+        await insert_ignore(self.session, Member, placeholder, key=["chat_id", "user_id"])
+        blocked = [MemberStatus.IN] if status == MemberStatus.IN else [MemberStatus.IN, status]
+        claimable: ColumnElement[bool] = Member.status.not_in(blocked)
+        if not_before is not None:
+            claimable = claimable | (
+                (Member.source == seen_source) & (Member.joined_at >= not_before)
+            )
+        result = await self.session.execute(
+            update(Member)
+            .where(Member.chat_id == chat_id, Member.user_id == user_id, claimable)
+            .values(
+                status=status,
+                trust=TrustLevel.PENDING,
+                trust_pinned=False,
+                level_since=now,
+                joined_at=now,
+                verified_at=None,
+                welcome_id=None,
+                source=source,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def move(
+        self,
+        chat_id: int,
+        user_id: int,
+        old: MemberStatus,
+        new: MemberStatus,
+        *,
+        pending_only: bool = False,
+    ) -> bool:
+        """Change the status if it is still `old` (and the trust still pending, if asked);
+        True when this call made the change, so of two racing callers only one proceeds."""
+        condition = [Member.chat_id == chat_id, Member.user_id == user_id, Member.status == old]
+        if pending_only:
+            condition.append(Member.trust == TrustLevel.PENDING)
+        result = await self.session.execute(
+            update(Member)
+            .where(*condition)
+            .values(status=new)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def unwelcomed(self, chat_id: int, limit: int) -> list[tuple[int, str]]:
+        """(id, full name) of pending people in the chat not yet named in a welcome."""
+        rows = await self.session.execute(
+            select(Member.user_id, User)
+            .join(User, User.id == Member.user_id)
+            .where(
+                Member.chat_id == chat_id,
+                Member.trust == TrustLevel.PENDING,
+                Member.status == MemberStatus.IN,
+                Member.welcome_id.is_(None),
+            )
+            .order_by(Member.joined_at)
+            .limit(limit)
+        )
+        return [(user_id, user.full_name) for user_id, user in rows.all()]
+
+    async def pending_among(
+        self, chat_id: int, user_ids: list[int], *, present: bool = True
+    ) -> list[Member]:
+        """Those of `user_ids` still pending and not named in a welcome (and still in the
+        chat, unless `present` is False)."""
+        condition = [
+            Member.chat_id == chat_id,
+            Member.user_id.in_(user_ids),
+            Member.trust == TrustLevel.PENDING,
+            Member.welcome_id.is_(None),
+        ]
+        if present:
+            condition.append(Member.status == MemberStatus.IN)
+        result = await self.session.execute(select(Member).where(*condition))
+        return list(result.scalars())
+
+    async def confirmed_in_welcome(self, welcome_id: int) -> list[tuple[int, str]]:
+        """(id, full name) of people a welcome named who confirmed and are still in."""
+        rows = await self.session.execute(
+            select(Member.user_id, User)
+            .join(User, User.id == Member.user_id)
+            .where(
+                Member.welcome_id == welcome_id,
+                Member.status == MemberStatus.IN,
+                Member.trust != TrustLevel.PENDING,
+            )
+        )
+        return [(user_id, user.full_name) for user_id, user in rows.all()]
+
+    async def in_active_chats(self, user_id: int) -> list[tuple[Member, Chat]]:
+        """The person's memberships in chats the bot is still in, by chat title."""
+        rows = await self.session.execute(
+            select(Member, Chat)
+            .join(Chat, Chat.id == Member.chat_id)
+            .where(
+                Member.user_id == user_id,
+                Member.status == MemberStatus.IN,
+                Chat.active.is_(True),
+            )
+            .order_by(Chat.title)
+        )
+        return [(member, chat) for member, chat in rows.all()]
+
+    async def promote(
+        self, chat_id: int, now: datetime, probation: timedelta, veteran_after: timedelta
+    ) -> tuple[list[int], int]:
+        """Newcomers past probation become members, members past `veteran_after` veterans
+        (unless an admin pinned their level). Returns (the graduated newcomers, how many
+        people were promoted in all)."""
+        unpinned = (
+            Member.chat_id == chat_id,
+            Member.status == MemberStatus.IN,
+            Member.trust_pinned.is_(False),
+        )
+        graduates = list(
+            (
+                await self.session.execute(
+                    select(Member.user_id).where(
+                        *unpinned,
+                        Member.trust == TrustLevel.NEWCOMER,
+                        Member.level_since <= now - probation,
+                    )
+                )
+            ).scalars()
+        )
+        base = update(Member).where(*unpinned).execution_options(synchronize_session=False)
+        newcomers = await self.session.execute(
+            base.where(Member.trust == TrustLevel.NEWCOMER, Member.user_id.in_(graduates)).values(
+                trust=TrustLevel.MEMBER, level_since=now
+            )
+        )
+        veterans = await self.session.execute(
+            base.where(
+                Member.trust == TrustLevel.MEMBER,
+                Member.joined_at <= now - veteran_after,
+            ).values(trust=TrustLevel.VETERAN, level_since=now)
+        )
+        count = int(getattr(newcomers, "rowcount", 0)) + int(getattr(veterans, "rowcount", 0))
+        return graduates, count

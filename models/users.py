@@ -68,6 +68,10 @@ class UserRepository:
             update=["first_name", "last_name", "username", "language_code", "updated_at"],
         )
 
+    async def many(self, user_ids: set[int]) -> list[User]:
+        result = await self.session.execute(select(User).where(User.id.in_(user_ids)))
+        return list(result.scalars())
+
     async def by_username(self, username: str) -> User | None:
         name = username.lstrip("@").lower()
         result = await self.session.execute(

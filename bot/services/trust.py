@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-
 from bot.clock import Clock
 from bot.db import Database
+from bot.events import EventBus, MembersGraduated
 from bot.services.members import MemberDirectory, remember_person
 from bot.services.people import ChatRef, Person
 from bot.services.settings import SettingsService
-from models.chats import Chat
-from models.members import Member, MemberStatus, TrustLevel
+from models.chats import ChatRepository
+from models.members import Member, MemberRepository, MemberStatus, TrustLevel
 from models.users import UserRepository
 
 log = logging.getLogger(__name__)
@@ -48,27 +46,22 @@ class TrustService:
     """Computes and changes trust levels."""
 
     def __init__(
-        self, db: Database, clock: Clock, settings: SettingsService, directory: MemberDirectory
+        self,
+        db: Database,
+        clock: Clock,
+        settings: SettingsService,
+        directory: MemberDirectory,
+        events: EventBus,
     ) -> None:
         self._db = db
         self._clock = clock
         self._settings = settings
         self._directory = directory
-        self.on_graduated: list[Callable[[int, list[int]], Awaitable[None]]] = []
+        self._events = events
 
     async def standings(self, user_id: int) -> list[Standing]:
         async with self._db.transaction() as session:
-            rows = await session.execute(
-                select(Member, Chat)
-                .join(Chat, Chat.id == Member.chat_id)
-                .where(
-                    Member.user_id == user_id,
-                    Member.status == MemberStatus.IN,
-                    Chat.active.is_(True),
-                )
-                .order_by(Chat.title)
-            )
-            pairs = list(rows.all())
+            pairs = await MemberRepository(session).in_active_chats(user_id)
         result = []
         for member, chat in pairs:
             config = await self._settings.get(chat.id)
@@ -139,67 +132,25 @@ class TrustService:
                 member.verified_at = now
         self._directory.set(chat.id, person.id, level)
         if was_newcomer and level != TrustLevel.NEWCOMER:
-            await self._graduated(chat.id, [person.id])
-
-    async def _graduated(self, chat_id: int, user_ids: list[int]) -> None:
-        for hook in self.on_graduated:
-            try:
-                await hook(chat_id, user_ids)
-            except Exception:
-                log.exception("chat %s: follow-up for graduates failed", chat_id)
+            await self._events.publish(MembersGraduated(chat.id, (person.id,)))
 
     async def promote_due(self) -> int:
         """Promote newcomers after probation and members after `veteran_after`."""
         now = self._clock.now()
         async with self._db.transaction() as session:
-            chat_ids = list(
-                (await session.execute(select(Chat.id).where(Chat.active.is_(True)))).scalars()
-            )
+            chat_ids = await ChatRepository(session).active_ids()
         promoted = 0
         for chat_id in chat_ids:
             config = await self._settings.get(chat_id)
             async with self._db.transaction() as session:
-                base = (
-                    update(Member)
-                    .where(
-                        Member.chat_id == chat_id,
-                        Member.status == MemberStatus.IN,
-                        Member.trust_pinned.is_(False),
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                graduates = list(
-                    (
-                        await session.execute(
-                            select(Member.user_id).where(
-                                Member.chat_id == chat_id,
-                                Member.status == MemberStatus.IN,
-                                Member.trust_pinned.is_(False),
-                                Member.trust == TrustLevel.NEWCOMER,
-                                Member.level_since <= now - config.probation,
-                            )
-                        )
-                    ).scalars()
-                )
-                newcomers = await session.execute(
-                    base.where(
-                        Member.trust == TrustLevel.NEWCOMER, Member.user_id.in_(graduates)
-                    ).values(trust=TrustLevel.MEMBER, level_since=now)
-                )
-                veterans = await session.execute(
-                    base.where(
-                        Member.trust == TrustLevel.MEMBER,
-                        Member.joined_at <= now - config.veteran_after,
-                    ).values(trust=TrustLevel.VETERAN, level_since=now)
-                )
-                count = int(getattr(newcomers, "rowcount", 0)) + int(
-                    getattr(veterans, "rowcount", 0)
+                graduates, count = await MemberRepository(session).promote(
+                    chat_id, now, config.probation, config.veteran_after
                 )
             if count:
                 self._directory.forget_chat(chat_id)
                 promoted += count
             if graduates:
-                await self._graduated(chat_id, graduates)
+                await self._events.publish(MembersGraduated(chat_id, tuple(graduates)))
         if promoted:
             log.info("promoted %d people", promoted)
         return promoted

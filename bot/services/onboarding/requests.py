@@ -1,0 +1,138 @@
+"""Join requests once they are asked: accepting the rules in private, or timing out.
+
+Depends on nothing of billing, so billing can be built on it (billing approves a paid
+request here) and onboarding can be built on billing (billing gates new requests).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import update
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.events import EventBus, MemberVerified
+from bot.i18n import pick_language
+from bot.notifier import Notifier
+from bot.services.members import MemberDirectory
+from bot.services.people import Person
+from bot.services.settings import SettingsService
+from bot.views import onboarding as views
+from models.chats import ChatRepository
+from models.deadlines import DeadlineRepository
+from models.members import Member, MemberStatus, TrustLevel
+from models.users import User
+
+log = logging.getLogger(__name__)
+
+REQUEST = "request"
+"""Deadline kind: a join request nobody accepted in time."""
+RIGHTS_WARNING_INTERVAL = 3600.0
+
+
+class Accept(StrEnum):
+    APPROVED = "approved"
+    ALREADY = "already"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    outcome: Accept
+    chat_title: str
+
+
+class JoinRequests:
+    """Approves or declines join requests, and tells a chat which rights the bot lacks."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        notifier: Notifier,
+        settings: SettingsService,
+        directory: MemberDirectory,
+        events: EventBus,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._notifier = notifier
+        self._settings = settings
+        self._directory = directory
+        self._events = events
+        self._monotonic = monotonic  # paces the rights warning (an injected timer's, in tests)
+        self._rights_warned: dict[int, float] = {}
+
+    async def accept_request(self, chat_id: int, person: Person) -> AcceptResult:
+        """The requester accepted the rules in private: approve them as a newcomer."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            chat = await ChatRepository(session).get(chat_id)
+            title = chat.title if chat else str(chat_id)
+            member = await session.get(Member, (chat_id, person.id))
+            if member is None:
+                return AcceptResult(Accept.EXPIRED, title)
+            if member.status == MemberStatus.IN:
+                return AcceptResult(Accept.ALREADY, title)
+            if member.status != MemberStatus.REQUESTED:
+                return AcceptResult(Accept.EXPIRED, title)
+            member.status = MemberStatus.IN
+            member.trust = TrustLevel.NEWCOMER
+            member.level_since = now
+            member.joined_at = now
+            member.verified_at = now
+            await DeadlineRepository(session).cancel(REQUEST, chat_id, person.id)
+        self._directory.set(chat_id, person.id, TrustLevel.NEWCOMER)
+        if await self._notifier.approve_request(chat_id, person.id):
+            await self._events.publish(MemberVerified(chat_id, person.id))
+            return AcceptResult(Accept.APPROVED, title)
+        async with self._db.transaction() as session:
+            member = await session.get(Member, (chat_id, person.id))
+            if member is not None and member.verified_at == now:
+                member.status = MemberStatus.LEFT
+                member.trust = TrustLevel.PENDING
+        self._directory.set(chat_id, person.id, None)
+        return AcceptResult(Accept.EXPIRED, title)
+
+    async def expire_request(self, chat_id: int, user_id: int) -> None:
+        """Nobody accepted within `verify_timeout`: decline the request and say so."""
+        async with self._db.transaction() as session:
+            marked = await session.execute(
+                update(Member)
+                .where(
+                    Member.chat_id == chat_id,
+                    Member.user_id == user_id,
+                    Member.status == MemberStatus.REQUESTED,
+                )
+                .values(status=MemberStatus.LEFT)
+                .execution_options(synchronize_session=False)
+            )
+            if not getattr(marked, "rowcount", 0):
+                return  # accepted (or withdrawn) in the meantime
+            await DeadlineRepository(session).cancel(REQUEST, chat_id, user_id)
+            chat = await ChatRepository(session).get(chat_id)
+            user = await session.get(User, user_id)
+        if not await self._notifier.decline_request(chat_id, user_id):
+            return  # already handled by an admin, or withdrawn: nothing to tell
+        config = await self._settings.get(chat_id)
+        language = pick_language(user.language_code if user else None, config.language)
+        title = chat.title if chat else str(chat_id)
+        await self._notifier.send(user_id, views.request_declined_expired(language, title))
+
+    async def warn_missing_rights(
+        self, chat_id: int, missing: list[str], force: bool = False
+    ) -> None:
+        """Tell the chat which admin rights the bot lacks (at most once an hour unless forced)."""
+        last = self._rights_warned.get(chat_id, 0.0)
+        now = self._monotonic()
+        if not force and now - last < RIGHTS_WARNING_INTERVAL:
+            return
+        self._rights_warned[chat_id] = now
+        config = await self._settings.get(chat_id)
+        await self._notifier.send(chat_id, views.rights_missing(config.language, missing))
