@@ -7,6 +7,7 @@ database: the per-message path must not open a write transaction.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import uuid
 from collections import deque
@@ -54,7 +55,12 @@ class MemoryPace:
         times = self._hits.get(key)
         if times is None:
             times = self._hits[key] = deque()
-        times.append(at)
+        if times and at < times[-1]:
+            # updates are handled concurrently, so an older message may come last: keep the
+            # window sorted, or its stamp would sit behind newer ones and never be pruned
+            bisect.insort(times, at)
+        else:
+            times.append(at)
         while times and times[0] <= at - window:
             times.popleft()
         return len(times)

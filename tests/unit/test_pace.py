@@ -83,3 +83,13 @@ async def test_a_broken_redis_lets_messages_through() -> None:
         assert await pace.held("e:1:2", 1000.0) is False
     finally:
         await pace.close()
+
+
+async def test_a_message_handled_out_of_order_does_not_inflate_later_windows(pace: Pace) -> None:
+    """Updates are handled concurrently: an old message (a backlog after downtime) may be
+    counted after newer ones; once it is outside the window it must stop counting."""
+    key = f"f:{uuid.uuid4()}"
+    for _ in range(4):
+        await pace.hit(key, 1000.0, 10)
+    await pace.hit(key, 100.0, 10)  # dated long before, handled last
+    assert await pace.hit(key, 1001.0, 10) == 5  # the four and this one, not the old one
