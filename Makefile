@@ -3,6 +3,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# tests run in parallel workers (pytest-xdist; each gets its own PostgreSQL database and
+# Redis db); `make test TEST_WORKERS=0` runs them in one process
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist worksteal
 
 .PHONY: run test test-fast lint bench migrate clean
 
@@ -22,10 +26,10 @@ run: $(VENV)/.installed
 	$(PY) -m bot
 
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(XDIST)
 
 test-fast: $(VENV)/.installed-dev
-	$(PY) -m pytest -q tests/unit tests/dispatcher
+	$(PY) -m pytest -q $(XDIST) tests/unit tests/dispatcher
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

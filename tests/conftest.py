@@ -15,13 +15,43 @@ from pathlib import Path
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db import Database, upgrade_async
 from models import Base
 
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+def _per_worker(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (`test_gw0`, ...),
+    created on first use, so workers never wipe each other's rows."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+BASE_POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+POSTGRES_URL = _per_worker(BASE_POSTGRES_URL)
+
+
+async def ensure_postgres_database(url: str) -> None:
+    """Create the worker's database from the configured one if it does not exist yet."""
+    if url == BASE_POSTGRES_URL or _migrated.get(f"exists:{url}"):
+        return
+    assert BASE_POSTGRES_URL is not None
+    name = make_url(url).database
+    engine = create_async_engine(BASE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        found = await conn.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not found:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    _migrated[f"exists:{url}"] = True
+
 
 _migrated: dict[str, bool] = {}  # template path or PostgreSQL URL -> migrated to head
 
@@ -31,6 +61,7 @@ def sqlite_url(path: Path) -> str:
 
 
 async def reset_postgres(url: str) -> None:
+    await ensure_postgres_database(url)
     _migrated.pop(url, None)
     engine = create_async_engine(url)
     async with engine.begin() as conn:
