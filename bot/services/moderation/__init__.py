@@ -16,6 +16,7 @@ from bot.notifier import Notifier, Outcome
 from bot.services.members import AdminGuard
 from bot.services.moderation.audit import AuditLog
 from bot.services.moderation.executor import Executor
+from bot.services.moderation.parts import Deps
 from bot.services.moderation.punishments import Punishments
 from bot.services.moderation.reports import Reports
 from bot.services.moderation.stopwords import StopWords
@@ -61,21 +62,10 @@ class ModerationService:
         self.pace = pace
         self._audit = AuditLog(db, clock, notifier, settings, timer=timer)
         self._words = StopWords(db, timer=timer)
-        self._punishments = Punishments(db, clock, notifier, settings, admins, pace, self._audit)
-        self._reports = Reports(
-            db, clock, notifier, settings, admins, self._audit, self._punishments
-        )
-        self._executor = Executor(
-            db,
-            clock,
-            notifier,
-            settings,
-            admins,
-            pace,
-            self._words,
-            self._punishments,
-            self._audit,
-        )
+        deps = Deps(db, clock, notifier, settings, admins, pace, self._audit)
+        self._punishments = Punishments(deps)
+        self._reports = Reports(deps, self._punishments)
+        self._executor = Executor(deps, self._words, self._punishments)
 
     async def check(self, message: Incoming) -> bool:
         """Apply the automatic rules; False when the message was removed."""

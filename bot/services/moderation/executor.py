@@ -10,12 +10,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.clock import Clock
-from bot.db import Database
 from bot.i18n import pick_language
-from bot.notifier import Notifier, Outcome
-from bot.services.members import AdminGuard
-from bot.services.moderation.audit import AuditLog
+from bot.notifier import Outcome
+from bot.services.moderation.parts import Deps, Part
 from bot.services.moderation.punishments import Punishments
 from bot.services.moderation.rules import (
     ESCALATION_WINDOW,
@@ -30,8 +27,7 @@ from bot.services.moderation.rules import (
 )
 from bot.services.moderation.stopwords import StopWords
 from bot.services.moderation.values import NOTICE_TTL, UNPOST, Action, Incoming
-from bot.services.pace import Pace
-from bot.services.settings import ChatConfig, SettingsService
+from bot.services.settings import ChatConfig
 from bot.views import moderation as views
 from models.deadlines import DeadlineRepository
 from models.moderation import ModerationRepository
@@ -39,30 +35,13 @@ from models.moderation import ModerationRepository
 log = logging.getLogger(__name__)
 
 
-class Executor:
+class Executor(Part):
     """Runs `rules.decide` for a message, answering its questions, and acts on the verdict."""
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        notifier: Notifier,
-        settings: SettingsService,
-        admins: AdminGuard,
-        pace: Pace,
-        stop_words: StopWords,
-        punishments: Punishments,
-        audit: AuditLog,
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._notifier = notifier
-        self._settings = settings
-        self._admins = admins
-        self._pace = pace
+    def __init__(self, deps: Deps, stop_words: StopWords, punishments: Punishments) -> None:
+        super().__init__(deps)
         self._stop_words = stop_words
         self._punishments = punishments
-        self._audit = audit
         self._rules: dict[int, tuple[ChatConfig, Rules]] = {}
 
     async def check(self, message: Incoming) -> bool:

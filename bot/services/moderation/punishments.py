@@ -5,42 +5,23 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from bot.clock import Clock
-from bot.db import Database
 from bot.i18n import pick_language
-from bot.notifier import Notifier, Outcome
-from bot.services.members import AdminGuard
-from bot.services.moderation.audit import AuditLog
+from bot.notifier import Outcome
+from bot.services.moderation.parts import Deps, Part
 from bot.services.moderation.values import PUNISHING, REASON_LIMIT, Action, WarnResult
-from bot.services.pace import Pace
 from bot.services.people import Person
-from bot.services.settings import ChatConfig, SettingsService
+from bot.services.settings import ChatConfig
 from bot.views import moderation as views
 from models.moderation import ModerationRepository, Warning_
 from models.users import UserRepository
 
 
-class Punishments:
+class Punishments(Part):
     """Applies the admins' decisions (and the warning limit), tells the person concerned and
     records each action in the audit log."""
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        notifier: Notifier,
-        settings: SettingsService,
-        admins: AdminGuard,
-        pace: Pace,
-        audit: AuditLog,
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._notifier = notifier
-        self._settings = settings
-        self._admins = admins
-        self._pace = pace
-        self._audit = audit
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps)
         self._warn_locks: dict[tuple[int, int], asyncio.Lock] = {}
 
     async def warn(

@@ -6,11 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.clock import Clock
-from bot.db import Database
-from bot.notifier import Keyboard, Notifier
-from bot.services.members import AdminGuard
-from bot.services.moderation.audit import AuditLog
+from bot.notifier import Keyboard
+from bot.services.moderation.parts import Deps, Part
 from bot.services.moderation.punishments import Punishments
 from bot.services.moderation.values import (
     REASON_LIMIT,
@@ -20,32 +17,17 @@ from bot.services.moderation.values import (
     ReportResult,
 )
 from bot.services.people import Person
-from bot.services.settings import SettingsService
 from bot.views import moderation as views
 from models.moderation import ModerationRepository, Report
 from models.users import UserRepository
 
 
-class Reports:
+class Reports(Part):
     """Takes members' reports to the admins (log chat, else privately, else in the group)
     and carries out the first admin's decision."""
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        notifier: Notifier,
-        settings: SettingsService,
-        admins: AdminGuard,
-        audit: AuditLog,
-        punishments: Punishments,
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._notifier = notifier
-        self._settings = settings
-        self._admins = admins
-        self._audit = audit
+    def __init__(self, deps: Deps, punishments: Punishments) -> None:
+        super().__init__(deps)
         self._punishments = punishments
 
     async def report(
