@@ -28,7 +28,7 @@ MEMBERS = 1000
 GROUP = -1009000000001
 ADMIN = 1
 FIRST_MEMBER = 10_000
-TARGET = 1.2
+TARGET = 1.15
 
 
 async def _seed(url: str, members: list[int]) -> None:
