@@ -29,8 +29,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -41,14 +40,14 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, SystemTimer, Timer, as_utc
 from bot.db import Database
-from bot.notifier import Keyboard
+from bot.outgoing import Outgoing, queue, queue_many
 from bot.retry import DIRECT
 from models.outbox import OutboxMessage, OutboxRepository, OutboxStatus
+
+__all__ = ["Outbox", "Outgoing", "queue", "queue_many"]  # queueing re-exported for callers
 
 log = logging.getLogger(__name__)
 
@@ -64,77 +63,6 @@ IDLE_POLL = 1.0
 PRUNE_ABOVE = 5000
 PURGE_EVERY = 3600.0
 KEEP_SETTLED = timedelta(days=14)
-
-
-async def queue(
-    session: AsyncSession,
-    key: str,
-    chat_id: int,
-    text: str,
-    *,
-    now: datetime,
-    buttons: Keyboard | None = None,
-    not_before: datetime | None = None,
-    expires_at: datetime | None = None,
-) -> bool:
-    """Queue one message in the caller's transaction; False if `key` was queued before."""
-    encoded = _encode(buttons)
-    return await OutboxRepository(session).add(
-        key,
-        chat_id,
-        text,
-        buttons=encoded,
-        not_before=not_before or now,
-        expires_at=expires_at,
-        now=now,
-    )
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One message for `queue_many`."""
-
-    key: str
-    chat_id: int
-    text: str
-    buttons: Keyboard | None = None
-
-
-def _encode(buttons: Keyboard | None) -> str | None:
-    if not buttons:
-        return None
-    return json.dumps(
-        [[{"text": b.text, "data": b.data, "url": b.url} for b in row] for row in buttons]
-    )
-
-
-async def queue_many(
-    session: AsyncSession,
-    messages: list[Outgoing],
-    *,
-    now: datetime,
-    not_before: datetime | None = None,
-    expires_at: datetime | None = None,
-) -> int:
-    """Queue many new messages in one statement (keys must be new, e.g. a round just opened)."""
-    if not messages:
-        return 0
-    rows = [
-        {
-            "key": m.key,
-            "chat_id": m.chat_id,
-            "text": m.text,
-            "buttons": _encode(m.buttons),
-            "status": OutboxStatus.PENDING,
-            "not_before": not_before or now,
-            "expires_at": expires_at,
-            "attempts": 0,
-            "created_at": now,
-        }
-        for m in messages
-    ]
-    await session.execute(insert(OutboxMessage), rows)
-    return len(rows)
 
 
 def _markup(encoded: str | None) -> InlineKeyboardMarkup | None:
@@ -184,8 +112,6 @@ class Outbox:
         self._stopping = False
         self.rate_limited = 0  # 429s seen
         self.sent = 0
-
-    # ----- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
         if self._task is None:
@@ -246,8 +172,6 @@ class Outbox:
         finally:
             DIRECT.reset(token)
         return total
-
-    # ----- one pass ------------------------------------------------------------------------
 
     async def _pass(self) -> int:
         """Lease a batch of due rows and send those whose chat allows it; returns rows settled."""
@@ -339,8 +263,6 @@ class Outbox:
                 return
             await self._timer.sleep(min(ready - now, 0.25))  # short naps: a stop is not held up
 
-    # ----- one message ---------------------------------------------------------------------
-
     async def _deliver(self, row: OutboxMessage) -> bool:
         """Send one row and record the outcome; True when the row is settled for good."""
         try:
@@ -351,18 +273,7 @@ class Outbox:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         except TelegramRetryAfter as error:
-            self.rate_limited += 1
-            wait = float(error.retry_after)
-            if row.chat_id < 0:
-                # a group's own limit (20 a minute): only that group waits
-                until = self._timer.monotonic() + wait
-                self._chat_blocked[row.chat_id] = max(self._chat_blocked.get(row.chat_id, 0), until)
-                log.warning("outbox: 429 in chat %s, it waits %ss", row.chat_id, wait)
-            else:
-                self._paused_until = max(self._paused_until, self._timer.monotonic() + wait)
-                log.warning("outbox: 429, pausing all sends for %ss", error.retry_after)
-            async with self._db.transaction() as session:
-                await OutboxRepository(session).release([row.id])
+            await self._rate_limited(row, float(error.retry_after))
             return False
         except TelegramForbiddenError as error:
             log.info("outbox: chat %s cannot be reached (%s)", row.chat_id, error.message)
@@ -375,28 +286,7 @@ class Outbox:
             await self._settle(row.id, status=OutboxStatus.FAILED, error=error.message[:200])
             return True
         except (TelegramAPIError, TelegramNetworkError, TimeoutError) as error:
-            attempts = row.attempts + 1
-            now = self._clock.now()
-            deadline = row.expires_at or as_utc(row.created_at) + RETRY_FOR
-            if now >= deadline:
-                log.error("outbox: giving up on row %s after %d attempts", row.id, attempts)
-                await self._settle(
-                    row.id, status=OutboxStatus.FAILED, attempts=attempts, error=str(error)[:200]
-                )
-                return True
-            if isinstance(error, TelegramNetworkError | TimeoutError):
-                self._paused_until = max(
-                    self._paused_until, self._timer.monotonic() + NETWORK_PAUSE
-                )
-            delay = _backoff(attempts)
-            log.warning("outbox: chat %s failed (%s); retry in %.1fs", row.chat_id, error, delay)
-            await self._settle(
-                row.id,
-                attempts=attempts,
-                not_before=min(now + timedelta(seconds=delay), deadline),
-                error=str(error)[:200],
-            )
-            return False
+            return await self._failed_transiently(row, error)
         await self._settle(
             row.id,
             status=OutboxStatus.SENT,
@@ -405,6 +295,46 @@ class Outbox:
         )
         self.sent += 1
         return True
+
+    async def _rate_limited(self, row: OutboxMessage, wait: float) -> None:
+        """A 429: a group's own limit (20 a minute) holds only that group, else every send
+        waits; the row goes back to be sent later."""
+        self.rate_limited += 1
+        if row.chat_id < 0:
+            until = self._timer.monotonic() + wait
+            self._chat_blocked[row.chat_id] = max(self._chat_blocked.get(row.chat_id, 0), until)
+            log.warning("outbox: 429 in chat %s, it waits %ss", row.chat_id, wait)
+        else:
+            self._paused_until = max(self._paused_until, self._timer.monotonic() + wait)
+            log.warning("outbox: 429, pausing all sends for %ss", wait)
+        async with self._db.transaction() as session:
+            await OutboxRepository(session).release([row.id])
+
+    async def _failed_transiently(
+        self, row: OutboxMessage, error: TelegramAPIError | TelegramNetworkError | TimeoutError
+    ) -> bool:
+        """5xx, network trouble, a timeout: retried with backoff until the row's deadline;
+        True when the row was given up on."""
+        attempts = row.attempts + 1
+        now = self._clock.now()
+        deadline = row.expires_at or as_utc(row.created_at) + RETRY_FOR
+        if now >= deadline:
+            log.error("outbox: giving up on row %s after %d attempts", row.id, attempts)
+            await self._settle(
+                row.id, status=OutboxStatus.FAILED, attempts=attempts, error=str(error)[:200]
+            )
+            return True
+        if isinstance(error, TelegramNetworkError | TimeoutError):
+            self._paused_until = max(self._paused_until, self._timer.monotonic() + NETWORK_PAUSE)
+        delay = _backoff(attempts)
+        log.warning("outbox: chat %s failed (%s); retry in %.1fs", row.chat_id, error, delay)
+        await self._settle(
+            row.id,
+            attempts=attempts,
+            not_before=min(now + timedelta(seconds=delay), deadline),
+            error=str(error)[:200],
+        )
+        return False
 
     async def _settle(self, row_id: int, **values: object) -> None:
         async with self._db.transaction() as session:
