@@ -9,6 +9,7 @@ outbox, after the commit.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -30,6 +31,21 @@ from models.checkins import CheckinEntry, CheckinRound, EntryState, RoundStatus
 from models.users import UserRepository
 
 log = logging.getLogger(__name__)
+
+
+async def _each(
+    rows: list[CheckinRound], step: Callable[[CheckinRound], Awaitable[bool | int]], what: str
+) -> int:
+    """Run `step` for each due round, one chat's failure not stopping the others; how many
+    steps did something."""
+    done = 0
+    for row in rows:
+        try:
+            done += int(await step(row))
+        except Exception:
+            log.exception("chat %s: %s check-in %s failed", row.chat_id, what, row.id)
+    return done
+
 
 ADMINS_GRACE = timedelta(hours=6)  # how long a close waits for the admins list to be known
 
@@ -68,25 +84,15 @@ class Rounds:
         now = self._deps.clock.now()
         async with self._deps.db.transaction() as session:
             due = await CheckinRepository(session).due_to_start(now)
-        started = 0
-        for row in due:
-            try:
-                if row.closes_at <= now:
-                    async with self._deps.db.transaction() as session:
-                        await CheckinRepository(session).move(
-                            row.id, RoundStatus.PLANNED, RoundStatus.MISSED
-                        )
-                    log.info(
-                        "chat %s: check-in %s was missed while the bot was down",
-                        row.chat_id,
-                        row.week,
-                    )
-                    continue
-                if await self.open(row.id):
-                    started += 1
-            except Exception:
-                log.exception("chat %s: opening check-in %s failed", row.chat_id, row.id)
-        return started
+        return await _each(due, lambda row: self._start(row, now), "opening")
+
+    async def _start(self, row: CheckinRound, now: datetime) -> bool:
+        if row.closes_at > now:
+            return await self.open(row.id)
+        async with self._deps.db.transaction() as session:
+            await CheckinRepository(session).move(row.id, RoundStatus.PLANNED, RoundStatus.MISSED)
+        log.info("chat %s: check-in %s was missed while the bot was down", row.chat_id, row.week)
+        return False
 
     async def start_now(self, chat_id: int) -> StartResult:
         """`/checkin_now`: open a round at once (it counts as this week's check-in)."""
@@ -180,13 +186,7 @@ class Rounds:
         now = self._deps.clock.now()
         async with self._deps.db.transaction() as session:
             due = await CheckinRepository(session).due_to_remind(now)
-        done = 0
-        for row in due:
-            try:
-                done += await self._remind(row, now)
-            except Exception:
-                log.exception("chat %s: the reminder of check-in %s failed", row.chat_id, row.id)
-        return done
+        return await _each(due, lambda row: self._remind(row, now), "the reminder of")
 
     async def _remind(self, row: CheckinRound, now: datetime) -> int:
         config = await self._deps.settings.get(row.chat_id)
@@ -217,14 +217,7 @@ class Rounds:
         now = self._deps.clock.now()
         async with self._deps.db.transaction() as session:
             due = await CheckinRepository(session).due_to_close(now)
-        closed = 0
-        for row in due:
-            try:
-                if await self._close(row.id, row.chat_id):
-                    closed += 1
-            except Exception:
-                log.exception("chat %s: closing check-in %s failed", row.chat_id, row.id)
-        return closed
+        return await _each(due, lambda row: self._close(row.id, row.chat_id), "closing")
 
     async def _admins(self, round_id: int, chat_id: int) -> frozenset[int] | None:
         """The chat's admins (the bot left out); None while unknown within the grace (the
