@@ -20,14 +20,13 @@ from bot.views import billing as views
 from bot.views import common
 from bot.views.callbacks import CancelSubscription, Offer, ResumeSubscription
 from handlers.common import (
-    GROUP_TYPES,
     commands_only,
     refunded_payment,
     reply,
     resolve_target,
     successful_payment,
 )
-from handlers.filters import GroupAdmin, InPrivate
+from handlers.filters import GROUP_TYPES, GroupAdmin, InPrivate
 
 MAX_GRANT_DAYS = 3650
 

@@ -15,8 +15,8 @@ from bot.durations import parse_duration
 from bot.services.checkins import MAX_PAUSE, Prompt, StartNow, parse_questions
 from bot.views import checkins as views
 from bot.views.callbacks import CheckinBegin, CheckinOptIn, CheckinShare, CheckinSkip
-from handlers.common import GROUP_TYPES, commands_only, private_text, reply
-from handlers.filters import GroupAdmin, InPrivate
+from handlers.common import commands_only, private_text, reply
+from handlers.filters import GROUP_TYPES, GroupAdmin, InPrivate
 
 DEEP_LINK = re.compile(rf"^/start {views.DEEP_LINK}(\d+)$")
 

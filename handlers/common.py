@@ -9,9 +9,7 @@ from bot.context import Hearth
 from bot.convert import person
 from bot.notifier import split_lines
 from bot.services.people import Person
-from bot.views import common as views
-from handlers.filters import GROUP_TYPES as GROUP_TYPES  # re-exported for older handlers
-from handlers.filters import sender_is_admin
+from handlers.filters import GROUP_TYPES
 
 # Filters on the per-message path are coroutine functions: aiogram runs plain callables,
 # magic `F` filters included, in a worker thread, which costs more than the rule itself.
@@ -62,24 +60,6 @@ async def reply_lines(hearth: Hearth, message: Message, lines: list[str]) -> Non
             await reply(hearth, message, chunk)
         else:
             await hearth.notifier.send(message.chat.id, chunk)
-
-
-async def is_admin(hearth: Hearth, message: Message) -> bool:
-    """Is the sender an admin of this chat (or an owner)? Same as the filters' check."""
-    return await sender_is_admin(hearth, message)
-
-
-async def require_group_admin(hearth: Hearth, message: Message, lang: str) -> bool:
-    """True for an admin in a group; otherwise replies why not and returns False.
-
-    For handlers not yet registered with the `GroupAdmin()` filter, which says the same."""
-    if message.chat.type not in GROUP_TYPES:
-        await reply(hearth, message, views.group_only(lang))
-        return False
-    if not await sender_is_admin(hearth, message):
-        await reply(hearth, message, views.not_admin(lang))
-        return False
-    return True
 
 
 async def resolve_target(hearth: Hearth, message: Message, token: str) -> Person | None:

@@ -19,14 +19,13 @@ from bot.views import moderation as views
 from bot.views.callbacks import ReportChoice
 from handlers.common import (
     commands_only,
-    is_admin,
     parse_chat_id,
     parse_user_id,
     reply,
     reply_lines,
     resolve_target,
 )
-from handlers.filters import GROUP_TYPES, GroupAdmin, InGroup
+from handlers.filters import GROUP_TYPES, GroupAdmin, InGroup, sender_is_admin
 
 MODLOG_DEFAULT = 10
 MODLOG_MAX = 50
@@ -175,7 +174,7 @@ async def _whose_warnings(
     if target is None:
         await reply(hearth, message, common_views.unknown_target(lang))
         return None
-    if (caller is None or target.id != caller.id) and not await is_admin(hearth, message):
+    if (caller is None or target.id != caller.id) and not await sender_is_admin(hearth, message):
         await reply(hearth, message, views.warns_own_only(lang))
         return None
     return target
@@ -281,7 +280,7 @@ async def set_log(message: Message, command: CommandObject, hearth: Hearth, lang
         await reply(hearth, message, views.setlog(lang, "usage", here=here))
         return
     caller = message.from_user.id if message.from_user else 0
-    admin_here = message.chat.type in GROUP_TYPES and await is_admin(hearth, message)
+    admin_here = message.chat.type in GROUP_TYPES and await sender_is_admin(hearth, message)
     # the log may go only where the caller is an admin too (or to their own private chat)
     admin_there = other == caller or (other < 0 and await hearth.admins.is_admin(other, caller))
     if not admin_here and not admin_there:
