@@ -14,6 +14,7 @@ from .state import JOIN_REQUEST_DM_WINDOW, ChatState, World
 
 Params = dict[str, Any]
 Handler = Callable[[Params], Any]
+UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
 
 
 class ApiError(Exception):
@@ -97,6 +98,8 @@ class ApiBase:
         chat = self.w.find_chat(chat_id)
         if chat is None:
             raise bad("chat not found")
+        if chat.migrated_to is not None:  # aiogram raises TelegramMigrateToChat on this
+            raise ApiError(400, UPGRADED, {"migrate_to_chat_id": chat.migrated_to})
         return chat
 
     def group(self, params: Params, *, private_error: str) -> ChatState:
@@ -223,18 +226,38 @@ class ApiBase:
     def deliver(self, chat: ChatState, params: Params, **content: Any) -> JSON:
         """Common tail of every send*: checks, flood limits, storing the message."""
         reply = self.reply_target(chat, params)
+        thread = self.thread_fields(chat, params, reply)
         markup = self.inline_markup(params)
         self.throttle(chat)
         message = self.w.store_message(
             chat,
             self.bot,
             reply_to_message=reply,
+            **thread,
             **content,
             reply_markup=markup,
             has_protected_content=True if flag(params, "protect_content") else None,
         )
         self.w.bot_sent.append((chat.id, message["message_id"]))
         return message
+
+    def thread_fields(self, chat: ChatState, params: Params, reply: JSON | None) -> JSON:
+        """The thread fields of a message the bot sends (forum topics: see forum.py)."""
+        thread = opt_int(params, "message_thread_id")
+        if thread is None and chat.is_forum and reply is not None and reply.get("is_topic_message"):
+            thread = int(reply["message_thread_id"])  # a reply stays in its message's topic
+        if thread is None:
+            return {}
+        if not chat.is_forum:
+            if chat.is_private or thread not in chat.messages:
+                raise bad("message thread not found")
+            return {"message_thread_id": thread}  # a reply thread of an ordinary supergroup
+        topic = chat.topics.get(thread)
+        if topic is None or topic.deleted:
+            raise bad("message thread not found")
+        if topic.closed and not self.bot_member(chat).can("can_manage_topics"):
+            raise bad("TOPIC_CLOSED")
+        return {"message_thread_id": thread, "is_topic_message": True}
 
     def own_message(self, chat: ChatState, params: Params, missing: str) -> JSON:
         if params.get("inline_message_id"):

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .apibase import ApiError, Handler, Params, bad, flag, opt_int, req_int
+from .forum import ForumMethods
 from .limits import RateLimiter
 from .members import MemberMethods
 from .objects import JSON, get_me_json
@@ -76,7 +77,7 @@ _CONTENT_SKIP = frozenset(
 )
 
 
-class BotApi(MemberMethods, PaymentMethods):
+class BotApi(MemberMethods, PaymentMethods, ForumMethods):
     """Every Bot API method the fake implements, by canonical name."""
 
     def __init__(self, world: World, limiter: RateLimiter) -> None:
@@ -135,6 +136,7 @@ class BotApi(MemberMethods, PaymentMethods):
             "exportChatInviteLink": self.export_chat_invite_link,
         }
         self.handlers.update(self.payment_handlers())
+        self.handlers.update(self.forum_handlers())
         self._canonical = {name.lower(): name for name in self.handlers}
 
     def canonical(self, method: str) -> str | None:

@@ -27,11 +27,11 @@ from typing import Any
 from aiohttp import web
 
 from .apibase import ApiError
+from .forum import ForumWorld
 from .limits import RateLimiter
 from .methods import BotApi
 from .objects import JSON
 from .payments import Ledger
-from .state import World
 
 __all__ = ["Call", "FakeTelegram"]
 
@@ -139,7 +139,7 @@ async def decode_params(request: web.Request) -> dict[str, Any]:
     return params
 
 
-class FakeTelegram(World):
+class FakeTelegram(ForumWorld):
     def __init__(
         self,
         token: str = "123456:TEST-TOKEN",

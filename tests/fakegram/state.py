@@ -75,6 +75,15 @@ class UserState:
 
 
 @dataclass
+class Topic:
+    """A forum topic; its thread id is the id of the message that created it."""
+
+    name: str
+    closed: bool = False
+    deleted: bool = False
+
+
+@dataclass
 class ChatState:
     chat: JSON
     join_by_request: bool = False
@@ -88,6 +97,8 @@ class ChatState:
     primary_link: str | None = None
     pinned: list[int] = field(default_factory=list)
     description: str | None = None
+    topics: dict[int, Topic] = field(default_factory=dict)  # forum: thread id -> topic
+    migrated_to: int | None = None  # a group upgraded to this supergroup
 
     @property
     def id(self) -> int:
@@ -104,6 +115,10 @@ class ChatState:
     @property
     def is_group(self) -> bool:
         return self.type in {"group", "supergroup"}
+
+    @property
+    def is_forum(self) -> bool:
+        return bool(self.chat.get("is_forum"))
 
 
 def update_type(update: JSON) -> str | None:
@@ -212,12 +227,22 @@ class World:
         return copy.deepcopy(user)
 
     def add_chat(
-        self, chat_id: int, title: str, *, type: str = "supergroup", join_by_request: bool = False
+        self,
+        chat_id: int,
+        title: str,
+        *,
+        type: str = "supergroup",
+        join_by_request: bool = False,
+        is_forum: bool = False,
     ) -> JSON:
-        """Register a group/supergroup/channel; returns its Chat JSON."""
+        """Register a group/supergroup/channel (a supergroup may be a forum); its Chat JSON."""
         if type not in {"group", "supergroup", "channel"}:
             raise ValueError("add_chat is for groups, supergroups and channels")
+        if is_forum and type != "supergroup":
+            raise ValueError("only a supergroup can be a forum")
         chat = ChatState(group_chat_json(chat_id, title, type), join_by_request=join_by_request)
+        if is_forum:
+            chat.chat["is_forum"] = True
         self.chats[chat_id] = chat
         return copy.deepcopy(chat.chat)
 
