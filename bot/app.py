@@ -50,6 +50,7 @@ from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
 from bot.services.pace import build_pace
 from bot.services.settings import SettingsService
+from bot.services.topics import ChatTopics
 from bot.services.trust import TrustService
 from handlers import build_router
 from jobs.deadlines import DeadlineSweeper
@@ -171,17 +172,18 @@ def build_hearth(settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: D
         async with db.transaction() as session:
             await UserRepository(session).set_reachable(user_id, False)
 
-    notifier = Notifier(bot, on_unreachable=mark_unreachable, timer=timer)
     chat_settings = SettingsService(
         db, settings.default_language, settings.default_timezone, timer=timer
     )
+    topics = ChatTopics(chat_settings)  # forums: posts go to the chat's chosen topic
+    notifier = Notifier(bot, on_unreachable=mark_unreachable, timer=timer, topics=topics)
     directory = MemberDirectory(db, clock)
     events = EventBus()
     activity = ActivityTracker(db)
     admins = AdminGuard(notifier, settings.owner_ids)
     pace = build_pace(settings.redis_url, timer=timer)
     moderation = ModerationService(db, clock, notifier, chat_settings, admins, pace, timer=timer)
-    outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable, timer=timer)
+    outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable, timer=timer, topics=topics)
     # requests -> billing -> onboarding: billing approves paid requests through `requests`
     # and gates new ones for onboarding, so nothing needs the other after it is built
     requests = JoinRequests(

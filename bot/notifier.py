@@ -20,12 +20,14 @@ from aiogram.types import (
     ChatMemberOwner,
     ChatPermissions,
     LinkPreviewOptions,
+    Message,
     ReplyParameters,
 )
 
 from bot.clock import SystemTimer, Timer
 from bot.messages import MESSAGE_LIMIT, Button, Keyboard, markup, split_lines, utf16_length
 from bot.stars import StarsCalls, StarTx
+from bot.topics import CHOSEN, Thread, TopicPolicy, resolve, topic_gone
 
 # re-exported: services and handlers import message values from here
 __all__ = [
@@ -124,8 +126,10 @@ class Notifier(StarsCalls):
         on_unreachable: Callable[[int], Awaitable[None]],
         *,
         timer: Timer | None = None,
+        topics: TopicPolicy | None = None,
     ) -> None:
         self.bot = bot
+        self._topics = topics
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._on_unreachable = on_unreachable
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
@@ -150,31 +154,58 @@ class Notifier(StarsCalls):
         buttons: Keyboard | None = None,
         reply_to: int | None = None,
         *,
+        thread: Thread = CHOSEN,
         raise_transient: bool = False,
     ) -> int | None:
         """Send an HTML message; its id, or None if it could not be delivered.
 
+        A group post goes to `thread` (by default the chat's chosen topic; see bot.topics).
         With `raise_transient`, an outage raises TelegramUnavailable instead of returning None,
         so the caller can try again later rather than treat it as a permanent refusal.
         """
+        topic = await resolve(self._topics, chat_id, thread, reply_to)
         try:
-            message = await self.bot.send_message(
-                chat_id,
-                text,
-                reply_markup=markup(buttons),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                reply_parameters=(
-                    ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-                    if reply_to
-                    else None
-                ),
-            )
+            try:
+                message = await self._send_message(chat_id, text, buttons, reply_to, topic)
+            except TelegramBadRequest as error:
+                if topic is None or not topic_gone(error):
+                    raise
+                message = await self._send_message(chat_id, text, buttons, reply_to, None)
+                await self._topic_lost(chat_id, topic, error)
         except TelegramAPIError as error:
             await self._failed("sendMessage", chat_id, error)
             if raise_transient and _transient(error):
                 raise TelegramUnavailable(str(error)) from error
             return None
         return message.message_id
+
+    async def _send_message(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Keyboard | None,
+        reply_to: int | None,
+        thread: int | None,
+    ) -> Message:
+        return await self.bot.send_message(
+            chat_id,
+            text,
+            message_thread_id=thread,
+            reply_markup=markup(buttons),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            reply_parameters=(
+                ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                if reply_to
+                else None
+            ),
+        )
+
+    async def _topic_lost(self, chat_id: int, thread: int, error: TelegramBadRequest) -> None:
+        """The chosen topic refused a post (sent to General instead): tell the admins once."""
+        log.warning("topic %s of chat %s refused a post: %s", thread, chat_id, error.message)
+        notice = await self._topics.lost(chat_id, thread) if self._topics else None
+        if notice is not None:
+            await self.send(chat_id, notice, thread=None)
 
     async def edit(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard | None = None

@@ -39,12 +39,18 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+)
 
 from bot.clock import Clock, SystemTimer, Timer, as_utc
 from bot.db import Database
 from bot.outgoing import Outgoing, queue, queue_many
 from bot.retry import DIRECT
+from bot.topics import CHOSEN, TopicPolicy, resolve, topic_gone
 from models.outbox import OutboxMessage, OutboxRepository, OutboxStatus
 
 __all__ = ["Outbox", "Outgoing", "queue", "queue_many"]  # queueing re-exported for callers
@@ -95,8 +101,10 @@ class Outbox:
         on_unreachable: Callable[[int], Awaitable[None]],
         rate: float = 28.0,
         timer: Timer | None = None,
+        topics: TopicPolicy | None = None,
     ) -> None:
         self._db = db
+        self._topics = topics  # a group row goes to the chat's chosen topic at delivery
         self._clock = clock
         self._timer: Timer = timer or SystemTimer()  # pacing and pauses: tests move it
         self._bot = bot
@@ -266,12 +274,7 @@ class Outbox:
     async def _deliver(self, row: OutboxMessage) -> bool:
         """Send one row and record the outcome; True when the row is settled for good."""
         try:
-            message = await self._bot.send_message(
-                row.chat_id,
-                row.text,
-                reply_markup=_markup(row.buttons),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
+            message = await self._send(row)
         except TelegramRetryAfter as error:
             await self._rate_limited(row, float(error.retry_after))
             return False
@@ -295,6 +298,33 @@ class Outbox:
         )
         self.sent += 1
         return True
+
+    async def _send(self, row: OutboxMessage) -> Message:
+        """Send to the chat's chosen topic; a closed or deleted one falls back to General."""
+        topic = await resolve(self._topics, row.chat_id, CHOSEN, None)
+        try:
+            return await self._send_to(row, topic)
+        except TelegramBadRequest as error:
+            if topic is None or self._topics is None or not topic_gone(error):
+                raise
+            log.warning("outbox: topic %s of chat %s is gone: %s", topic, row.chat_id, error)
+            message = await self._send_to(row, None)
+            notice = await self._topics.lost(row.chat_id, topic)
+            if notice is not None:
+                try:  # the row itself is sent: a failing notice must not send it again
+                    await self._bot.send_message(row.chat_id, notice)
+                except TelegramAPIError as failed:
+                    log.warning("outbox: notice to chat %s failed: %s", row.chat_id, failed)
+            return message
+
+    async def _send_to(self, row: OutboxMessage, thread: int | None) -> Message:
+        return await self._bot.send_message(
+            row.chat_id,
+            row.text,
+            message_thread_id=thread,
+            reply_markup=_markup(row.buttons),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
 
     async def _rate_limited(self, row: OutboxMessage, wait: float) -> None:
         """A 429: a group's own limit (20 a minute) holds only that group, else every send

@@ -11,11 +11,19 @@ from bot.convert import chat_ref, person
 from bot.notifier import utf16_length
 from bot.services.chats import TooLong
 from bot.services.people import Person
-from bot.services.settings import BadSettingValue, UnknownSetting
+from bot.services.settings import GENERAL, BadSettingValue, UnknownSetting
+from bot.services.topics import TOPIC_KEY
 from bot.services.trust import ASSIGNABLE, NotInChat, StillPending
 from bot.views import admin as views
 from bot.views import common
-from handlers.common import commands_only, parse_user_id, reply, reply_lines, resolve_target
+from handlers.common import (
+    commands_only,
+    parse_user_id,
+    reply,
+    reply_lines,
+    resolve_target,
+    thread_of,
+)
 from handlers.filters import GroupAdmin
 from models.members import TrustLevel
 
@@ -33,6 +41,8 @@ async def set_setting(message: Message, command: CommandObject, hearth: Hearth, 
         return
     await hearth.directory.ensure_chat(chat_ref(message.chat))
     name = key.strip().lower()
+    if name == TOPIC_KEY and value.strip().lower() == "here":
+        value = str(thread_of(message) or GENERAL)  # the topic this command was sent in
     try:
         stored = await hearth.chat_settings.set(message.chat.id, key, value)
     except UnknownSetting:
@@ -84,7 +94,7 @@ async def set_welcome(message: Message, command: CommandObject, hearth: Hearth, 
     preview = await hearth.onboarding.preview(chat.id, sample)
     if utf16_length(preview) > views.WELCOME_QUOTE_LIMIT:  # show it as it will appear
         await reply(hearth, message, views.welcome_saved(lang, preview, quoted=False))
-        await hearth.notifier.send(message.chat.id, preview)
+        await hearth.notifier.send(message.chat.id, preview, thread=thread_of(message))
         return
     await reply(hearth, message, views.welcome_saved(lang, preview))
 

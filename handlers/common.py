@@ -48,9 +48,16 @@ def commands_only(router: Router) -> Router:
     return router
 
 
+def thread_of(message: Message) -> int | None:
+    """The forum topic a message was posted in; None for General (and ordinary chats)."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
 async def reply(hearth: Hearth, message: Message, text: str) -> None:
-    """Answer a command in the chat it came from, as a reply to it."""
-    await hearth.notifier.send(message.chat.id, text, reply_to=message.message_id)
+    """Answer a command in the chat (and forum topic) it came from, as a reply to it."""
+    await hearth.notifier.send(
+        message.chat.id, text, reply_to=message.message_id, thread=thread_of(message)
+    )
 
 
 async def reply_lines(hearth: Hearth, message: Message, lines: list[str]) -> None:
@@ -59,7 +66,7 @@ async def reply_lines(hearth: Hearth, message: Message, lines: list[str]) -> Non
         if number == 0:
             await reply(hearth, message, chunk)
         else:
-            await hearth.notifier.send(message.chat.id, chunk)
+            await hearth.notifier.send(message.chat.id, chunk, thread=thread_of(message))
 
 
 async def resolve_target(hearth: Hearth, message: Message, token: str) -> Person | None:

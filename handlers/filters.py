@@ -28,7 +28,10 @@ async def _refuse(
     # language is looked up here, and only when there is something to say
     if lang is None:
         lang = await reply_language(hearth, message)
-    await hearth.notifier.send(message.chat.id, refusal(lang), reply_to=message.message_id)
+    thread = message.message_thread_id if message.is_topic_message else None
+    await hearth.notifier.send(
+        message.chat.id, refusal(lang), reply_to=message.message_id, thread=thread
+    )
     return False
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, select
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,3 +86,17 @@ class ChatRepository:
             key=["chat_id", "key"],
             update=["value"],
         )
+
+    async def replace_setting(self, chat_id: int, key: str, expected: str, value: str) -> bool:
+        """Compare and set: change the setting only if it is still `expected`."""
+        result = await self.session.execute(
+            update(ChatSetting)
+            .where(
+                ChatSetting.chat_id == chat_id,
+                ChatSetting.key == key,
+                ChatSetting.value == expected,
+            )
+            .values(value=value)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1

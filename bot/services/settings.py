@@ -111,6 +111,20 @@ def _timezone(raw: str) -> str:
     return value
 
 
+GENERAL = "general"
+"""The `topic` setting's value for General (a forum's main topic, or any other chat)."""
+
+
+def _topic(raw: str) -> str:
+    """A topic's thread id, or `general`; `/set topic here` is translated by the handler."""
+    value = raw.strip().lower()
+    if value in (GENERAL, "off", "0"):
+        return GENERAL
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) < 2**31:
+        raise BadSettingValue()
+    return str(int(value))
+
+
 def _weekly_slot(raw: str) -> str:
     try:
         return str(parse_slot(raw))
@@ -161,6 +175,7 @@ def _specs(default_language: str, default_timezone: str) -> dict[str, SettingSpe
         ),
         SettingSpec("language", default_language, _language),
         SettingSpec("timezone", default_timezone, _timezone),
+        SettingSpec("topic", GENERAL, _topic),  # forums: where welcomes and notices go
         # ---- rules and pace (moderation)
         SettingSpec("flood_limit", "5/10s", _optional(_rate)),
         SettingSpec("newcomer_flood_limit", "3/10s", _optional(_rate)),
@@ -215,6 +230,12 @@ class ChatConfig:
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.values["timezone"])
+
+    @property
+    def topic(self) -> int | None:
+        """The forum topic the bot posts to; None for General."""
+        value = self.values["topic"]
+        return None if value == GENERAL else int(value)
 
     @property
     def verify_timeout(self) -> timedelta:
@@ -394,6 +415,14 @@ class SettingsService:
             await ChatRepository(session).put_setting(chat_id, key, value)
         self._cache.pop(chat_id, None)
         return value
+
+    async def replace(self, chat_id: int, key: str, expected: str, value: str) -> bool:
+        """Store `value` only if the setting is still `expected`; True when this call changed
+        it (of several racing callers, exactly one)."""
+        async with self._db.transaction() as session:
+            changed = await ChatRepository(session).replace_setting(chat_id, key, expected, value)
+        self._cache.pop(chat_id, None)
+        return changed
 
     def forget(self, chat_id: int) -> None:
         self._cache.pop(chat_id, None)

@@ -85,3 +85,8 @@ def trust_not_member(language: str, target: Person) -> str:
 def trust_done(language: str, target: Person, level: TrustLevel) -> str:
     shown = t(language, f"level.{level.value}")
     return t(language, "trust.done", name=target.mention, level=shown)
+
+
+def topic_lost(language: str) -> str:
+    """In General, for the admins: the chosen topic refused a post."""
+    return t(language, "rights.topic_lost")
