@@ -37,6 +37,7 @@ from bot.events import (
 )
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
+from bot.migrated import FollowUpgrades
 from bot.notifier import Notifier
 from bot.outbox import Outbox
 from bot.retry import RetryMiddleware
@@ -50,6 +51,7 @@ from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
 from bot.services.pace import build_pace
 from bot.services.settings import SettingsService
+from bot.services.supergroups import ChatUpgrades
 from bot.services.topics import ChatTopics
 from bot.services.trust import TrustService
 from handlers import build_router
@@ -80,6 +82,7 @@ def build_bot(settings: Settings, timer: Timer | None = None) -> Bot:
     )
     session = AiohttpSession(api=api)
     session.middleware(RetryMiddleware(sleep=(timer or SystemTimer()).sleep))
+    session.middleware(FollowUpgrades())  # calls to an upgraded group go to its supergroup
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -230,6 +233,11 @@ def build_hearth(settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: D
         outbox=outbox,
         checkins=CheckinService(db, clock, notifier, chat_settings, activity, outbox.wake),
         billing=billing,
+        upgrades=ChatUpgrades(
+            db,
+            before=activity.flush,
+            forget=(chat_settings.forget, admins.admin_changed, moderation.forget),
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
 from bot.services.onboarding import JoinRequests, Onboarding
 from bot.services.settings import SettingsService
+from bot.services.supergroups import ChatUpgrades
 from bot.services.trust import TrustService
 
 
@@ -42,3 +43,4 @@ class Hearth:
     outbox: Outbox
     checkins: CheckinService
     billing: BillingService
+    upgrades: ChatUpgrades

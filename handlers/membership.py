@@ -83,6 +83,22 @@ async def left_message(message: Message, hearth: Hearth) -> None:
         await hearth.onboarding.on_leave(message.chat.id, message.left_chat_member.id)
 
 
+async def upgraded(message: Message) -> bool:
+    return message.migrate_to_chat_id is not None or message.migrate_from_chat_id is not None
+
+
+async def group_upgraded(message: Message, hearth: Hearth) -> None:
+    """The group became a supergroup: its state moves to the new id. Telegram says so in
+    both chats (the old one with `migrate_to_chat_id`, the new one with
+    `migrate_from_chat_id`); whichever comes first moves it, the other finds it moved."""
+    if message.migrate_to_chat_id is not None:
+        old_id, new_id = message.chat.id, message.migrate_to_chat_id
+    else:
+        assert message.migrate_from_chat_id is not None
+        old_id, new_id = message.migrate_from_chat_id, message.chat.id
+    await hearth.upgrades.upgraded(old_id, new_id, message.chat.title or "")
+
+
 async def join_request(request: ChatJoinRequest, hearth: Hearth) -> None:
     await hearth.onboarding.on_join_request(
         chat_ref(request.chat), person(request.from_user), request.user_chat_id
@@ -99,5 +115,6 @@ def build_router() -> Router:
     router.chat_member.register(changed, in_group)
     router.message.register(joined_message, group_joined)
     router.message.register(left_message, group_left)
+    router.message.register(group_upgraded, upgraded)
     router.chat_join_request.register(join_request)
     return router

@@ -16,6 +16,11 @@ from bot.services.people import Person
 from models.members import TrustLevel
 
 
+def _upgrade(event: Message) -> bool:
+    """The group became a supergroup (its old id must not be registered again)."""
+    return event.migrate_to_chat_id is not None or event.migrate_from_chat_id is not None
+
+
 class GroupGate(BaseMiddleware):
     async def __call__(
         self,
@@ -31,7 +36,7 @@ class GroupGate(BaseMiddleware):
         user = event.from_user
         if user is None or user.is_bot:
             return await handler(event, data)
-        if event.new_chat_members or event.left_chat_member:
+        if event.new_chat_members or event.left_chat_member or _upgrade(event):
             return await handler(event, data)  # service messages describe, not post
         sender = person(user)
         level = await hearth.directory.observe(chat_ref(event.chat), sender)

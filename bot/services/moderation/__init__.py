@@ -143,3 +143,8 @@ class ModerationService:
 
     async def set_log_chat(self, chat_id: int, log_chat_id: int | None) -> None:
         await self._audit.set_log_chat(chat_id, log_chat_id)
+
+    def forget(self, chat_id: int) -> None:
+        """Drop what is cached about the chat (its stop words, log chats)."""
+        self._words.forget(chat_id)
+        self._audit.forget()

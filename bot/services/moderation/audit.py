@@ -98,6 +98,10 @@ class AuditLog:
             )
         self._log_chats[chat_id] = (self._timer.monotonic() + CACHE_TTL, log_chat_id)
 
+    def forget(self) -> None:
+        """Drop every cached log chat (a chat moved: others may have logged into it)."""
+        self._log_chats.clear()
+
     async def chat_title(self, chat_id: int) -> str:
         async with self._db.transaction() as session:
             chat = await ChatRepository(session).get(chat_id)

@@ -59,6 +59,9 @@ class StopWords:
                 self._cache[chat_id] = cached
         return cached
 
+    def forget(self, chat_id: int) -> None:
+        self._changed(chat_id)
+
     def _changed(self, chat_id: int) -> None:
         self._versions[chat_id] = self._versions.get(chat_id, 0) + 1
         self._cache.pop(chat_id, None)
