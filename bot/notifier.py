@@ -27,7 +27,7 @@ from aiogram.types import (
 from bot.clock import SystemTimer, Timer
 from bot.messages import MESSAGE_LIMIT, Button, Keyboard, markup, split_lines, utf16_length
 from bot.stars import StarsCalls, StarTx
-from bot.topics import CHOSEN, Thread, TopicPolicy, resolve, topic_gone
+from bot.topics import CHOSEN, Thread, TopicPolicy, to_topic
 
 # re-exported: services and handlers import message values from here
 __all__ = [
@@ -163,15 +163,15 @@ class Notifier(StarsCalls):
         With `raise_transient`, an outage raises TelegramUnavailable instead of returning None,
         so the caller can try again later rather than treat it as a permanent refusal.
         """
-        topic = await resolve(self._topics, chat_id, thread, reply_to)
         try:
-            try:
-                message = await self._send_message(chat_id, text, buttons, reply_to, topic)
-            except TelegramBadRequest as error:
-                if topic is None or not topic_gone(error):
-                    raise
-                message = await self._send_message(chat_id, text, buttons, reply_to, None)
-                await self._topic_lost(chat_id, topic, error)
+            message = await to_topic(
+                self.bot,
+                self._topics,
+                chat_id,
+                thread,
+                reply_to,
+                lambda topic: self._send_message(chat_id, text, buttons, reply_to, topic),
+            )
         except TelegramAPIError as error:
             await self._failed("sendMessage", chat_id, error)
             if raise_transient and _transient(error):
@@ -199,13 +199,6 @@ class Notifier(StarsCalls):
                 else None
             ),
         )
-
-    async def _topic_lost(self, chat_id: int, thread: int, error: TelegramBadRequest) -> None:
-        """The chosen topic refused a post (sent to General instead): tell the admins once."""
-        log.warning("topic %s of chat %s refused a post: %s", thread, chat_id, error.message)
-        notice = await self._topics.lost(chat_id, thread) if self._topics else None
-        if notice is not None:
-            await self.send(chat_id, notice, thread=None)
 
     async def edit(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard | None = None

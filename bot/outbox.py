@@ -50,7 +50,7 @@ from bot.clock import Clock, SystemTimer, Timer, as_utc
 from bot.db import Database
 from bot.outgoing import Outgoing, queue, queue_many
 from bot.retry import DIRECT
-from bot.topics import CHOSEN, TopicPolicy, resolve, topic_gone
+from bot.topics import CHOSEN, TopicPolicy, to_topic
 from models.outbox import OutboxMessage, OutboxRepository, OutboxStatus
 
 __all__ = ["Outbox", "Outgoing", "queue", "queue_many"]  # queueing re-exported for callers
@@ -300,22 +300,10 @@ class Outbox:
         return True
 
     async def _send(self, row: OutboxMessage) -> Message:
-        """Send to the chat's chosen topic; a closed or deleted one falls back to General."""
-        topic = await resolve(self._topics, row.chat_id, CHOSEN, None)
-        try:
-            return await self._send_to(row, topic)
-        except TelegramBadRequest as error:
-            if topic is None or self._topics is None or not topic_gone(error):
-                raise
-            log.warning("outbox: topic %s of chat %s is gone: %s", topic, row.chat_id, error)
-            message = await self._send_to(row, None)
-            notice = await self._topics.lost(row.chat_id, topic)
-            if notice is not None:
-                try:  # the row itself is sent: a failing notice must not send it again
-                    await self._bot.send_message(row.chat_id, notice)
-                except TelegramAPIError as failed:
-                    log.warning("outbox: notice to chat %s failed: %s", row.chat_id, failed)
-            return message
+        """Send to the chat's chosen topic (General if it is closed or gone)."""
+        return await to_topic(
+            self._bot, self._topics, row.chat_id, CHOSEN, None, lambda t: self._send_to(row, t)
+        )
 
     async def _send_to(self, row: OutboxMessage, thread: int | None) -> Message:
         return await self._bot.send_message(

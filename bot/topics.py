@@ -8,10 +8,16 @@ closed topic never silently swallows verification prompts."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeVar
 
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _GONE = ("topic_closed", "topic_deleted", "message thread not found", "topic_id_invalid")
 
@@ -53,3 +59,30 @@ async def resolve(
     if chat_id > 0 or reply_to is not None or policy is None:
         return None
     return await policy.topic(chat_id)
+
+
+async def to_topic(
+    bot: Bot,
+    policy: TopicPolicy | None,
+    chat_id: int,
+    thread: Thread,
+    reply_to: int | None,
+    send: Callable[[int | None], Awaitable[T]],
+) -> T:
+    """`send(thread id)` where the post belongs; if the chosen topic is closed or gone, to
+    General instead, and the admins hear of it there once. Telegram's errors propagate."""
+    topic = await resolve(policy, chat_id, thread, reply_to)
+    try:
+        return await send(topic)
+    except TelegramBadRequest as error:
+        if topic is None or not topic_gone(error):
+            raise
+        log.warning("topic %s of chat %s refused a post: %s", topic, chat_id, error.message)
+    sent = await send(None)
+    notice = await policy.lost(chat_id, topic) if policy is not None else None
+    if notice is not None:
+        try:  # the post itself is out: a failing notice must not fail (or repeat) it
+            await bot.send_message(chat_id, notice)
+        except TelegramAPIError as error:
+            log.warning("could not tell chat %s its topic is gone: %s", chat_id, error.message)
+    return sent
