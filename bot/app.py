@@ -82,7 +82,6 @@ def build_bot(settings: Settings, timer: Timer | None = None) -> Bot:
     )
     session = AiohttpSession(api=api)
     session.middleware(RetryMiddleware(sleep=(timer or SystemTimer()).sleep))
-    session.middleware(FollowUpgrades())  # calls to an upgraded group go to its supergroup
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -286,6 +285,8 @@ def build_application(
     db = Database(settings.database_url)
     bot = build_bot(settings, timer)
     hearth = build_hearth(settings, clock, timer, bot, db)
+    # a call to a group that became a supergroup goes there, and the chat's state follows
+    bot.session.middleware(FollowUpgrades(on_moved=hearth.upgrades.upgraded))
     pacer = WelcomePacer(
         hearth.onboarding.chats_awaiting_welcome,
         hearth.onboarding.post_welcome,

@@ -34,7 +34,7 @@ class ChatUpgrades:
         self._before = before  # writes buffered in memory (activity) land on the old id first
         self._forget = forget  # per-chat caches (settings, admins, stop words, log chats)
 
-    async def upgraded(self, old_id: int, new_id: int, title: str) -> bool:
+    async def upgraded(self, old_id: int, new_id: int, title: str = "") -> bool:
         """Move the chat; False if there was nothing left to move (it moved before)."""
         if old_id == new_id:
             return False

@@ -60,7 +60,7 @@ async def test_a_listing_is_answered_wholly_in_the_topic_of_the_command(forum: H
     assert threads(general) == {None}
 
 
-async def test_welcomes_and_outbox_posts_go_to_the_topic_chosen_with_set_topic_here(
+async def test_welcomes_and_check_in_posts_go_to_the_topic_chosen_with_set_topic_here(
     forum: Harness,
 ) -> None:
     h = forum
@@ -73,11 +73,12 @@ async def test_welcomes_and_outbox_posts_go_to_the_topic_chosen_with_set_topic_h
     welcome = [m for m in h.fake.sent_messages(FORUM) if "Nina" in m.get("text", "")]
     assert welcome and threads(welcome) == {lobby}
 
-    async with h.app.db.transaction() as session:  # a check-in post, a digest: outbox rows
-        await queue(session, "forum-post", FORUM, "This week's check-in", now=h.clock.now())
-    await h.app.hearth.outbox.drain()
-    posted = [m for m in h.fake.sent_messages(FORUM) if m.get("text") == "This week's check-in"]
-    assert threads(posted) == {lobby}
+    await in_topic(h, ADMIN, None, "/set quiet_hours off")
+    started = await in_topic(h, ADMIN, None, "/checkin_now")  # its reply: in General
+    assert "Check-in started" in started[0]["text"] and threads(started) == {None}
+    await h.app.hearth.outbox.drain()  # the round's post (and later its digest): outbox rows
+    post = h.fake.sent_messages(FORUM)[-1]
+    assert post.get("reply_markup") and threads([post]) == {lobby}
 
 
 async def test_a_closed_topic_falls_back_to_general_and_the_admins_hear_it_once(

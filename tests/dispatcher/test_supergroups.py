@@ -61,11 +61,14 @@ async def test_upgraded_group_keeps_rules_settings_and_filters(harness: Harness)
         assert await ChatRepository(session).get(BASIC) is None
 
 
-async def test_a_send_to_the_old_group_id_goes_to_the_supergroup(harness: Harness) -> None:
+async def test_a_send_to_the_old_group_id_goes_to_the_supergroup_and_the_chat_follows(
+    harness: Harness,
+) -> None:
     h = harness
     await basic_group(h)
+    await command(h, BASIC, ADMIN, "/set verify_timeout 10m")
     h.fake.upgrade_group(BASIC, SUPER, OWNER)
-    h.fake.clear_updates()  # the bot missed the service messages
+    h.fake.clear_updates()  # the bot missed the service messages (down for over a day)
 
     assert await h.app.hearth.notifier.send(BASIC, "still here?") is not None
     assert await h.app.hearth.notifier.send(BASIC, "and now?") is not None
@@ -74,3 +77,4 @@ async def test_a_send_to_the_old_group_id_goes_to_the_supergroup(harness: Harnes
     refused = [c for c in h.fake.calls_of("sendMessage") if not c.response["ok"]]
     assert len(refused) == 1  # the second went straight to the new id
     assert refused[0].response["parameters"] == {"migrate_to_chat_id": SUPER}
+    assert (await h.app.hearth.chat_settings.get(SUPER)).verify_timeout.seconds == 600
