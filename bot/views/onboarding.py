@@ -122,6 +122,8 @@ def verify_answer(language: str, outcome: str) -> tuple[str, bool]:
         return t(language, "verify.done"), False
     if outcome == "already":
         return t(language, "verify.already"), False
+    if outcome == "expired":
+        return t(language, "verify.expired"), True
     return t(language, "verify.not_yours"), True
 
 
