@@ -33,6 +33,11 @@ def note(language: str, kind: Note, chat_title: str, **values: str) -> str:
     return t(language, f"buddy.{kind}", chat=escape(chat_title), **values)
 
 
+def interest_list(tags: list[str]) -> str:
+    """A newcomer's interests for their buddy's introduction (escaped: they are free text)."""
+    return escape(", ".join(tags)) or "—"
+
+
 def intro_group(language: str, newcomer: str, buddy: str) -> str:
     return t(language, "buddy.intro_group", newcomer=newcomer, buddy=buddy)
 
