@@ -60,9 +60,21 @@ def group_post(
     return text, [[Button(t(lang, "checkin.post_button"), url=link)]]
 
 
-def support_request(lang: str, *, to_buddy: bool, name: str, chat: str, request: str) -> str:
-    key = "checkin.support_buddy" if to_buddy else "checkin.support_admins"
+def support_request(
+    lang: str, *, to_buddy: bool, name: str, chat: str, request: str, fallback: bool = False
+) -> str:
+    """A support request for the buddy, or for the admins (`fallback`: the person has a buddy
+    the bot cannot write to)."""
+    if to_buddy:
+        key = "checkin.support_buddy"
+    else:
+        key = "checkin.support_admins_fallback" if fallback else "checkin.support_admins"
     return t(lang, key, name=escape(name), chat=escape(chat), request=escape(request))
+
+
+def support_unreachable(lang: str, chat: str) -> str:
+    """To the person: neither their buddy nor any admin could receive their request."""
+    return t(lang, "checkin.support_unreachable", chat=escape(chat))
 
 
 def _digest_section(lang: str, heading: str, fitted: Fitted) -> list[str]:
