@@ -237,13 +237,13 @@ def offer_answered(lang: str, on: bool) -> str:
     return t(lang, "checkin.offer_accepted" if on else "checkin.offer_declined")
 
 
-def status(lang: str, chats: Sequence[tuple[str, bool]]) -> str:
-    """Whether the person takes part, per chat (raw titles), and how to change it."""
+def status(lang: str, chats: Sequence[tuple[str, bool]]) -> list[str]:
+    """Whether the person takes part, per chat (raw titles), and how to change it (lines)."""
     lines = [
         t(lang, "checkin.status_on" if on else "checkin.status_off", chat=escape(name))
         for name, on in chats
     ]
-    return "\n".join([*lines, t(lang, "checkin.opt_usage")])
+    return [*lines, t(lang, "checkin.opt_usage")]
 
 
 def opted(lang: str, on: bool, titles: Sequence[str]) -> str:
