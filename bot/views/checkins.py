@@ -123,6 +123,24 @@ def cannot_skip(lang: str) -> str:
     return t(lang, "checkin.cannot_skip")
 
 
+def taken_as_first(lang: str, chat: str, next_screen: str) -> str:
+    """Text typed before pressing Answer was taken as the first answer; then what comes next."""
+    return t(lang, "checkin.taken_as_first", chat=escape(chat)) + "\n\n" + next_screen
+
+
+def which_round(lang: str, rounds: Sequence[tuple[int, str]]) -> Screen:
+    """Text typed while several check-ins await the person: which one is it for?"""
+    buttons = [
+        [
+            Button(
+                t(lang, "checkin.answer_for", chat=title[:48]), data=CheckinBegin(round_id=r).pack()
+            )
+        ]
+        for r, title in rounds
+    ]
+    return t(lang, "checkin.which_round"), buttons
+
+
 def intro(lang: str, chat: str, count: int, *, editing: bool) -> str:
     if editing:
         return t(lang, "checkin.editing", chat=escape(chat))
