@@ -224,3 +224,20 @@ async def test_a_press_before_the_timeout_wins_and_cancels_it(harness: Harness) 
     await harness.settle()
     assert harness.fake.member_status(GROUP, NEWCOMER) == "member"
     assert not harness.fake.calls_of("banChatMember")
+
+
+async def test_a_removal_refused_for_another_reason_is_not_retried_nor_blamed_on_rights(
+    harness: Harness,
+) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    before = len(harness.fake.sent_messages(GROUP))
+    harness.fake.fail_next(
+        "banChatMember", 400, "Bad Request: user is an administrator of the chat"
+    )
+    harness.clock.advance(timedelta(minutes=5))
+    await harness.settle()
+    harness.clock.advance(timedelta(minutes=30))
+    await harness.settle()
+    assert len(harness.fake.calls_of("banChatMember")) == 1
+    assert len(harness.fake.sent_messages(GROUP)) == before

@@ -210,9 +210,10 @@ class Onboarding:
         """The verification deadline passed: remove the person without a lasting ban.
 
         The row is marked first, so a button press racing with the removal is refused
-        instead of being thanked and then removed anyway. If the removal fails, the mark is
-        undone and this raises, so the sweeper keeps the deadline and retries with backoff;
-        the group hears about a missing right only when that is the reason.
+        instead of being thanked and then removed anyway. If the removal fails on an outage
+        or for a missing right, the mark is undone and this raises, so the sweeper keeps the
+        deadline and retries with backoff; the group hears about a missing right only when
+        that is the reason.
         """
         async with self._db.transaction() as session:
             marked = await MemberRepository(session).move(
@@ -225,11 +226,14 @@ class Onboarding:
         except TelegramUnavailable:
             await self._unmark(chat_id, user_id)
             raise
-        if outcome != Outcome.DONE:
+        if outcome == Outcome.NO_RIGHTS:  # an admin may grant the right: keep trying
             await self._unmark(chat_id, user_id)
-            if outcome == Outcome.NO_RIGHTS:
-                await self._requests.warn_missing_rights(chat_id, ["can_restrict_members"])
-            raise RemovalFailed(f"chat {chat_id}: could not remove unverified {user_id}: {outcome}")
+            await self._requests.warn_missing_rights(chat_id, ["can_restrict_members"])
+            raise RemovalFailed(f"chat {chat_id}: no right to remove unverified {user_id}")
+        if outcome != Outcome.DONE:  # made an admin, or gone: retrying would not help
+            await self._unmark(chat_id, user_id)
+            log.warning("chat %s: Telegram refused to remove %s (%s)", chat_id, user_id, outcome)
+            return
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat_id, user_id))
             closed = None
