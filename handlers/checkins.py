@@ -81,7 +81,7 @@ async def checkins(message: Message, command: CommandObject, hearth: Hearth, lan
         return
     on = arg in ("on", "вкл")
     titles = await hearth.checkins.set_opt_in(user_id, on, here, in_private=here is None)
-    await reply(hearth, message, views.opted(lang, on, titles))
+    await reply_lines(hearth, message, views.opted(lang, on, titles))
 
 
 async def pause(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:

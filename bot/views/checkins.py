@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.i18n import format_moment, t
+from bot.messages import utf16_length
 from bot.notifier import Button, Keyboard
 from bot.services.checkins.digest import Fitted, Tally, clip, fit
 from bot.services.checkins.questions import Question
@@ -264,12 +265,25 @@ def status(lang: str, chats: Sequence[tuple[str, bool]]) -> list[str]:
     return [*lines, t(lang, "checkin.opt_usage")]
 
 
-def opted(lang: str, on: bool, titles: Sequence[str]) -> str:
-    """The answer to /checkins on|off: the chats it applied to (raw titles)."""
+OPTED_CHATS_LIMIT = 3500  # UTF-16 units of chat titles per message: the rest in the next
+
+
+def opted(lang: str, on: bool, titles: Sequence[str]) -> list[str]:
+    """The answer to /checkins on|off: the chats it applied to (raw titles); one message per
+    `OPTED_CHATS_LIMIT` of titles, each a whole sentence."""
     if not titles:
-        return t(lang, "checkin.opt_none")
-    chats = ", ".join(f"“{escape(x)}”" for x in titles)
-    return t(lang, "checkin.opted_in" if on else "checkin.opted_out", chats=chats)
+        return [t(lang, "checkin.opt_none")]
+    groups: list[list[str]] = [[]]
+    size = 0
+    for title in titles:
+        name = f"“{escape(title)}”"
+        if groups[-1] and size + utf16_length(name) + 2 > OPTED_CHATS_LIMIT:
+            groups.append([])
+            size = 0
+        groups[-1].append(name)
+        size += utf16_length(name) + 2
+    key = "checkin.opted_in" if on else "checkin.opted_out"
+    return [t(lang, key, chats=", ".join(group)) for group in groups]
 
 
 def private_only(lang: str) -> str:

@@ -12,7 +12,7 @@ from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, Harness
 
 LONG_NAME = "Alexandra-Konstantina Maximiliana-Evangelina"  # 44 characters
 LONG_TITLE = "Neighbourhood mutual help & gardening circle " * 2  # ~90 characters
-CHATS = 40
+CHATS = 50
 
 
 def texts(h: Harness, chat_id: int) -> list[str]:
@@ -74,6 +74,14 @@ async def test_checkins_in_private_for_someone_in_many_chats_is_split(harness: H
     answers = await ask(harness, MEMBER, MEMBER, "/checkins")
     every_chat_listed(answers)
     assert "/checkins on" in answers[-1]
+
+
+async def test_checkins_on_in_private_for_someone_in_many_chats_is_split(harness: Harness) -> None:
+    await ask(harness, MEMBER, MEMBER, "/start")
+    await member_of_many_chats(harness, MEMBER)
+    answers = await ask(harness, MEMBER, MEMBER, "/checkins on")
+    every_chat_listed(answers)
+    assert all(answer.startswith("Check-ins on for:") for answer in answers)
 
 
 async def test_buddies_with_a_long_waiting_list_is_split_between_names(harness: Harness) -> None:
