@@ -31,6 +31,7 @@ from bot.events import (
     MemberLeft,
     MembersGraduated,
     MemberVerified,
+    MessageUndeliverable,
     Subscription,
     WelcomeAwaited,
     on,
@@ -164,6 +165,7 @@ def subscriptions(
         on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
         on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
+        on(MessageUndeliverable, lambda e: checkins.undeliverable(e.key, e.chat_id)),
     ]
 
 
@@ -185,7 +187,9 @@ def build_hearth(settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: D
     admins = AdminGuard(notifier, settings.owner_ids)
     pace = build_pace(settings.redis_url, timer=timer)
     moderation = ModerationService(db, clock, notifier, chat_settings, admins, pace, timer=timer)
-    outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable, timer=timer, topics=topics)
+    outbox = Outbox(
+        db, clock, bot, on_unreachable=mark_unreachable, timer=timer, topics=topics, events=events
+    )
     # requests -> billing -> onboarding: billing approves paid requests through `requests`
     # and gates new ones for onboarding, so nothing needs the other after it is built
     requests = JoinRequests(

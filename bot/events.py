@@ -59,6 +59,14 @@ class WelcomeAwaited:
     chat_id: int
 
 
+@dataclass(frozen=True)
+class MessageUndeliverable:
+    """The outbox could not deliver a queued message: its recipient blocked the bot (403)."""
+
+    key: str
+    chat_id: int
+
+
 E = TypeVar("E")
 Handler = Callable[[E], Awaitable[object] | None]
 

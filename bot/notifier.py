@@ -262,6 +262,21 @@ class Notifier(StarsCalls):
             return False
         return True
 
+    async def expel(self, chat_id: int, user_id: int, now: datetime) -> Outcome:
+        """Remove a person without a lasting ban, saying why it failed.
+
+        Raises TelegramUnavailable on an outage (5xx, timeout), so the caller can retry.
+        """
+        try:
+            await self.bot.ban_chat_member(chat_id, user_id, until_date=now + timedelta(minutes=1))
+            await self.bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
+        except TelegramAPIError as error:
+            await self._failed("banChatMember", chat_id, error)
+            if _transient(error):
+                raise TelegramUnavailable(str(error)) from error
+            return _outcome(error)
+        return Outcome.DONE
+
     async def mute(self, chat_id: int, user_id: int, until: datetime | None) -> Outcome:
         """Stop a person from sending anything until `until` (None: until lifted)."""
         try:

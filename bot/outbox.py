@@ -48,6 +48,7 @@ from aiogram.types import (
 
 from bot.clock import Clock, SystemTimer, Timer, as_utc
 from bot.db import Database
+from bot.events import EventBus, MessageUndeliverable
 from bot.outgoing import Outgoing, queue, queue_many
 from bot.retry import DIRECT
 from bot.topics import CHOSEN, TopicPolicy, to_topic
@@ -102,6 +103,7 @@ class Outbox:
         rate: float = 28.0,
         timer: Timer | None = None,
         topics: TopicPolicy | None = None,
+        events: EventBus | None = None,
     ) -> None:
         self._db = db
         self._topics = topics  # a group row goes to the chat's chosen topic at delivery
@@ -109,6 +111,7 @@ class Outbox:
         self._timer: Timer = timer or SystemTimer()  # pacing and pauses: tests move it
         self._bot = bot
         self._on_unreachable = on_unreachable
+        self._events = events  # told of a 403, so a service can route the message elsewhere
         self._interval = 1.0 / rate
         self._next_slot = 0.0
         self._paused_until = 0.0
@@ -283,6 +286,8 @@ class Outbox:
             await self._settle(row.id, status=OutboxStatus.UNREACHABLE, error=error.message[:200])
             if row.chat_id > 0:
                 await self._on_unreachable(row.chat_id)
+            if self._events is not None:
+                await self._events.publish(MessageUndeliverable(row.key, row.chat_id))
             return True
         except TelegramBadRequest as error:
             log.warning("outbox: chat %s refused a message: %s", row.chat_id, error.message)

@@ -13,8 +13,8 @@ from bot.services.people import Person
 from bot.views import buddies as views
 from bot.views import common
 from bot.views.callbacks import BuddyFollowup
-from handlers.common import commands_only, reply, resolve_target
-from handlers.filters import GroupAdmin, InGroup, sender_is_admin
+from handlers.common import commands_only, reply, reply_lines, resolve_target
+from handlers.filters import GroupAdmin, InGroup, InPrivate, sender_is_admin
 
 OFF_WORDS = ("off", "выкл")
 CLEAR_WORDS = ("off", "clear", "-")
@@ -91,6 +91,19 @@ async def buddy(message: Message, command: CommandObject, hearth: Hearth, lang: 
     await reply(hearth, message, text)
 
 
+async def buddy_private(
+    message: Message, command: CommandObject, hearth: Hearth, lang: str
+) -> None:
+    """/buddy in private: the person's buddy and newcomers in every chat, as /me shows."""
+    if message.from_user is None:
+        return
+    if (command.args or "").strip().partition(" ")[0].lower() in CHANGE_WORDS:
+        await reply(hearth, message, views.change_in_group(lang))
+        return
+    chats = await hearth.buddies.everywhere(message.from_user.id)
+    await reply_lines(hearth, message, views.buddy_everywhere(lang, chats))
+
+
 async def set_buddy(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
     """Reply `/setbuddy @buddy` to the newcomer's message."""
     replied = message.reply_to_message
@@ -112,7 +125,8 @@ async def set_buddy(message: Message, command: CommandObject, hearth: Hearth, la
 async def overview(message: Message, hearth: Hearth, lang: str) -> None:
     data = await hearth.buddies.overview(message.chat.id)
     zone = (await hearth.chat_settings.get(message.chat.id)).timezone
-    await reply(hearth, message, views.overview(lang, zone, data.pairs, data.loads, data.waiting))
+    lines = views.overview(lang, zone, data.pairs, data.loads, data.waiting)
+    await reply_lines(hearth, message, lines)
 
 
 async def followup(
@@ -132,6 +146,7 @@ def build_router() -> Router:
     router.message.register(volunteer, Command("volunteer"), InGroup())
     router.message.register(interests, Command("interests"))
     router.message.register(buddy, Command("buddy"), InGroup())
+    router.message.register(buddy_private, Command("buddy"), InPrivate())
     router.message.register(set_buddy, Command("setbuddy"), GroupAdmin())
     router.message.register(overview, Command("buddies"), GroupAdmin())
     router.callback_query.register(followup, BuddyFollowup.filter())

@@ -15,7 +15,7 @@ from bot.durations import parse_duration
 from bot.services.checkins import MAX_PAUSE, Prompt, StartNow, parse_questions
 from bot.views import checkins as views
 from bot.views.callbacks import CheckinBegin, CheckinOptIn, CheckinShare, CheckinSkip
-from handlers.common import commands_only, private_text, reply
+from handlers.common import commands_only, private_text, reply, reply_lines
 from handlers.filters import GROUP_TYPES, GroupAdmin, InPrivate
 
 DEEP_LINK = re.compile(rf"^/start {views.DEEP_LINK}(\d+)$")
@@ -76,13 +76,12 @@ async def checkins(message: Message, command: CommandObject, hearth: Hearth, lan
     here = message.chat.id if message.chat.type in GROUP_TYPES else None
     arg = (command.args or "").strip().lower()
     if arg not in ("on", "off", "вкл", "выкл"):
-        await reply(
-            hearth, message, views.status(lang, await hearth.checkins.status(user_id, here))
-        )
+        chats = await hearth.checkins.status(user_id, here)
+        await reply_lines(hearth, message, views.status(lang, chats))
         return
     on = arg in ("on", "вкл")
     titles = await hearth.checkins.set_opt_in(user_id, on, here, in_private=here is None)
-    await reply(hearth, message, views.opted(lang, on, titles))
+    await reply_lines(hearth, message, views.opted(lang, on, titles))
 
 
 async def pause(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:

@@ -11,7 +11,7 @@ from bot.views import common
 from bot.views import members as views
 from bot.views.onboarding import RULES_PAYLOAD
 from handlers.billing import me_lines as billing_me_lines
-from handlers.common import commands_only, parse_chat_id, reply
+from handlers.common import commands_only, parse_chat_id, reply, reply_lines
 from handlers.filters import GROUP_TYPES, InGroup, sender_is_admin, unknown_private_command
 
 
@@ -34,7 +34,7 @@ async def start(message: Message, command: CommandObject, hearth: Hearth, lang: 
             await reply(hearth, message, views.rules_unknown_chat(lang))
         return
     standings = await hearth.trust.standings(message.from_user.id) if message.from_user else []
-    await reply(hearth, message, views.start(lang, standings))
+    await reply_lines(hearth, message, views.start(lang, standings))
 
 
 async def help_(message: Message, hearth: Hearth, lang: str) -> None:
@@ -72,7 +72,7 @@ async def me(message: Message, hearth: Hearth, lang: str) -> None:
         lines.append(views.me_paused(lang, paused, zone))
     chat_filter = message.chat.id if in_group else None
     lines += await billing_me_lines(hearth, user_id, lang, chat_filter)
-    await reply(hearth, message, "\n".join(lines))
+    await reply_lines(hearth, message, lines)
 
 
 async def rules(message: Message, hearth: Hearth, lang: str) -> None:

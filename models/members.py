@@ -203,6 +203,22 @@ class MemberRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def verify(self, chat_id: int, user_id: int, now: datetime) -> bool:
+        """Pending → newcomer, only if still in the chat and still pending; True if this
+        call did it (a conditional update, so it cannot overwrite a racing timeout)."""
+        result = await self.session.execute(
+            update(Member)
+            .where(
+                Member.chat_id == chat_id,
+                Member.user_id == user_id,
+                Member.status == MemberStatus.IN,
+                Member.trust == TrustLevel.PENDING,
+            )
+            .values(trust=TrustLevel.NEWCOMER, level_since=now, verified_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     async def unwelcomed(self, chat_id: int, limit: int) -> list[tuple[int, str]]:
         """(id, full name) of pending people in the chat not yet named in a welcome."""
         rows = await self.session.execute(

@@ -131,6 +131,13 @@ class OutboxRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def with_prefix(self, prefix: str) -> list[OutboxMessage]:
+        """Every row whose key starts with `prefix` (the copies of one message), any status."""
+        result = await self.session.execute(
+            select(OutboxMessage).where(OutboxMessage.key.startswith(prefix, autoescape=True))
+        )
+        return list(result.scalars())
+
     async def withdraw_prefix(self, chat_id: int, prefix: str, *, exclude_suffix: str) -> int:
         """Expire pending rows to `chat_id` whose key starts with `prefix`."""
         result = await self.session.execute(

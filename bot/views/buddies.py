@@ -9,6 +9,7 @@ from typing import Literal
 from bot.i18n import format_moment, t
 from bot.notifier import Button, Keyboard
 from bot.services.buddies.outcomes import Change, Followup, Volunteer
+from bot.services.buddies.readouts import BuddyView
 from bot.services.people import Person, mention
 from bot.views.callbacks import BuddyFollowup
 
@@ -31,6 +32,11 @@ def who(user_id: int, name: str) -> str:
 def note(language: str, kind: Note, chat_title: str, **values: str) -> str:
     """A private message to a newcomer or a buddy about their pair in `chat_title`."""
     return t(language, f"buddy.{kind}", chat=escape(chat_title), **values)
+
+
+def interest_list(tags: list[str]) -> str:
+    """A newcomer's interests for their buddy's introduction (escaped: they are free text)."""
+    return escape(", ".join(tags)) or "—"
 
 
 def intro_group(language: str, newcomer: str, buddy: str) -> str:
@@ -117,6 +123,32 @@ def buddy_view(
     volunteer: bool,
 ) -> str:
     """/buddy: your buddy (or your place in the queue), and your newcomers."""
+    lines = _view_lines(language, buddy, newcomers, waiting, volunteer)
+    return "\n".join(lines) or t(language, "buddy.show_nothing")
+
+
+def buddy_everywhere(language: str, chats: list[tuple[str, BuddyView]]) -> list[str]:
+    """/buddy in private: for each chat (raw title) with something to show, its title and
+    what /buddy shows there; lines, so that many chats are split over messages."""
+    lines: list[str] = []
+    for title, view in chats:
+        shown = _view_lines(language, view.buddy, view.newcomers, view.waiting, view.volunteer)
+        if shown:
+            lines += [*([""] if lines else []), f"<b>{escape(title)}</b>", *shown]
+    return lines or [t(language, "buddy.show_nothing_anywhere")]
+
+
+def change_in_group(language: str) -> str:
+    return t(language, "buddy.change_in_group")
+
+
+def _view_lines(
+    language: str,
+    buddy: Person | None,
+    newcomers: list[Person],
+    waiting: bool,
+    volunteer: bool,
+) -> list[str]:
     lines = []
     if buddy is not None:
         lines.append(t(language, "buddy.show_buddy", buddy=buddy.mention))
@@ -127,7 +159,7 @@ def buddy_view(
         lines.append(t(language, "buddy.show_newcomers", newcomers=names))
     elif volunteer:
         lines.append(t(language, "buddy.show_volunteer_idle"))
-    return "\n".join(lines) or t(language, "buddy.show_nothing")
+    return lines
 
 
 def setbuddy_usage(language: str) -> str:
@@ -148,8 +180,9 @@ def overview(
     pairs: list[tuple[Person, Person, datetime]],
     loads: list[tuple[Person, int]],
     waiting: list[tuple[Person, datetime]],
-) -> str:
-    """/buddies for admins: pairs, each buddy's load, the waiting list."""
+) -> list[str]:
+    """/buddies for admins: pairs, each buddy's load, the waiting list (lines: a long list is
+    split between them, never inside a mention)."""
 
     def moment(when: datetime) -> str:
         return format_moment(language, when, zone)
@@ -168,4 +201,4 @@ def overview(
     lines += [
         t(language, "buddy.overview_wait", newcomer=n.mention, since=moment(s)) for n, s in waiting
     ] or [empty]
-    return "\n".join(lines)[:4000]
+    return lines

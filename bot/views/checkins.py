@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.i18n import format_moment, t
+from bot.messages import utf16_length
 from bot.notifier import Button, Keyboard
 from bot.services.checkins.digest import Fitted, Tally, clip, fit
 from bot.services.checkins.questions import Question
@@ -60,9 +61,21 @@ def group_post(
     return text, [[Button(t(lang, "checkin.post_button"), url=link)]]
 
 
-def support_request(lang: str, *, to_buddy: bool, name: str, chat: str, request: str) -> str:
-    key = "checkin.support_buddy" if to_buddy else "checkin.support_admins"
+def support_request(
+    lang: str, *, to_buddy: bool, name: str, chat: str, request: str, fallback: bool = False
+) -> str:
+    """A support request for the buddy, or for the admins (`fallback`: the person has a buddy
+    the bot cannot write to)."""
+    if to_buddy:
+        key = "checkin.support_buddy"
+    else:
+        key = "checkin.support_admins_fallback" if fallback else "checkin.support_admins"
     return t(lang, key, name=escape(name), chat=escape(chat), request=escape(request))
+
+
+def support_unreachable(lang: str, chat: str) -> str:
+    """To the person: neither their buddy nor any admin could receive their request."""
+    return t(lang, "checkin.support_unreachable", chat=escape(chat))
 
 
 def _digest_section(lang: str, heading: str, fitted: Fitted) -> list[str]:
@@ -109,6 +122,24 @@ def stale(lang: str) -> str:
 
 def cannot_skip(lang: str) -> str:
     return t(lang, "checkin.cannot_skip")
+
+
+def taken_as_first(lang: str, chat: str, next_screen: str) -> str:
+    """Text typed before pressing Answer was taken as the first answer; then what comes next."""
+    return t(lang, "checkin.taken_as_first", chat=escape(chat)) + "\n\n" + next_screen
+
+
+def which_round(lang: str, rounds: Sequence[tuple[int, str]]) -> Screen:
+    """Text typed while several check-ins await the person: which one is it for?"""
+    buttons = [
+        [
+            Button(
+                t(lang, "checkin.answer_for", chat=title[:48]), data=CheckinBegin(round_id=r).pack()
+            )
+        ]
+        for r, title in rounds
+    ]
+    return t(lang, "checkin.which_round"), buttons
 
 
 def intro(lang: str, chat: str, count: int, *, editing: bool) -> str:
@@ -225,21 +256,34 @@ def offer_answered(lang: str, on: bool) -> str:
     return t(lang, "checkin.offer_accepted" if on else "checkin.offer_declined")
 
 
-def status(lang: str, chats: Sequence[tuple[str, bool]]) -> str:
-    """Whether the person takes part, per chat (raw titles), and how to change it."""
+def status(lang: str, chats: Sequence[tuple[str, bool]]) -> list[str]:
+    """Whether the person takes part, per chat (raw titles), and how to change it (lines)."""
     lines = [
         t(lang, "checkin.status_on" if on else "checkin.status_off", chat=escape(name))
         for name, on in chats
     ]
-    return "\n".join([*lines, t(lang, "checkin.opt_usage")])
+    return [*lines, t(lang, "checkin.opt_usage")]
 
 
-def opted(lang: str, on: bool, titles: Sequence[str]) -> str:
-    """The answer to /checkins on|off: the chats it applied to (raw titles)."""
+OPTED_CHATS_LIMIT = 3500  # UTF-16 units of chat titles per message: the rest in the next
+
+
+def opted(lang: str, on: bool, titles: Sequence[str]) -> list[str]:
+    """The answer to /checkins on|off: the chats it applied to (raw titles); one message per
+    `OPTED_CHATS_LIMIT` of titles, each a whole sentence."""
     if not titles:
-        return t(lang, "checkin.opt_none")
-    chats = ", ".join(f"“{escape(x)}”" for x in titles)
-    return t(lang, "checkin.opted_in" if on else "checkin.opted_out", chats=chats)
+        return [t(lang, "checkin.opt_none")]
+    groups: list[list[str]] = [[]]
+    size = 0
+    for title in titles:
+        name = f"“{escape(title)}”"
+        if groups[-1] and size + utf16_length(name) + 2 > OPTED_CHATS_LIMIT:
+            groups.append([])
+            size = 0
+        groups[-1].append(name)
+        size += utf16_length(name) + 2
+    key = "checkin.opted_in" if on else "checkin.opted_out"
+    return [t(lang, key, chats=", ".join(group)) for group in groups]
 
 
 def private_only(lang: str) -> str:

@@ -18,15 +18,14 @@ def level_name(language: str, level: TrustLevel) -> str:
     return t(language, f"level.{level.value}")
 
 
-def start(language: str, standings: list[Standing]) -> str:
-    """/start in private: what the bot does, and the person's chats with their levels."""
+def start(language: str, standings: list[Standing]) -> list[str]:
+    """/start in private: what the bot does, and the person's chats with their levels (lines,
+    so that someone in many chats gets them over several messages)."""
     text = t(language, "start.text")
-    if standings:
-        chats = "\n".join(
-            f"• {escape(s.chat_title)} — {level_name(language, s.level)}" for s in standings
-        )
-        text += t(language, "start.chats", chats=chats)
-    return text
+    chats = [f"• {escape(s.chat_title)} — {level_name(language, s.level)}" for s in standings]
+    if not chats:
+        return [text]
+    return [text + t(language, "start.chats", chats=chats[0]), *chats[1:]]
 
 
 def help_text(language: str, *, in_group: bool, admin: bool) -> str:

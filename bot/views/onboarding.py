@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
@@ -37,6 +38,15 @@ def _names(people: list[tuple[int, str]]) -> str:
     return ", ".join(mention(user_id, name) for user_id, name in people)
 
 
+_PLACEHOLDER = re.compile(r"\{(name|chat|rules)\}")
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    """Substitute every placeholder in one pass: what is put in is never read again, so a
+    newcomer named `{rules}` is shown as such instead of pulling the rules in."""
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
+
+
 def welcome(
     chat: WelcomeChat,
     people: list[tuple[int, str]],
@@ -55,11 +65,7 @@ def welcome(
         rules_block = t(language, "welcome.rules_too_long")
     names = _names(people)
     body = escape(custom) if custom else template(language, "welcome.default")
-    body = (
-        body.replace("{name}", names)
-        .replace("{chat}", escape(chat.title))
-        .replace("{rules}", rules_block)
-    )
+    body = _fill(body, {"name": names, "chat": escape(chat.title), "rules": rules_block})
     if custom and "{name}" not in custom:
         body = f"{names}\n{body}"
     timeout = human_duration(language, chat.verify_timeout)
@@ -122,6 +128,8 @@ def verify_answer(language: str, outcome: str) -> tuple[str, bool]:
         return t(language, "verify.done"), False
     if outcome == "already":
         return t(language, "verify.already"), False
+    if outcome == "expired":
+        return t(language, "verify.expired"), True
     return t(language, "verify.not_yours"), True
 
 

@@ -186,3 +186,23 @@ async def test_one_active_pair_even_when_two_processes_assign_at_once(harness: H
             (await session.execute(select(BuddyPair).where(BuddyPair.active.is_(True)))).scalars()
         )
     assert len(active) == 1
+
+
+async def test_interests_with_html_characters_reach_the_buddy_escaped(harness: Harness) -> None:
+    await make_volunteer(harness, MEMBER, "Maria")
+    await verify_newcomer(harness, NEWCOMER, "Nina", "i <3 yoga & tea")
+    assert await active_buddy(harness, NEWCOMER) == MEMBER
+    to_buddy = texts(harness, MEMBER)[-1]  # the fake shows the text as Telegram parsed it
+    assert "Nina" in to_buddy and "i <3 yoga & tea" in to_buddy
+
+
+async def test_buddy_in_private_shows_the_pairs_of_every_chat(harness: Harness) -> None:
+    await make_volunteer(harness, MEMBER, "Maria")
+    await verify_newcomer(harness, NEWCOMER, "Nina")
+    assert await active_buddy(harness, NEWCOMER) == MEMBER
+    to_newcomer = await say(harness, NEWCOMER, NEWCOMER, "/buddy")
+    assert "<b>Circle</b>" not in to_newcomer and "Circle" in to_newcomer
+    assert "Your buddy: Maria" in to_newcomer
+    assert "You are the buddy of: Nina" in await say(harness, MEMBER, MEMBER, "/buddy")
+    assert "in the group" in await say(harness, NEWCOMER, NEWCOMER, "/buddy change")
+    assert "any chat" in await say(harness, ADMIN, ADMIN, "/buddy")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from bot.notifier import TelegramUnavailable
+from bot.notifier import Outcome, TelegramUnavailable
 from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, Harness
 
 
@@ -145,3 +145,99 @@ async def test_an_admin_vouching_with_trust_releases_a_pending_newcomer(harness:
     harness.clock.advance(timedelta(hours=1))
     await harness.settle()
     assert not harness.fake.calls_of("banChatMember")
+
+
+async def test_a_removal_failing_with_an_outage_is_retried_and_the_group_not_told(
+    harness: Harness,
+) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    before = len(harness.fake.sent_messages(GROUP))
+    harness.fake.fail_next("banChatMember", 502, "Bad Gateway", times=5)  # every quick retry
+    harness.clock.advance(timedelta(minutes=5))
+    await harness.settle()
+    assert held(harness, NEWCOMER)  # still here, still held
+    assert len(harness.fake.sent_messages(GROUP)) == before  # no "rights missing" notice
+    harness.clock.advance(timedelta(minutes=1))  # the sweeper's first backoff
+    await harness.settle()
+    assert harness.fake.member_status(GROUP, NEWCOMER) == "left"
+
+
+async def test_a_removal_refused_for_rights_warns_the_group_and_is_retried(
+    harness: Harness,
+) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    harness.fake.fail_next(
+        "banChatMember", 400, "Bad Request: not enough rights to restrict/unrestrict chat member"
+    )
+    harness.clock.advance(timedelta(minutes=5))
+    await harness.settle()
+    assert held(harness, NEWCOMER)
+    assert "admin rights" in harness.replies(GROUP)[-1]
+    harness.clock.advance(timedelta(minutes=1))  # the right was granted meanwhile
+    await harness.settle()
+    assert harness.fake.member_status(GROUP, NEWCOMER) == "left"
+
+
+async def test_a_press_after_the_timeout_is_told_the_time_ran_out(harness: Harness) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    welcome = welcome_messages(harness)[0]
+    harness.clock.advance(timedelta(minutes=5))
+    harness.fake.press_button(NEWCOMER, GROUP, welcome["message_id"], "hearth:verify")
+    await harness.app.sweeper.sweep()  # the timeout is handled before the press
+    await harness.settle()
+    answer = harness.fake.callback_answers[-1]
+    assert "Time ran out" in answer["text"] and answer.get("show_alert") is True
+    assert harness.fake.member_status(GROUP, NEWCOMER) == "left"
+
+
+async def test_a_press_while_the_timeout_removes_loses_cleanly(harness: Harness) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    welcome = welcome_messages(harness)[0]
+    notifier = harness.app.hearth.notifier
+    real_expel = notifier.expel
+
+    async def expel_after_the_press(chat_id: int, user_id: int, now: datetime) -> Outcome:
+        # the timeout has marked the row; the press arrives before Telegram answers
+        harness.fake.press_button(NEWCOMER, GROUP, welcome["message_id"], "hearth:verify")
+        await harness.deliver()
+        return await real_expel(chat_id, user_id, now)
+
+    notifier.expel = expel_after_the_press  # type: ignore[method-assign]
+    harness.clock.advance(timedelta(minutes=5))
+    await harness.settle()
+    assert "Time ran out" in harness.fake.callback_answers[-1]["text"]
+    assert "Thank you" not in str(harness.fake.callback_answers)
+    assert harness.fake.member_status(GROUP, NEWCOMER) == "left"
+
+
+async def test_a_press_before_the_timeout_wins_and_cancels_it(harness: Harness) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    welcome = welcome_messages(harness)[0]
+    harness.fake.press_button(NEWCOMER, GROUP, welcome["message_id"], "hearth:verify")
+    await harness.settle()
+    harness.clock.advance(timedelta(minutes=10))
+    await harness.settle()
+    assert harness.fake.member_status(GROUP, NEWCOMER) == "member"
+    assert not harness.fake.calls_of("banChatMember")
+
+
+async def test_a_removal_refused_for_another_reason_is_not_retried_nor_blamed_on_rights(
+    harness: Harness,
+) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    before = len(harness.fake.sent_messages(GROUP))
+    harness.fake.fail_next(
+        "banChatMember", 400, "Bad Request: user is an administrator of the chat"
+    )
+    harness.clock.advance(timedelta(minutes=5))
+    await harness.settle()
+    harness.clock.advance(timedelta(minutes=30))
+    await harness.settle()
+    assert len(harness.fake.calls_of("banChatMember")) == 1
+    assert len(harness.fake.sent_messages(GROUP)) == before

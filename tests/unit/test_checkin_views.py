@@ -57,6 +57,6 @@ def test_the_summary_is_cut_only_when_asked_and_says_so() -> None:
 
 
 def test_status_and_opt_in_answers_escape_titles() -> None:
-    assert "“&lt;i&gt;”: taking part" in views.status("en", [("<i>", True)])
-    assert "“A&amp;B”" in views.opted("en", True, ["A&B"])
-    assert "don't know" in views.opted("en", False, [])
+    assert "“&lt;i&gt;”: taking part" in "\n".join(views.status("en", [("<i>", True)]))
+    assert "“A&amp;B”" in views.opted("en", True, ["A&B"])[0]
+    assert "don't know" in views.opted("en", False, [])[0]

@@ -29,6 +29,18 @@ def test_welcome_names_everyone_quotes_short_rules_and_carries_the_verify_button
     assert [[b.data for b in row] for row in buttons] == [["hearth:verify"]]
 
 
+def test_a_newcomer_named_like_a_placeholder_is_shown_literally_in_one_pass() -> None:
+    chat = onboarding.WelcomeChat(
+        -1001, "{name}", "<b>No spam</b>", "Hi {name} in {chat}! {rules}", "en", timedelta(5)
+    )
+    text, _ = onboarding.welcome(chat, [(7, "{rules} <i>")], "hearthbot")
+    assert 'href="tg://user?id=7">{rules} &lt;i&gt;</a> in {name}!' in text  # nothing re-read
+    assert text.count("&lt;b&gt;No spam&lt;/b&gt;") == 1  # the rules once, escaped, at {rules}
+    default, _ = onboarding.welcome(CHAT, [(7, "{rules}")], "hearthbot")
+    assert 'href="tg://user?id=7">{rules}</a>' in default
+    assert default.count("Be kind") == 1
+
+
 def test_long_rules_move_behind_a_deep_link_button() -> None:
     chat = onboarding.WelcomeChat(-1001, "Tea", "x" * 3000, None, "en", timedelta(minutes=5))
     text, buttons = onboarding.welcome(chat, [(1, "Ann")], "hearthbot")

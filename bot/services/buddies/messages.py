@@ -55,7 +55,7 @@ class BuddyMessages:
             chat_id,
             "intro_buddy",
             newcomer=newcomer,
-            interests=", ".join(interests) or "—",
+            interests=views.interest_list(interests),
         )
 
     async def waiting(self, chat_id: int, newcomer_id: int, tell_admins: bool) -> None:

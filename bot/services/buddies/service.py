@@ -21,7 +21,7 @@ from bot.services.people import Person
 from bot.services.settings import SettingsService
 from models.buddies import BuddyRepository
 from models.deadlines import DeadlineRepository
-from models.members import Member, MemberStatus, TrustLevel
+from models.members import Member, MemberRepository, MemberStatus, TrustLevel
 from models.users import User
 
 log = logging.getLogger(__name__)
@@ -312,6 +312,13 @@ class BuddyService:
     async def view(self, chat_id: int, user_id: int) -> BuddyView:
         async with self._db.transaction() as session:
             return await read_view(session, chat_id, user_id)
+
+    async def everywhere(self, user_id: int) -> list[tuple[str, BuddyView]]:
+        """/buddy in private: (chat title, what /buddy shows there) for each chat the person
+        is in, by title."""
+        async with self._db.transaction() as session:
+            chats = await MemberRepository(session).in_active_chats(user_id)
+            return [(chat.title, await read_view(session, chat.id, user_id)) for _, chat in chats]
 
     async def overview(self, chat_id: int) -> Overview:
         async with self._db.transaction() as session:

@@ -26,6 +26,7 @@ from bot.services.checkins.planning import Planner
 from bot.services.checkins.preferences import MAX_PAUSE, Preferences, Streak
 from bot.services.checkins.questions import Question, parse_questions
 from bot.services.checkins.rounds import Rounds, StartNow, StartResult
+from bot.services.checkins.support import SupportFallback
 from bot.services.settings import SettingsService
 
 __all__ = [
@@ -86,6 +87,7 @@ class CheckinService:
         self.questions = self._preferences.questions
         self.set_questions = self._preferences.set_questions
         self.nudge_due = self._nudges.nudge_due
+        self.undeliverable = SupportFallback(deps).undeliverable
 
     async def tick(self) -> int:
         """Plan, start, remind, close and nudge whatever is due; returns the steps taken."""

@@ -23,7 +23,7 @@ from bot.services.checkins.questions import decode_answers, encode_answers
 from bot.services.settings import ChatConfig
 from bot.views import checkins as views
 from models.checkin_repository import CheckinRepository
-from models.checkins import CheckinRound, RoundStatus
+from models.checkins import CheckinRound, EntryState, RoundStatus
 from models.members import MemberRepository, MemberStatus
 from models.users import UserRepository
 
@@ -91,9 +91,56 @@ class Flow:
             return Prompt(*views.question(lang, round_id, questions, 0, previous, intro))
 
     async def answer_text(self, user_id: int, text: str) -> Prompt | None:
-        """A private message: the answer to the question being asked, or None if none is."""
+        """A private message: the answer to the question being asked. Typed without pressing
+        "Answer" first, it is the first answer if exactly one open round awaits the person;
+        with several, the reply asks which (a button each). None if no round awaits them."""
         async with self._lock(user_id):
-            return await self._step(user_id, None, text)
+            prompt = await self._step(user_id, None, text)
+            if prompt is not None:
+                return prompt
+            awaiting = await self._awaiting(user_id)
+            if len(awaiting) != 1:
+                return await self._which(user_id, awaiting) if awaiting else None
+            begun = await self._begin(awaiting[0], user_id)
+            answered = await self._step(user_id, None, text)
+            if answered is None:
+                return begun  # the round closed or they left meanwhile: say so
+            async with self._deps.db.transaction() as session:
+                row, _, lang = await self._round_and_language(session, awaiting[0], user_id)
+                title = await chat_title(session, row.chat_id) if row else ""
+            return Prompt(views.taken_as_first(lang, title, answered.text), answered.buttons)
+
+    async def _awaiting(self, user_id: int) -> list[int]:
+        """Open rounds that invited the person, unanswered and not begun, in chats they are
+        still in."""
+        now = self._deps.clock.now()
+        found = []
+        async with self._deps.db.transaction() as session:
+            repo = CheckinRepository(session)
+            for entry in await repo.unanswered_open(user_id):
+                row = await repo.round(entry.round_id)
+                if (
+                    row is None
+                    or row.closes_at <= now
+                    or entry.state != EntryState.INVITED
+                    or entry.step >= 0
+                ):
+                    continue
+                member = await MemberRepository(session).get(row.chat_id, user_id)
+                if member is not None and member.status == MemberStatus.IN:
+                    found.append(row.id)
+        return sorted(found)
+
+    async def _which(self, user_id: int, round_ids: list[int]) -> Prompt:
+        """Several rounds await the person: an Answer button for each."""
+        async with self._deps.db.transaction() as session:
+            rounds = []
+            lang = ""
+            for round_id in round_ids:
+                row, _, lang = await self._round_and_language(session, round_id, user_id)
+                if row is not None:
+                    rounds.append((round_id, await chat_title(session, row.chat_id)))
+        return Prompt(*views.which_round(lang, rounds))
 
     async def skip(self, round_id: int, user_id: int) -> Prompt:
         """The skip button under a support question."""

@@ -19,13 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import pick_language
 from bot.outbox import Outgoing, queue, queue_many
 from bot.services.checkin_schedule import deliver_at, week_of
-from bot.services.checkins import digest, keys
+from bot.services.checkins import digest, keys, support
 from bot.services.checkins.common import Deps, chat_title, questions_for
 from bot.services.checkins.planning import round_values
 from bot.services.checkins.questions import decode_answers
 from bot.services.settings import ChatConfig
 from bot.views import checkins as views
-from models.buddies import BuddyRepository
 from models.checkin_repository import CheckinRepository
 from models.checkins import CheckinEntry, CheckinRound, EntryState, RoundStatus
 from models.users import UserRepository
@@ -307,20 +306,15 @@ class Rounds:
         request: str,
         index: int,
     ) -> list[Outgoing]:
-        """A support request goes to the person's buddy, else to the admins; never the group."""
-        user_id = entry.user_id
-        buddy = await BuddyRepository(session).active_buddy_of(closing.chat_id, user_id)
-        recipients = [buddy] if buddy is not None else sorted(closing.admins - {user_id})
-        out = []
-        for recipient in recipients:
-            user = await UserRepository(session).get(recipient)
-            if user is not None and (not user.reachable or user.is_bot):
-                continue
-            lang = pick_language(user.language_code if user else None, closing.config.language)
-            text = views.support_request(
-                lang, to_buddy=buddy is not None, name=name, chat=closing.title, request=request
-            )
-            # one message per support question and recipient: two questions, two keys
-            key = keys.Support(closing.round_id, user_id, index, recipient).encode()
-            out.append(Outgoing(key, recipient, text))
-        return out
+        """A support request goes to the buddy, else to the admins; never the group."""
+        found = support.Request(
+            closing.round_id,
+            closing.chat_id,
+            closing.title,
+            entry.user_id,
+            name,
+            index,
+            request,
+            closing.config,
+        )
+        return await support.route(session, found, closing.admins)

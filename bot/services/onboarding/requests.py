@@ -129,9 +129,9 @@ class JoinRequests:
         self, chat_id: int, missing: list[str], force: bool = False
     ) -> None:
         """Tell the chat which admin rights the bot lacks (at most once an hour unless forced)."""
-        last = self._rights_warned.get(chat_id, 0.0)
+        last = self._rights_warned.get(chat_id)
         now = self._monotonic()
-        if not force and now - last < RIGHTS_WARNING_INTERVAL:
+        if not force and last is not None and now - last < RIGHTS_WARNING_INTERVAL:
             return
         self._rights_warned[chat_id] = now
         config = await self._settings.get(chat_id)

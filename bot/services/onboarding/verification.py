@@ -11,7 +11,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.events import EventBus, MemberJoined, MemberLeft, MemberVerified, WelcomeAwaited
 from bot.i18n import pick_language
-from bot.notifier import Notifier, TelegramUnavailable
+from bot.notifier import Notifier, Outcome, TelegramUnavailable
 from bot.services.members import SEEN, MemberDirectory, remember_person
 from bot.services.onboarding.requests import REQUEST, JoinRequests
 from bot.services.onboarding.welcomes import VERIFY, HoldRelease, Welcomes
@@ -31,6 +31,21 @@ class Confirm(StrEnum):
     CONFIRMED = "confirmed"
     ALREADY = "already"
     NOT_YOURS = "not_yours"
+    EXPIRED = "expired"  # the timeout came first
+
+
+class RemovalFailed(Exception):
+    """Telegram refused the removal; the sweeper retries the deadline with backoff."""
+
+
+def _refusal(member: Member | None) -> Confirm:
+    """Why a press did not verify anyone."""
+    if member is None:
+        return Confirm.NOT_YOURS
+    if member.trust != TrustLevel.PENDING:
+        return Confirm.ALREADY if member.status == MemberStatus.IN else Confirm.NOT_YOURS
+    # still pending but marked as gone: the timeout came first
+    return Confirm.EXPIRED if member.status == MemberStatus.LEFT else Confirm.NOT_YOURS
 
 
 class JoinRequestGate(Protocol):
@@ -170,20 +185,21 @@ class Onboarding:
         await self._requests.warn_missing_rights(chat_id, missing, force)
 
     async def confirm(self, chat: ChatRef, person: Person) -> Confirm:
-        """The newcomer pressed the button. Only their own verification is affected."""
+        """The newcomer pressed the button. Only their own verification is affected.
+
+        A conditional update (still in the chat and still pending) decides a race with the
+        timeout: the press either wins and cancels the deadline, or loses cleanly (EXPIRED).
+        """
         now = self._clock.now()
         async with self._db.transaction() as session:
-            member = await session.get(Member, (chat.id, person.id))
-            if member is None or member.status != MemberStatus.IN:
-                return Confirm.NOT_YOURS
-            if member.trust != TrustLevel.PENDING:
-                return Confirm.ALREADY
-            member.trust = TrustLevel.NEWCOMER
-            member.level_since = now
-            member.verified_at = now
+            members = MemberRepository(session)
+            if not await members.verify(chat.id, person.id, now):
+                return _refusal(await members.get(chat.id, person.id))
             await DeadlineRepository(session).cancel(VERIFY, chat.id, person.id)
             await remember_person(session, person, now)
-            closed = await Welcomes.close_if_done(session, member.welcome_id)
+            member = await members.get(chat.id, person.id)
+            welcome_id = member.welcome_id if member is not None else None
+            closed = await Welcomes.close_if_done(session, welcome_id)
         self._directory.set(chat.id, person.id, TrustLevel.NEWCOMER)
         await self._releaser.release(chat.id, person.id)
         await self.welcomes.finish(closed)
@@ -194,7 +210,10 @@ class Onboarding:
         """The verification deadline passed: remove the person without a lasting ban.
 
         The row is marked first, so a button press racing with the removal is refused
-        instead of being thanked and then removed anyway.
+        instead of being thanked and then removed anyway. If the removal fails on an outage
+        or for a missing right, the mark is undone and this raises, so the sweeper keeps the
+        deadline and retries with backoff; the group hears about a missing right only when
+        that is the reason.
         """
         async with self._db.transaction() as session:
             marked = await MemberRepository(session).move(
@@ -202,13 +221,18 @@ class Onboarding:
             )
         if not marked:
             return
-        if not await self._notifier.remove(chat_id, user_id, self._clock.now()):
-            async with self._db.transaction() as session:
-                member = await session.get(Member, (chat_id, user_id))
-                if member is not None and member.trust == TrustLevel.PENDING:
-                    member.status = MemberStatus.IN  # still here and still held
-            log.warning("chat %s: could not remove unverified %s", chat_id, user_id)
+        try:
+            outcome = await self._notifier.expel(chat_id, user_id, self._clock.now())
+        except TelegramUnavailable:
+            await self._unmark(chat_id, user_id)
+            raise
+        if outcome == Outcome.NO_RIGHTS:  # an admin may grant the right: keep trying
+            await self._unmark(chat_id, user_id)
             await self._requests.warn_missing_rights(chat_id, ["can_restrict_members"])
+            raise RemovalFailed(f"chat {chat_id}: no right to remove unverified {user_id}")
+        if outcome != Outcome.DONE:  # made an admin, or gone: retrying would not help
+            await self._unmark(chat_id, user_id)
+            log.warning("chat %s: Telegram refused to remove %s (%s)", chat_id, user_id, outcome)
             return
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat_id, user_id))
@@ -219,6 +243,13 @@ class Onboarding:
         self._directory.set(chat_id, user_id, None)
         log.info("chat %s: removed %s who did not confirm the rules", chat_id, user_id)
         await self.welcomes.finish(closed)
+
+    async def _unmark(self, chat_id: int, user_id: int) -> None:
+        """The removal failed: they are still here and still held."""
+        async with self._db.transaction() as session:
+            await MemberRepository(session).move(
+                chat_id, user_id, MemberStatus.LEFT, MemberStatus.IN, pending_only=True
+            )
 
     async def on_leave(self, chat_id: int, user_id: int) -> None:
         """Someone left or was removed: stop any verification and forget their level."""
