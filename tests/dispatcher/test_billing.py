@@ -782,15 +782,12 @@ async def test_a_payer_s_join_request_is_never_declined(harness: Harness, monkey
     await h.settle()
     monkeypatch.undo()
     assert (await sub(h)).status == "active"  # type: ignore[union-attr]
-    async with h.app.db.transaction() as session:  # cancelled with the payment
-        assert await DeadlineRepository(session).get(REQUEST, GROUP, NEWCOMER) is None
+    async with h.app.db.transaction() as session:  # kept with the payment, and moved close
+        deadline = await DeadlineRepository(session).get(REQUEST, GROUP, NEWCOMER)
+        assert deadline is not None and deadline.due_at <= h.clock.now() + timedelta(minutes=1)
         member = await session.get(Member, (GROUP, NEWCOMER))
         assert member is not None and member.status == "requested"
-        # a request deadline left over anyway (e.g. scheduled before this fix)
-        await DeadlineRepository(session).schedule(
-            REQUEST, GROUP, NEWCOMER, h.clock.now() + timedelta(hours=1)
-        )
-    await later(h, timedelta(days=1, seconds=1))
+    await later(h, timedelta(minutes=1, seconds=1))
     await h.settle()
     assert not h.fake.calls_of("declineChatJoinRequest")
     assert h.fake.calls_of("approveChatJoinRequest")[-1].ok

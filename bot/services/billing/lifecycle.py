@@ -20,7 +20,7 @@ from bot.services.billing.policy import (
     end_slack,
     mark_reminded,
 )
-from bot.services.billing.ports import JOIN_REQUEST, REQUEST_EXPIRED
+from bot.services.billing.ports import JOIN_REQUEST, REQUEST_EXPIRED, REQUEST_LATER
 from bot.services.members import remember_person
 from bot.services.people import ChatRef, Person
 from bot.services.settings import ChatConfig
@@ -107,6 +107,8 @@ class Lifecycle:
                 user = await UserRepository(session).get(user_id)
             person = Person(id=user_id, first_name=user.first_name if user else "")
             result = await b.door.accept_request(chat_id, person)
+            if result.outcome == REQUEST_LATER:  # the sweeper tries again, with backoff
+                raise RuntimeError(f"could not approve {user_id} in {chat_id} yet")
             if result.outcome != REQUEST_EXPIRED:
                 return
         await b.door.expire_request(chat_id, user_id)
