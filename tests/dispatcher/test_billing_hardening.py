@@ -74,3 +74,41 @@ async def test_a_payment_whose_approval_fails_in_an_outage_keeps_a_deadline_that
     assert h.fake.member_status(GROUP, NEWCOMER) == "member"
     assert not h.fake.calls_of("declineChatJoinRequest")
     assert await deadline_of(h, REQUEST) is None
+
+
+async def test_renewal_changes_move_the_removal_between_grace_and_renewal_slack(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h, grace="2m")
+    charge = await request_and_pay(h)
+    h.fake.user(NEWCOMER).started_bot = True
+    stored = await sub(h)
+    assert stored is not None and stored.ends_at is not None
+    end = stored.ends_at
+    slack, grace = end + timedelta(minutes=10), end + timedelta(minutes=2)
+    assert await deadline_of(h, BILL_END) == slack  # auto-renewal: room for the renewal
+
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/cancel")
+    await h.settle()
+    assert await deadline_of(h, BILL_END) == grace
+    h.fake.send_message(NEWCOMER, NEWCOMER, "/subscribe")
+    await h.settle()
+    offer = h.fake.sent_messages(NEWCOMER)[-1]
+    h.fake.press_button(NEWCOMER, NEWCOMER, offer["message_id"], f"hearth:resume:{GROUP}")
+    await h.settle()
+    assert await deadline_of(h, BILL_END) == slack
+
+    h.fake.payments.subscription_state(charge.id, "canceled")  # in Telegram's settings
+    await h.settle()
+    assert await deadline_of(h, BILL_END) == grace
+    h.fake.payments.subscription_state(charge.id, "active")
+    await h.settle()
+    assert await deadline_of(h, BILL_END) == slack
+    h.fake.payments.subscription_state(charge.id, "canceled")
+    await h.settle()
+
+    await later(h, grace + timedelta(seconds=1) - h.clock.now())  # within the old slack
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "left"
+    assert removals(h, NEWCOMER)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import pick_language
-from bot.services.billing.base import BillingContext, fresh_period, plan, plan_reminder, skip_past
+from bot.services.billing.base import BillingContext, fresh_period, plan, skip_past
 from bot.services.billing.policy import (
     MONTH,
     Payload,
@@ -238,7 +238,8 @@ class Payments:
             sub.updated_at = now
             if sub.status == SubStatus.ACTIVE and sub.ends_at is not None:
                 skip_past(sub, config, now)
-                await plan_reminder(DeadlineRepository(session), sub, config)
+                # the removal too: end + grace without renewal, the renewal slack with it
+                await plan(session, sub, config)
             ends_at = sub.ends_at
         if renewal == Renewal.FAILED and ends_at is not None:
             language = await b.language(user_id, config)
