@@ -265,6 +265,22 @@ def refund_usage(lang: str) -> str:
     return t(lang, "billing.refund_usage")
 
 
-def refund_result(lang: str, outcome: Refund, amount: int, name: str) -> str:
-    """`name` is the payer's mention (HTML), or their id when unknown."""
-    return t(lang, f"billing.refund_{outcome.value}", amount=amount, name=name)
+def refund_result(lang: str, title: str, outcome: Refund, amount: int, name: str) -> str:
+    """Sent to the admin privately: `name` is the payer's mention (HTML), or their id."""
+    result = t(lang, f"billing.refund_{outcome.value}", amount=amount, name=name)
+    return t(lang, "billing.refund_in_chat", chat=escape(title), result=result)
+
+
+def refund_delivered(lang: str, sent: bool) -> str:
+    """Said in the group: the result went privately (who was refunded and how much is
+    nobody else's business), or the admin must start the bot first."""
+    return t(lang, "billing.refund_sent" if sent else "billing.refund_start_first")
+
+
+def refund_not_anonymous(lang: str) -> str:
+    return t(lang, "billing.refund_not_anonymous")
+
+
+def refund_not_yours(lang: str) -> str:
+    """/refund in private of a charge unknown, or paid in a chat the sender doesn't run."""
+    return t(lang, "billing.refund_not_yours")

@@ -10,8 +10,15 @@ from bot.services.billing import BILL_END
 from bot.services.onboarding import REQUEST
 from models.deadlines import DeadlineRepository
 from models.members import Member
-from tests.dispatcher.conftest import GROUP, NEWCOMER, Harness
-from tests.dispatcher.test_billing import later, paid_chat, removals, request_and_pay, sub
+from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, Harness
+from tests.dispatcher.test_billing import (
+    later,
+    paid_chat,
+    removals,
+    request_and_pay,
+    sub,
+    texts,
+)
 
 
 async def deadline_of(h: Harness, kind: str, user_id: int = NEWCOMER) -> object:
@@ -112,3 +119,68 @@ async def test_renewal_changes_move_the_removal_between_grace_and_renewal_slack(
     await h.settle()
     assert h.fake.member_status(GROUP, NEWCOMER) == "left"
     assert removals(h, NEWCOMER)
+
+
+async def test_refund_answers_the_admin_privately_and_the_group_learns_nothing(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h, plan="once")
+    charge = await request_and_pay(h)
+    before = len(h.replies(GROUP))
+    anonymous = {"id": GROUP, "type": "supergroup", "title": "Circle"}
+    h.fake.add_user(1087968824, "Group", username="GroupAnonymousBot", is_bot=True)
+    h.fake.send_message(
+        GROUP, 1087968824, f"/refund {charge.id}", sender_chat=anonymous, force=True
+    )
+    await h.settle()
+    assert "анонимному" in h.replies(GROUP)[-1]  # the group speaks Russian
+    assert not h.fake.calls_of("refundStarPayment")  # nothing done that can't be reported
+
+    h.fake.send_message(GROUP, ADMIN, f"/refund {charge.id}")  # hasn't started the bot
+    await h.settle()
+    assert h.fake.calls_of("refundStarPayment")[-1].ok
+    assert "press Start" in h.replies(GROUP)[-1]
+    h.fake.send_message(ADMIN, ADMIN, "/start")
+    h.fake.send_message(GROUP, ADMIN, f"/refund {charge.id}")
+    await h.settle()
+    assert "already refunded" in h.replies(ADMIN)[-1] and "Circle" in h.replies(ADMIN)[-1]
+    assert "in a private chat" in h.replies(GROUP)[-1]
+    for text in h.replies(GROUP)[before:]:  # neither who was refunded nor how much
+        assert "Nina" not in text and "100" not in text and str(NEWCOMER) not in text
+
+
+async def test_refund_in_private_finds_the_chat_the_charge_was_paid_in(
+    harness: Harness,
+) -> None:
+    h = harness
+    second, stranger = -1001000000002, 600
+    h.fake.add_chat(second, "Second circle")
+    h.fake.set_member(second, ADMIN, "creator")
+    h.fake.add_bot_to_chat(second, ADMIN, admin=True)
+    h.fake.add_user(stranger, "Stas", language_code="en", started_bot=True)
+    h.fake.set_member(second, stranger, "administrator")  # an admin of the other chat only
+    await paid_chat(h, plan="once")
+    h.fake.send_message(second, ADMIN, "/set price 30")
+    await h.settle()
+    charge = await request_and_pay(h)  # paid for GROUP
+    for user_id in (MEMBER, stranger):
+        h.fake.send_message(user_id, user_id, f"/refund {charge.id}")
+        await h.settle()
+        assert "a chat you administer" in texts(h, user_id)[-1]
+    h.fake.send_message(ADMIN, ADMIN, "/refund unknown-charge")
+    h.fake.send_message(ADMIN, ADMIN, "/refund")
+    await h.settle()
+    assert "a chat you administer" in texts(h, ADMIN)[-2]
+    assert "Usage" in texts(h, ADMIN)[-1]
+    assert not h.fake.calls_of("refundStarPayment")
+
+    h.fake.send_message(ADMIN, ADMIN, f"/refund {charge.id}")
+    await h.settle()
+    refund = h.fake.calls_of("refundStarPayment")[-1]
+    assert refund.ok and refund.params["telegram_payment_charge_id"] == charge.id
+    answer = texts(h, ADMIN)[-1]
+    assert "Circle" in answer and "Second" not in answer and "Refunded 100 ⭐" in answer
+    await later(h, timedelta(seconds=3))
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "left"

@@ -126,5 +126,6 @@ class BillingService:
         self.overview = admin.overview
         self.csv = admin.csv
         self.refund = admin.refund
+        self.charge_chat = admin.charge_chat
         self.refunded = admin.refunded
         self.reconcile = reconciler.reconcile

@@ -157,6 +157,15 @@ class Admin:
         await b.notifier.send(user_id, views.refunded(language, title, amount))
         return RefundResult(Refund.DONE, user_id, amount, ends_at)
 
+    async def charge_chat(self, charge_id: str) -> tuple[int, str] | None:
+        """(id, title) of the chat a payment was made for; None for an unknown charge id.
+        Telegram's charge ids are unique, so the id alone names the chat."""
+        async with self._b.db.transaction() as session:
+            chat_id = await PaymentRepository(session).chat_of(charge_id)
+        if chat_id is None:
+            return None
+        return chat_id, await self._b.title(chat_id)
+
     async def refunded(self, charge_id: str) -> datetime | None:
         """Mark a payment refunded and take back the time it bought (grace not owed), in one
         transaction: a crash never leaves a refunded payment whose time still counts."""
