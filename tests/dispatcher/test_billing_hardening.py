@@ -184,3 +184,59 @@ async def test_refund_in_private_finds_the_chat_the_charge_was_paid_in(
     await later(h, timedelta(seconds=3))
     await h.settle()
     assert h.fake.member_status(GROUP, NEWCOMER) == "left"
+
+
+async def rules_message(h: Harness) -> dict[str, object]:
+    """The private answer to a join request in a free chat, with its Accept button."""
+    h.fake.join_request(GROUP, NEWCOMER)
+    await h.settle()
+    message = h.fake.sent_messages(NEWCOMER)[-1]
+    button = message["reply_markup"]["inline_keyboard"][0][0]
+    assert button["callback_data"] == f"hearth:accept:{GROUP}"
+    return message
+
+
+async def test_an_old_accept_button_offers_membership_once_the_chat_became_paid(
+    harness: Harness,
+) -> None:
+    h = harness
+    message = await rules_message(h)
+    await paid_chat(h)  # the chat becomes paid while the request waits
+    h.fake.press_button(NEWCOMER, NEWCOMER, message["message_id"], f"hearth:accept:{GROUP}")
+    await h.settle()
+    assert not h.fake.calls_of("approveChatJoinRequest")  # not without paying
+    assert h.fake.member_status(GROUP, NEWCOMER) == "left"
+    assert h.fake.calls_of("createInvoiceLink")  # offered instead
+    assert any("100 ⭐" in text for text in texts(h, NEWCOMER))
+    [edited] = [
+        m for m in h.fake.sent_messages(NEWCOMER) if m["message_id"] == message["message_id"]
+    ]
+    assert "paid chat" in edited["text"] and "reply_markup" not in edited
+    due = await deadline_of(h, REQUEST)
+    assert due == h.clock.now() + timedelta(days=1)  # waits for the payment, as paid ones do
+
+    h.fake.payments.open_checkout(NEWCOMER, h.fake.payments.last_invoice(NEWCOMER))
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+
+
+async def test_an_old_accept_button_approves_someone_with_a_trial(harness: Harness) -> None:
+    h = harness
+    message = await rules_message(h)
+    await paid_chat(h, trial="7d")
+    h.fake.press_button(NEWCOMER, NEWCOMER, message["message_id"], f"hearth:accept:{GROUP}")
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+    assert (await sub(h)).plan == "trial"  # type: ignore[union-attr]
+
+
+async def test_an_expired_request_loses_its_accept_button(harness: Harness) -> None:
+    h = harness
+    h.fake.send_message(GROUP, ADMIN, "/set verify_timeout 2m")
+    message = await rules_message(h)
+    await later(h, timedelta(minutes=2, seconds=1))
+    await h.settle()
+    assert h.fake.calls_of("declineChatJoinRequest")[-1].ok
+    [only] = h.fake.sent_messages(NEWCOMER)  # told in place of the rules and their button
+    assert only["message_id"] == message["message_id"]
+    assert "declined" in only["text"] and "reply_markup" not in only

@@ -40,6 +40,7 @@ from bot.services.billing.values import (
     Refund,
     RefundResult,
     Refusal,
+    RulesAccepted,
     SubView,
 )
 from bot.services.members import AdminGuard
@@ -61,6 +62,7 @@ __all__ = [
     "Refund",
     "RefundResult",
     "Refusal",
+    "RulesAccepted",
     "SubView",
     "amount_due",
     "csv_cell",
@@ -109,6 +111,7 @@ class BillingService:
         self.subscription_changed = payments.subscription_changed
         # joining, leaving, deadlines
         self.join_request = lifecycle.join_request
+        self.accept_rules = lifecycle.accept_rules
         self.member_joined = lifecycle.member_joined
         self.expire_request = lifecycle.expire_request
         self.member_left = lifecycle.member_left

@@ -14,6 +14,9 @@ JOIN_REQUEST = "request"
 REQUEST_EXPIRED = "expired"  # the outcome of accepting a request that is no longer there
 REQUEST_APPROVED = "approved"
 REQUEST_LATER = "later"  # Telegram unavailable: the request still waits, with a deadline
+REQUEST_ALREADY = "already"
+REQUEST_OFFERED = "offered"  # the chat is paid now: the request waits for the payment
+REQUEST_UNPAID = "unpaid"  # ... but no offer could be sent (the person is told /subscribe)
 # a paid request's deadline moves this close: if the approval right after the payment does
 # not happen, the deadline approves it (must equal onboarding's APPROVAL_RETRY)
 REQUEST_RETRY = timedelta(minutes=1)
@@ -25,6 +28,9 @@ class RequestAccepted(Protocol):
 
     @property
     def outcome(self) -> str: ...
+
+    @property
+    def chat_title(self) -> str: ...
 
 
 class JoinDoor(Protocol):

@@ -55,6 +55,15 @@ class Applied:
 
 
 @dataclass(frozen=True)
+class RulesAccepted:
+    """A press of "I accept the rules" in a chat that is paid now: `outcome` is a join-request
+    outcome (approved, already, expired, later), or offered / unpaid (no offer could be sent)."""
+
+    outcome: str
+    chat_title: str
+
+
+@dataclass(frozen=True)
 class SubView:
     chat_id: int
     chat_title: str

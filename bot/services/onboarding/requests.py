@@ -126,7 +126,8 @@ class JoinRequests:
         self._directory.set(chat_id, user_id, None)
 
     async def expire_request(self, chat_id: int, user_id: int) -> None:
-        """Nobody accepted within `verify_timeout`: decline the request and say so."""
+        """Nobody accepted within `verify_timeout`: decline the request and say so, in place
+        of the message whose "I accept the rules" button would no longer work."""
         async with self._db.transaction() as session:
             marked = await session.execute(
                 update(Member)
@@ -143,12 +144,16 @@ class JoinRequests:
             await DeadlineRepository(session).cancel(REQUEST, chat_id, user_id)
             chat = await ChatRepository(session).get(chat_id)
             user = await session.get(User, user_id)
+            member = await session.get(Member, (chat_id, user_id))
+            message_id = member.request_message_id if member is not None else None
         if not await self._notifier.decline_request(chat_id, user_id):
             return  # already handled by an admin, or withdrawn: nothing to tell
         config = await self._settings.get(chat_id)
         language = pick_language(user.language_code if user else None, config.language)
-        title = chat.title if chat else str(chat_id)
-        await self._notifier.send(user_id, views.request_declined_expired(language, title))
+        text = views.request_declined_expired(language, chat.title if chat else str(chat_id))
+        # the private chat with a requester has the requester's id
+        if message_id is None or not await self._notifier.edit(user_id, message_id, text):
+            await self._notifier.send(user_id, text)
 
     async def warn_missing_rights(
         self, chat_id: int, missing: list[str], force: bool = False
