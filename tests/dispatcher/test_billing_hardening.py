@@ -240,3 +240,19 @@ async def test_an_expired_request_loses_its_accept_button(harness: Harness) -> N
     [only] = h.fake.sent_messages(NEWCOMER)  # told in place of the rules and their button
     assert only["message_id"] == message["message_id"]
     assert "declined" in only["text"] and "reply_markup" not in only
+
+
+async def test_a_request_from_someone_with_paid_time_is_approved_at_once(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h, plan="once")
+    await request_and_pay(h)
+    h.fake.user_leaves(GROUP, NEWCOMER)
+    await h.settle()
+    invoices = len(h.fake.calls_of("sendInvoice"))
+    h.fake.join_request(GROUP, NEWCOMER)  # back within the paid time
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+    assert len(h.fake.calls_of("sendInvoice")) == invoices  # nothing to pay
+    assert await deadline_of(h, REQUEST) is None
