@@ -1,6 +1,6 @@
 """Paid membership: payments (pre-checkout, successful, refunded, subscription state),
 members' /subscribe, /cancel, /paysupport, and admins' /invite, /grant, /exempt, /unexempt,
-/subs, /refund."""
+/subs, /refund (its handlers in handlers/refunds.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bot.services.billing import Cancel, PaymentIn
 from bot.services.people import Person
 from bot.views import billing as views
 from bot.views import common
-from bot.views.callbacks import CancelSubscription, Offer, ResumeSubscription
+from bot.views.callbacks import CancelSubscription, Offer, RefundChat, ResumeSubscription
 from handlers.common import (
     commands_only,
     refunded_payment,
@@ -27,6 +27,7 @@ from handlers.common import (
     successful_payment,
 )
 from handlers.filters import GROUP_TYPES, GroupAdmin, InPrivate
+from handlers.refunds import in_private, on_refund_chat, refund, refund_in_private
 
 MAX_GRANT_DAYS = 3650
 
@@ -44,6 +45,7 @@ def build_router() -> Router:
     router.callback_query.register(on_offer, Offer.filter())
     router.callback_query.register(on_cancel, CancelSubscription.filter())
     router.callback_query.register(on_resume, ResumeSubscription.filter())
+    router.callback_query.register(on_refund_chat, RefundChat.filter())
 
     commands.message.register(subscribe, Command("subscribe"), InPrivate())
     commands.message.register(cancel, Command("cancel"), InPrivate())
@@ -56,11 +58,6 @@ def build_router() -> Router:
     commands.message.register(refund_in_private, Command("refund"), in_private)
     commands.message.register(refund, Command("refund"), GroupAdmin())
     return router
-
-
-async def in_private(message: Message) -> bool:
-    """Not refusing: elsewhere the next handler of the command decides."""
-    return message.chat.type == "private"
 
 
 async def me_lines(hearth: Hearth, user_id: int, lang: str, chat_id: int | None) -> list[str]:
@@ -301,52 +298,3 @@ async def subs(message: Message, command: CommandObject, hearth: Hearth, lang: s
         text = views.subs(lang, message.chat.title or "", overview)
         sent = await hearth.notifier.send(to, text)
     await reply(hearth, message, views.subs_delivered(lang, sent is not None))
-
-
-def _charge_id(command: CommandObject) -> str | None:
-    charge_id = (command.args or "").strip()
-    if not charge_id or len(charge_id) > 255 or " " in charge_id:
-        return None
-    return charge_id
-
-
-async def _refund(hearth: Hearth, chat: tuple[int, str], charge_id: str, lang: str) -> str:
-    """Refund in this chat; the result as told to the admin privately."""
-    chat_id, title = chat
-    result = await hearth.billing.refund(chat_id, charge_id)
-    name = (await hearth.trust.known_person(result.user_id)) if result.user_id else None
-    shown = name.mention if name else str(result.user_id)
-    return views.refund_result(lang, title, result.outcome, result.amount, shown)
-
-
-async def refund(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
-    """In the group: refund, then tell the admin privately — who was refunded and how much
-    is not the group's business. An anonymous admin, who can't be written to, is asked to
-    use their own account before anything is refunded."""
-    charge_id = _charge_id(command)
-    if charge_id is None:
-        await reply(hearth, message, views.refund_usage(lang))
-        return
-    if message.sender_chat is not None or message.from_user is None:
-        await reply(hearth, message, views.refund_not_anonymous(lang))
-        return
-    chat = (message.chat.id, message.chat.title or "")
-    text = await _refund(hearth, chat, charge_id, lang)
-    sent = await hearth.notifier.send(message.from_user.id, text)
-    await reply(hearth, message, views.refund_delivered(lang, sent is not None))
-
-
-async def refund_in_private(
-    message: Message, command: CommandObject, hearth: Hearth, lang: str
-) -> None:
-    """/refund in private: the charge id names its chat (Telegram's ids are unique), which
-    must be one the sender administers; otherwise it is unknown to them."""
-    charge_id = _charge_id(command)
-    if charge_id is None or message.from_user is None:
-        await reply(hearth, message, views.refund_usage(lang))
-        return
-    chat = await hearth.billing.charge_chat(charge_id)
-    if chat is None or not await hearth.admins.is_admin(chat[0], message.from_user.id):
-        await reply(hearth, message, views.refund_not_yours(lang))
-        return
-    await reply(hearth, message, await _refund(hearth, chat, charge_id, lang))

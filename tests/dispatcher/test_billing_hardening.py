@@ -169,7 +169,7 @@ async def test_refund_in_private_finds_the_chat_the_charge_was_paid_in(
         await h.settle()
         assert "a chat you administer" in texts(h, user_id)[-1]
     h.fake.send_message(ADMIN, ADMIN, "/refund unknown-charge")
-    h.fake.send_message(ADMIN, ADMIN, "/refund")
+    h.fake.send_message(ADMIN, ADMIN, "/refund two words")
     await h.settle()
     assert "a chat you administer" in texts(h, ADMIN)[-2]
     assert "Usage" in texts(h, ADMIN)[-1]
@@ -256,3 +256,39 @@ async def test_a_request_from_someone_with_paid_time_is_approved_at_once(
     assert h.fake.member_status(GROUP, NEWCOMER) == "member"
     assert len(h.fake.calls_of("sendInvoice")) == invoices  # nothing to pay
     assert await deadline_of(h, REQUEST) is None
+
+
+async def test_refund_in_private_without_an_id_lists_a_chosen_chat_s_payments(
+    harness: Harness,
+) -> None:
+    h = harness
+    second = -1001000000002
+    h.fake.add_chat(second, "Second circle")
+    h.fake.set_member(second, ADMIN, "creator")
+    h.fake.add_bot_to_chat(second, ADMIN, admin=True)
+    await paid_chat(h, plan="once")
+    h.fake.send_message(second, ADMIN, "/set price 30")
+    await h.settle()
+    charge = await request_and_pay(h)  # paid for GROUP
+    h.fake.send_message(MEMBER, MEMBER, "/refund")
+    await h.settle()
+    assert "paid chat you administer" in texts(h, MEMBER)[-1]
+
+    h.fake.send_message(ADMIN, ADMIN, "/refund")
+    await h.settle()
+    choice = h.fake.sent_messages(ADMIN)[-1]
+    buttons = [row[0] for row in choice["reply_markup"]["inline_keyboard"]]
+    assert [b["text"] for b in buttons] == ["Circle", "Second circle"]
+    assert buttons[0]["callback_data"] == f"hearth:refunds:{GROUP}"
+    h.fake.press_button(ADMIN, ADMIN, choice["message_id"], f"hearth:refunds:{second}")
+    await h.settle()
+    assert "No payments in “Second circle”" in texts(h, ADMIN)[-1]
+    h.fake.press_button(ADMIN, ADMIN, choice["message_id"], buttons[0]["callback_data"])
+    await h.settle()
+    listing = texts(h, ADMIN)[-1]
+    assert "Circle" in listing and "Nina" in listing and "100 ⭐" in listing
+    assert charge.id in listing
+    h.fake.press_button(MEMBER, MEMBER, choice["message_id"], buttons[0]["callback_data"])
+    await h.settle()
+    assert charge.id not in "".join(texts(h, MEMBER))  # not for someone who isn't an admin
+    assert not h.fake.calls_of("refundStarPayment")

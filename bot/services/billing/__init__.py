@@ -37,6 +37,7 @@ from bot.services.billing.values import (
     Cancel,
     Overview,
     PaymentIn,
+    PaymentLine,
     Refund,
     RefundResult,
     Refusal,
@@ -59,6 +60,7 @@ __all__ = [
     "Overview",
     "Payload",
     "PaymentIn",
+    "PaymentLine",
     "Refund",
     "RefundResult",
     "Refusal",
@@ -130,5 +132,6 @@ class BillingService:
         self.csv = admin.csv
         self.refund = admin.refund
         self.charge_chat = admin.charge_chat
+        self.recent_payments = admin.recent_payments
         self.refunded = admin.refunded
         self.reconcile = reconciler.reconcile

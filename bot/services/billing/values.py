@@ -86,6 +86,18 @@ class Overview:
 
 
 @dataclass(frozen=True)
+class PaymentLine:
+    """One payment as an admin picking one to refund sees it."""
+
+    charge_id: str
+    user_id: int
+    name: str
+    amount: int
+    paid_at: datetime
+    refunded: bool
+
+
+@dataclass(frozen=True)
 class RefundResult:
     outcome: Refund
     user_id: int = 0
