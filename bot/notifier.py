@@ -348,10 +348,15 @@ class Notifier(StarsCalls):
         return found
 
     async def approve_request(self, chat_id: int, user_id: int) -> bool:
+        """Approve a join request; False when Telegram refused it (e.g. no such request).
+
+        Raises TelegramUnavailable on an outage: the request may still be pending."""
         try:
             await self.bot.approve_chat_join_request(chat_id, user_id)
         except TelegramAPIError as error:
             await self._failed("approveChatJoinRequest", chat_id, error)
+            if _transient(error):
+                raise TelegramUnavailable(str(error)) from error
             return False
         return True
 

@@ -1,6 +1,6 @@
 """Paid membership: payments (pre-checkout, successful, refunded, subscription state),
 members' /subscribe, /cancel, /paysupport, and admins' /invite, /grant, /exempt, /unexempt,
-/subs, /refund."""
+/subs, /refund (its handlers in handlers/refunds.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bot.services.billing import Cancel, PaymentIn
 from bot.services.people import Person
 from bot.views import billing as views
 from bot.views import common
-from bot.views.callbacks import CancelSubscription, Offer, ResumeSubscription
+from bot.views.callbacks import CancelSubscription, Offer, RefundChat, ResumeSubscription
 from handlers.common import (
     commands_only,
     refunded_payment,
@@ -27,6 +27,7 @@ from handlers.common import (
     successful_payment,
 )
 from handlers.filters import GROUP_TYPES, GroupAdmin, InPrivate
+from handlers.refunds import in_private, on_refund_chat, refund, refund_in_private
 
 MAX_GRANT_DAYS = 3650
 
@@ -44,6 +45,7 @@ def build_router() -> Router:
     router.callback_query.register(on_offer, Offer.filter())
     router.callback_query.register(on_cancel, CancelSubscription.filter())
     router.callback_query.register(on_resume, ResumeSubscription.filter())
+    router.callback_query.register(on_refund_chat, RefundChat.filter())
 
     commands.message.register(subscribe, Command("subscribe"), InPrivate())
     commands.message.register(cancel, Command("cancel"), InPrivate())
@@ -53,6 +55,7 @@ def build_router() -> Router:
     commands.message.register(exempt, Command("exempt"), GroupAdmin())
     commands.message.register(unexempt, Command("unexempt"), GroupAdmin())
     commands.message.register(subs, Command("subs"), GroupAdmin())
+    commands.message.register(refund_in_private, Command("refund"), in_private)
     commands.message.register(refund, Command("refund"), GroupAdmin())
     return router
 
@@ -295,14 +298,3 @@ async def subs(message: Message, command: CommandObject, hearth: Hearth, lang: s
         text = views.subs(lang, message.chat.title or "", overview)
         sent = await hearth.notifier.send(to, text)
     await reply(hearth, message, views.subs_delivered(lang, sent is not None))
-
-
-async def refund(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
-    charge_id = (command.args or "").strip()
-    if not charge_id or len(charge_id) > 255 or " " in charge_id:
-        await reply(hearth, message, views.refund_usage(lang))
-        return
-    result = await hearth.billing.refund(message.chat.id, charge_id)
-    name = (await hearth.trust.known_person(result.user_id)) if result.user_id else None
-    shown = name.mention if name else str(result.user_id)
-    await reply(hearth, message, views.refund_result(lang, result.outcome, result.amount, shown))

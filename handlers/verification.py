@@ -7,7 +7,8 @@ from aiogram.types import CallbackQuery
 
 from bot.context import Hearth
 from bot.convert import chat_ref, person
-from bot.services.onboarding import Confirm
+from bot.services.billing import RulesAccepted
+from bot.services.onboarding import Accept, AcceptResult, Confirm
 from bot.views import onboarding as views
 from bot.views.callbacks import AcceptRules, Verify
 from handlers.filters import GROUP_TYPES
@@ -28,10 +29,17 @@ async def confirm(query: CallbackQuery, hearth: Hearth, lang: str) -> None:
 async def accept(
     query: CallbackQuery, callback_data: AcceptRules, hearth: Hearth, lang: str
 ) -> None:
-    result = await hearth.requests.accept_request(callback_data.chat_id, person(query.from_user))
+    """A requester accepted the rules. A chat that became paid since the request was made
+    lets them in only with access; otherwise billing offers membership instead."""
+    chat_id, presser = callback_data.chat_id, person(query.from_user)
+    result: RulesAccepted | AcceptResult | None = await hearth.billing.accept_rules(
+        chat_id, presser
+    )
+    if result is None:  # the chat is free
+        result = await hearth.requests.accept_request(chat_id, presser)
     popup, text = views.request_answer(lang, result.outcome, result.chat_title)
     await hearth.notifier.answer(query.id, popup)  # plain text
-    if query.message is not None:
+    if query.message is not None and result.outcome != Accept.LATER:  # LATER: press again
         await hearth.notifier.edit(query.message.chat.id, query.message.message_id, text)
 
 

@@ -254,6 +254,17 @@ class PaymentRepository:
         )
         return {user_id: int(total) for user_id, total in rows.all()}
 
+    async def recent(self, chat_id: int, limit: int) -> list[tuple[Payment, User | None]]:
+        """The chat's latest payments with their payers (if known), newest first."""
+        rows = await self.session.execute(
+            select(Payment, User)
+            .outerjoin(User, User.id == Payment.user_id)
+            .where(Payment.chat_id == chat_id)
+            .order_by(Payment.paid_at.desc(), Payment.id.desc())
+            .limit(limit)
+        )
+        return [(payment, user) for payment, user in rows.all()]
+
     async def refunded_flags(self, charge_ids: set[str]) -> dict[str, bool]:
         """Charge id → already refunded, for the charges stored."""
         rows = await self.session.execute(

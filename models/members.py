@@ -68,6 +68,8 @@ class Member(Base):
     )
     source: Mapped[str] = mapped_column(String(16), default="seen")
     last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the private message with the "I accept the rules" button that answered a join request
+    request_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class MemberRepository:
@@ -175,6 +177,7 @@ class MemberRepository:
                 joined_at=now,
                 verified_at=None,
                 welcome_id=None,
+                request_message_id=None,
                 source=source,
             )
             .execution_options(synchronize_session=False)

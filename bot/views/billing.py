@@ -8,8 +8,9 @@ from html import escape
 
 from bot.i18n import format_moment, human_duration, t
 from bot.notifier import Button, Keyboard
-from bot.services.billing.values import Overview, Refund, Refusal, SubView
-from bot.views.callbacks import CancelSubscription, Offer, ResumeSubscription
+from bot.services.billing.values import Overview, PaymentLine, Refund, Refusal, SubView
+from bot.services.people import mention
+from bot.views.callbacks import CancelSubscription, Offer, RefundChat, ResumeSubscription
 
 Chats = list[tuple[int, str]]
 
@@ -265,6 +266,53 @@ def refund_usage(lang: str) -> str:
     return t(lang, "billing.refund_usage")
 
 
-def refund_result(lang: str, outcome: Refund, amount: int, name: str) -> str:
-    """`name` is the payer's mention (HTML), or their id when unknown."""
-    return t(lang, f"billing.refund_{outcome.value}", amount=amount, name=name)
+def refund_result(lang: str, title: str, outcome: Refund, amount: int, name: str) -> str:
+    """Sent to the admin privately: `name` is the payer's mention (HTML), or their id."""
+    result = t(lang, f"billing.refund_{outcome.value}", amount=amount, name=name)
+    return t(lang, "billing.refund_in_chat", chat=escape(title), result=result)
+
+
+def refund_delivered(lang: str, sent: bool) -> str:
+    """Said in the group: the result went privately (who was refunded and how much is
+    nobody else's business), or the admin must start the bot first."""
+    return t(lang, "billing.refund_sent" if sent else "billing.refund_start_first")
+
+
+def refund_not_anonymous(lang: str) -> str:
+    return t(lang, "billing.refund_not_anonymous")
+
+
+def choose_refund_chat(lang: str, chats: Chats) -> tuple[str, Keyboard]:
+    """/refund in private without a charge id: whose payments to list."""
+    keyboard = [
+        [Button(title[:60], data=RefundChat(chat_id=chat_id).pack())] for chat_id, title in chats
+    ]
+    return t(lang, "billing.choose_chat"), keyboard
+
+
+def recent_payments(lang: str, title: str, lines: list[PaymentLine], zone: tzinfo) -> str:
+    """A chat's latest payments with their charge ids, to copy into /refund."""
+    if not lines:
+        return t(lang, "billing.refund_no_payments", chat=escape(title))
+    rows = [
+        t(
+            lang,
+            "billing.refund_payment_refunded" if line.refunded else "billing.refund_payment",
+            name=mention(line.user_id, line.name),
+            amount=line.amount,
+            when=format_moment(lang, line.paid_at, zone),
+            charge=escape(line.charge_id),
+        )
+        for line in lines
+    ]
+    header = t(lang, "billing.refund_payments", chat=escape(title))
+    return header + "\n\n" + "\n".join(rows)
+
+
+def refund_no_chats(lang: str) -> str:
+    return t(lang, "billing.refund_no_chats")
+
+
+def refund_not_yours(lang: str) -> str:
+    """/refund in private of a charge unknown, or paid in a chat the sender doesn't run."""
+    return t(lang, "billing.refund_not_yours")

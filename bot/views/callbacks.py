@@ -56,6 +56,13 @@ class ResumeSubscription(CallbackData, prefix="hearth"):
     chat_id: int
 
 
+class RefundChat(CallbackData, prefix="hearth"):
+    """/refund in private: list this chat's recent payments (to the admin who asked)."""
+
+    op: Literal["refunds"] = "refunds"
+    chat_id: int
+
+
 ReportAction = Literal["delete", "warn", "mute", "ban", "dismiss"]
 
 

@@ -489,10 +489,14 @@ class World:
         self.open_callback_queries[query_id] = copy.deepcopy(query)
         return self.enqueue({"callback_query": query})
 
-    def join_request(self, chat_id: int, user_id: int) -> JSON:
-        """The user asks to join; the bot may DM them for 5 minutes afterwards."""
+    def join_request(self, chat_id: int, user_id: int) -> JSON | None:
+        """The user asks to join; the bot may DM them for 5 minutes afterwards.
+
+        As in Telegram, a request still pending blocks another one: no new update (None)."""
         chat = self.chat(chat_id)
         user = self.user(user_id).json
+        if user_id in chat.join_requests:
+            return None
         now = self.mono()
         chat.join_requests[user_id] = now
         self.last_join_request[user_id] = now

@@ -47,6 +47,6 @@ def test_command_answers() -> None:
     assert "renews automatically" in views.me_line("en", view, UNTIL, UTC)
     overview = Overview(3, 1, 0, 2, 100, 500, 7)
     assert "Revenue in total: 500" in views.subs("en", "Club", overview)
-    assert "Refunded 70" in views.refund_result("en", Refund.DONE, 70, "Nina")
+    assert "Refunded 70" in views.refund_result("en", "Circle", Refund.DONE, 70, "Nina")
     assert views.support("en", []) == views.support("en", [])
     assert "“A&amp;B” admins: Olga" in views.support("en", [("A&B", "Olga")])

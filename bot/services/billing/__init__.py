@@ -37,9 +37,11 @@ from bot.services.billing.values import (
     Cancel,
     Overview,
     PaymentIn,
+    PaymentLine,
     Refund,
     RefundResult,
     Refusal,
+    RulesAccepted,
     SubView,
 )
 from bot.services.members import AdminGuard
@@ -58,9 +60,11 @@ __all__ = [
     "Overview",
     "Payload",
     "PaymentIn",
+    "PaymentLine",
     "Refund",
     "RefundResult",
     "Refusal",
+    "RulesAccepted",
     "SubView",
     "amount_due",
     "csv_cell",
@@ -109,6 +113,7 @@ class BillingService:
         self.subscription_changed = payments.subscription_changed
         # joining, leaving, deadlines
         self.join_request = lifecycle.join_request
+        self.accept_rules = lifecycle.accept_rules
         self.member_joined = lifecycle.member_joined
         self.expire_request = lifecycle.expire_request
         self.member_left = lifecycle.member_left
@@ -126,5 +131,7 @@ class BillingService:
         self.overview = admin.overview
         self.csv = admin.csv
         self.refund = admin.refund
+        self.charge_chat = admin.charge_chat
+        self.recent_payments = admin.recent_payments
         self.refunded = admin.refunded
         self.reconcile = reconciler.reconcile

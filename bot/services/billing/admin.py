@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from bot.services.billing.base import BILL_END, BILL_REMIND, BillingContext, fresh_period, plan
 from bot.services.billing.lifecycle import Lifecycle
 from bot.services.billing.policy import ENDING_SOON, csv_cell
-from bot.services.billing.values import Overview, Refund, RefundResult
+from bot.services.billing.values import Overview, PaymentLine, Refund, RefundResult
 from bot.services.members import remember_person
 from bot.services.people import ChatRef, Person
 from bot.views import billing as views
@@ -29,6 +29,8 @@ from models.members import MemberRepository, MemberStatus
 from models.users import User
 
 log = logging.getLogger(__name__)
+
+RECENT_PAYMENTS = 10  # listed by /refund in private, newest first
 
 CSV_HEADER = [
     "user_id",
@@ -156,6 +158,31 @@ class Admin:
         title = await b.title(chat_id)
         await b.notifier.send(user_id, views.refunded(language, title, amount))
         return RefundResult(Refund.DONE, user_id, amount, ends_at)
+
+    async def charge_chat(self, charge_id: str) -> tuple[int, str] | None:
+        """(id, title) of the chat a payment was made for; None for an unknown charge id.
+        Telegram's charge ids are unique, so the id alone names the chat."""
+        async with self._b.db.transaction() as session:
+            chat_id = await PaymentRepository(session).chat_of(charge_id)
+        if chat_id is None:
+            return None
+        return chat_id, await self._b.title(chat_id)
+
+    async def recent_payments(self, chat_id: int) -> list[PaymentLine]:
+        """The chat's latest payments, for an admin choosing one to refund."""
+        async with self._b.db.transaction() as session:
+            rows = await PaymentRepository(session).recent(chat_id, RECENT_PAYMENTS)
+        return [
+            PaymentLine(
+                charge_id=payment.charge_id,
+                user_id=payment.user_id,
+                name=user.full_name if user else "",
+                amount=payment.amount,
+                paid_at=payment.paid_at,
+                refunded=payment.refunded_at is not None,
+            )
+            for payment, user in rows
+        ]
 
     async def refunded(self, charge_id: str) -> datetime | None:
         """Mark a payment refunded and take back the time it bought (grace not owed), in one

@@ -20,7 +20,15 @@ from bot.services.billing.policy import (
     end_slack,
     mark_reminded,
 )
-from bot.services.billing.ports import JOIN_REQUEST, REQUEST_EXPIRED
+from bot.services.billing.ports import (
+    JOIN_REQUEST,
+    REQUEST_ALREADY,
+    REQUEST_EXPIRED,
+    REQUEST_LATER,
+    REQUEST_OFFERED,
+    REQUEST_UNPAID,
+)
+from bot.services.billing.values import RulesAccepted
 from bot.services.members import remember_person
 from bot.services.people import ChatRef, Person
 from bot.services.settings import ChatConfig
@@ -61,6 +69,36 @@ class Lifecycle:
         if not await self._offers.send_offer(chat.id, person.id):
             log.info("chat %s: cannot send an offer to %s; admins decide", chat.id, person.id)
         return True
+
+    async def accept_rules(self, chat_id: int, person: Person) -> RulesAccepted | None:
+        """The requester pressed "I accept the rules", sent while the chat was free: None when
+        it still is (onboarding approves). If it is paid now, the request is approved only
+        for someone with access (or a trial); anyone else gets the offer, and the request
+        waits for the payment like any paid one."""
+        b = self._b
+        config = await b.settings.get(chat_id)
+        if config.price <= 0:
+            return None
+        title = await b.title(chat_id)
+        async with b.db.transaction() as session:
+            member = await MemberRepository(session).get(chat_id, person.id)
+            status = member.status if member is not None else None
+        if status != MemberStatus.REQUESTED:
+            outcome = REQUEST_ALREADY if status == MemberStatus.IN else REQUEST_EXPIRED
+            return RulesAccepted(outcome, title)
+        if (
+            await b.free_pass(chat_id, person.id)
+            or await b.has_access(chat_id, person.id)
+            or await self.start_trial(chat_id, person.id, config)
+        ):
+            result = await b.door.accept_request(chat_id, person)
+            return RulesAccepted(result.outcome, result.chat_title)
+        async with b.db.transaction() as session:
+            await DeadlineRepository(session).schedule(
+                JOIN_REQUEST, chat_id, person.id, b.clock.now() + OFFER_WINDOW
+            )
+        offered = await self._offers.send_offer(chat_id, person.id)
+        return RulesAccepted(REQUEST_OFFERED if offered else REQUEST_UNPAID, title)
 
     async def member_joined(self, chat: ChatRef, person: Person, privileged: bool) -> None:
         """Someone got in without paying (added by an admin): offer, remove after grace."""
@@ -107,6 +145,8 @@ class Lifecycle:
                 user = await UserRepository(session).get(user_id)
             person = Person(id=user_id, first_name=user.first_name if user else "")
             result = await b.door.accept_request(chat_id, person)
+            if result.outcome == REQUEST_LATER:  # the sweeper tries again, with backoff
+                raise RuntimeError(f"could not approve {user_id} in {chat_id} yet")
             if result.outcome != REQUEST_EXPIRED:
                 return
         await b.door.expire_request(chat_id, user_id)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.i18n import pick_language
-from bot.services.billing.base import BillingContext, fresh_period, plan, plan_reminder, skip_past
+from bot.services.billing.base import BillingContext, fresh_period, plan, skip_past
 from bot.services.billing.policy import (
     MONTH,
     Payload,
@@ -18,7 +20,12 @@ from bot.services.billing.policy import (
     read_payload,
     recurring_end,
 )
-from bot.services.billing.ports import JOIN_REQUEST, REQUEST_APPROVED
+from bot.services.billing.ports import (
+    JOIN_REQUEST,
+    REQUEST_APPROVED,
+    REQUEST_EXPIRED,
+    REQUEST_RETRY,
+)
 from bot.services.billing.values import Applied, PaymentIn, Refusal
 from bot.services.people import Person
 from bot.services.settings import ChatConfig
@@ -144,8 +151,6 @@ class Payments:
             payments = PaymentRepository(session)
             if not await _store(payments, paid, chat_id, paid.source):
                 return Applied(duplicate=True, chat_id=chat_id)
-            # paid: the join request must not be declined, whatever happens next
-            await DeadlineRepository(session).cancel(JOIN_REQUEST, chat_id, paid.user_id)
             sub = await SubscriptionRepository(session).lock(chat_id, paid.user_id, now)
             being_removed = sub.status == SubStatus.REMOVED
             current = sub.ends_at if sub.status == SubStatus.ACTIVE else None
@@ -167,9 +172,9 @@ class Payments:
             sub.updated_at = now
             fresh_period(sub, config, now)
             await plan(session, sub, config)
-            member = await MemberRepository(session).get(chat_id, paid.user_id)
-            # a removal that raced with this payment: they need a way back in
-            member_status = member.status if member and not being_removed else None
+            member_status = await _waiting_or_in(session, chat_id, paid.user_id, now)
+            if being_removed and member_status == MemberStatus.IN:
+                member_status = None  # a removal racing this payment: they need a way back
             user = await UserRepository(session).get(paid.user_id)
         log.info("chat %s: payment %s from %s recorded", chat_id, paid.charge_id, paid.user_id)
         await self._after_payment(chat_id, paid.user_id, user, member_status, ends_at, config)
@@ -184,17 +189,21 @@ class Payments:
         ends_at: datetime,
         config: ChatConfig,
     ) -> None:
-        """Tell the payer; approve their join request, or give them a way in."""
+        """Tell the payer; approve their join request, or give them a way in.
+
+        A pending request is approved whatever happened before (expired, removed): a join
+        link would not help, Telegram blocks a second request while one is pending."""
         b = self._b
         language = pick_language(user.language_code if user else None, config.language)
         title = await b.title(chat_id)
         await b.notifier.send(user_id, views.paid(language, title, ends_at, config.timezone))
         if member_status == MemberStatus.REQUESTED:
             person = Person(id=user_id, first_name=user.first_name if user else "")
-            result = await b.door.accept_request(chat_id, person)
-            if result.outcome == REQUEST_APPROVED:
+            outcome = (await b.door.accept_request(chat_id, person)).outcome
+            if outcome == REQUEST_APPROVED:
                 await b.notifier.send(user_id, views.approved(language, title))
-                return
+            if outcome != REQUEST_EXPIRED:
+                return  # approved, already in, or its deadline approves it once Telegram can
         if member_status == MemberStatus.IN:
             return
         link = await b.notifier.join_link(chat_id, "Hearth")
@@ -229,7 +238,8 @@ class Payments:
             sub.updated_at = now
             if sub.status == SubStatus.ACTIVE and sub.ends_at is not None:
                 skip_past(sub, config, now)
-                await plan_reminder(DeadlineRepository(session), sub, config)
+                # the removal too: end + grace without renewal, the renewal slack with it
+                await plan(session, sub, config)
             ends_at = sub.ends_at
         if renewal == Renewal.FAILED and ends_at is not None:
             language = await b.language(user_id, config)
@@ -238,6 +248,21 @@ class Payments:
                 language, chat_id, title, ends_at, config.timezone
             )
             await b.notifier.send(user_id, text, keyboard)
+
+
+async def _waiting_or_in(
+    session: AsyncSession, chat_id: int, user_id: int, now: datetime
+) -> str | None:
+    """The payer's member status. A pending join request keeps a deadline, moved close: it
+    is approved right after this commit, and should that not happen (a crash, an outage)
+    the deadline approves it (the payer has access), never declines it."""
+    member = await MemberRepository(session).get(chat_id, user_id)
+    if member is None:
+        return None
+    if member.status == MemberStatus.REQUESTED:
+        due = now + REQUEST_RETRY
+        await DeadlineRepository(session).schedule(JOIN_REQUEST, chat_id, user_id, due)
+    return member.status
 
 
 async def _store(payments: PaymentRepository, paid: PaymentIn, chat_id: int, source: str) -> bool:

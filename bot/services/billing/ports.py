@@ -3,6 +3,7 @@ onboarding (onboarding calls billing as its paid gate; the other way round would
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Protocol
 
 from bot.services.people import Person
@@ -12,13 +13,24 @@ from bot.services.people import Person
 JOIN_REQUEST = "request"
 REQUEST_EXPIRED = "expired"  # the outcome of accepting a request that is no longer there
 REQUEST_APPROVED = "approved"
+REQUEST_LATER = "later"  # Telegram unavailable: the request still waits, with a deadline
+REQUEST_ALREADY = "already"
+REQUEST_OFFERED = "offered"  # the chat is paid now: the request waits for the payment
+REQUEST_UNPAID = "unpaid"  # ... but no offer could be sent (the person is told /subscribe)
+# a paid request's deadline moves this close: if the approval right after the payment does
+# not happen, the deadline approves it (must equal onboarding's APPROVAL_RETRY)
+REQUEST_RETRY = timedelta(minutes=1)
 
 
 class RequestAccepted(Protocol):
-    """The result of approving a join request; `outcome` is approved, already or expired."""
+    """The result of approving a join request; `outcome` is approved, already, expired or
+    later."""
 
     @property
     def outcome(self) -> str: ...
+
+    @property
+    def chat_title(self) -> str: ...
 
 
 class JoinDoor(Protocol):

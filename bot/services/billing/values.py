@@ -55,6 +55,15 @@ class Applied:
 
 
 @dataclass(frozen=True)
+class RulesAccepted:
+    """A press of "I accept the rules" in a chat that is paid now: `outcome` is a join-request
+    outcome (approved, already, expired, later), or offered / unpaid (no offer could be sent)."""
+
+    outcome: str
+    chat_title: str
+
+
+@dataclass(frozen=True)
 class SubView:
     chat_id: int
     chat_title: str
@@ -74,6 +83,18 @@ class Overview:
     revenue_month: int
     revenue_total: int
     payments: int
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One payment as an admin picking one to refund sees it."""
+
+    charge_id: str
+    user_id: int
+    name: str
+    amount: int
+    paid_at: datetime
+    refunded: bool
 
 
 @dataclass(frozen=True)

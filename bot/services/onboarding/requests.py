@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import update
@@ -18,7 +19,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.events import EventBus, MemberVerified
 from bot.i18n import pick_language
-from bot.notifier import Notifier
+from bot.notifier import Notifier, TelegramUnavailable
 from bot.services.members import MemberDirectory
 from bot.services.people import Person
 from bot.services.settings import SettingsService
@@ -33,12 +34,15 @@ log = logging.getLogger(__name__)
 REQUEST = "request"
 """Deadline kind: a join request nobody accepted in time."""
 RIGHTS_WARNING_INTERVAL = 3600.0
+APPROVAL_RETRY = timedelta(minutes=1)
+"""When a request whose approval failed in an outage is looked at again."""
 
 
 class Accept(StrEnum):
     APPROVED = "approved"
     ALREADY = "already"
     EXPIRED = "expired"
+    LATER = "later"  # Telegram unavailable: the request still waits, its deadline retries
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,9 @@ class JoinRequests:
         self._rights_warned: dict[int, float] = {}
 
     async def accept_request(self, chat_id: int, person: Person) -> AcceptResult:
-        """The requester accepted the rules in private: approve them as a newcomer."""
+        """Approve the person's pending request as a newcomer (they accepted the rules, or
+        paid). Its deadline stays until Telegram approved it: a request is never left
+        pending without one. LATER: Telegram is unavailable, the request still waits."""
         now = self._clock.now()
         async with self._db.transaction() as session:
             chat = await ChatRepository(session).get(chat_id)
@@ -87,21 +93,41 @@ class JoinRequests:
             member.level_since = now
             member.joined_at = now
             member.verified_at = now
-            await DeadlineRepository(session).cancel(REQUEST, chat_id, person.id)
         self._directory.set(chat_id, person.id, TrustLevel.NEWCOMER)
-        if await self._notifier.approve_request(chat_id, person.id):
+        try:
+            approved = await self._notifier.approve_request(chat_id, person.id)
+        except TelegramUnavailable:
+            await self._not_approved(chat_id, person.id, now, MemberStatus.REQUESTED)
+            return AcceptResult(Accept.LATER, title)
+        if approved:
+            async with self._db.transaction() as session:
+                await DeadlineRepository(session).cancel(REQUEST, chat_id, person.id)
             await self._events.publish(MemberVerified(chat_id, person.id))
             return AcceptResult(Accept.APPROVED, title)
-        async with self._db.transaction() as session:
-            member = await session.get(Member, (chat_id, person.id))
-            if member is not None and member.verified_at == now:
-                member.status = MemberStatus.LEFT
-                member.trust = TrustLevel.PENDING
-        self._directory.set(chat_id, person.id, None)
+        await self._not_approved(chat_id, person.id, now, MemberStatus.LEFT)
         return AcceptResult(Accept.EXPIRED, title)
 
+    async def _not_approved(
+        self, chat_id: int, user_id: int, at: datetime, status: MemberStatus
+    ) -> None:
+        """Undo the approval marked `at`: the request is gone (LEFT, its deadline with it)
+        or still waits (REQUESTED, with a deadline that tries again)."""
+        async with self._db.transaction() as session:
+            member = await session.get(Member, (chat_id, user_id))
+            if member is not None and member.verified_at == at:
+                member.status = status
+                member.trust = TrustLevel.PENDING
+                member.verified_at = None
+            deadlines = DeadlineRepository(session)
+            if status == MemberStatus.LEFT:
+                await deadlines.cancel(REQUEST, chat_id, user_id)
+            elif await deadlines.get(REQUEST, chat_id, user_id) is None:
+                await deadlines.schedule(REQUEST, chat_id, user_id, at + APPROVAL_RETRY)
+        self._directory.set(chat_id, user_id, None)
+
     async def expire_request(self, chat_id: int, user_id: int) -> None:
-        """Nobody accepted within `verify_timeout`: decline the request and say so."""
+        """Nobody accepted within `verify_timeout`: decline the request and say so, in place
+        of the message whose "I accept the rules" button would no longer work."""
         async with self._db.transaction() as session:
             marked = await session.execute(
                 update(Member)
@@ -118,12 +144,16 @@ class JoinRequests:
             await DeadlineRepository(session).cancel(REQUEST, chat_id, user_id)
             chat = await ChatRepository(session).get(chat_id)
             user = await session.get(User, user_id)
+            member = await session.get(Member, (chat_id, user_id))
+            message_id = member.request_message_id if member is not None else None
         if not await self._notifier.decline_request(chat_id, user_id):
             return  # already handled by an admin, or withdrawn: nothing to tell
         config = await self._settings.get(chat_id)
         language = pick_language(user.language_code if user else None, config.language)
-        title = chat.title if chat else str(chat_id)
-        await self._notifier.send(user_id, views.request_declined_expired(language, title))
+        text = views.request_declined_expired(language, chat.title if chat else str(chat_id))
+        # the private chat with a requester has the requester's id
+        if message_id is None or not await self._notifier.edit(user_id, message_id, text):
+            await self._notifier.send(user_id, text)
 
     async def warn_missing_rights(
         self, chat_id: int, missing: list[str], force: bool = False

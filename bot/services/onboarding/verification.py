@@ -287,11 +287,16 @@ class Onboarding:
         text, buttons = views.join_request(
             language, chat.id, chat.title, rules, config.verify_timeout, self._notifier.username
         )
-        if await self._notifier.send(user_chat_id, text, buttons) is None:
+        message_id = await self._notifier.send(user_chat_id, text, buttons)
+        if message_id is None:
             log.info("chat %s: cannot write to requester %s; admins decide", chat.id, person.id)
             return False
         async with self._db.transaction() as session:
             await DeadlineRepository(session).schedule(
                 REQUEST, chat.id, person.id, self._clock.now() + config.verify_timeout
             )
+            # its button goes when the request expires (requests.expire_request)
+            member = await session.get(Member, (chat.id, person.id))
+            if member is not None and member.status == MemberStatus.REQUESTED:
+                member.request_message_id = message_id
         return True
