@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
 from bot.context import Hearth
 from bot.convert import chat_ref, person
-from bot.durations import parse_duration
+from bot.durations import take_duration
 from bot.services.moderation import Action, ReportResult
 from bot.services.people import Person
 from bot.views import common as common_views
@@ -57,17 +57,15 @@ async def _target(hearth: Hearth, message: Message, args: str) -> tuple[Person |
 
 
 def _duration(rest: str) -> tuple[timedelta | None, str, bool]:
-    """An optional leading duration; (duration, reason, ok)."""
-    words = rest.split(maxsplit=1)
-    if not words:
-        return None, "", True
+    """An optional leading duration; (duration, reason, ok). A leading number that is not a
+    duration (`7dayz`, a bare `7`) is not ok: it is never read as a permanent punishment."""
     try:
-        duration = parse_duration(words[0])
+        duration, reason = take_duration(rest)
     except ValueError:
-        return None, rest, True
-    if not MIN_TIMED <= duration <= MAX_TIMED:
         return None, rest, False
-    return duration, words[1] if len(words) > 1 else "", True
+    if duration is not None and not MIN_TIMED <= duration <= MAX_TIMED:
+        return None, rest, False
+    return duration, reason, True
 
 
 async def _is_bigger(hearth: Hearth, other: int, here: int) -> bool:
