@@ -31,6 +31,9 @@ class MemberDirectory:
         self._clock = clock
         self._levels: dict[tuple[int, int], str] = {}
         self._known_chats: set[int] = set()
+        # the @username last stored for each person (lowercase, "" for none): a change is
+        # written at once, so `/ban @name` never finds the name's previous holder
+        self._usernames: dict[int, str] = {}
 
     def set(self, chat_id: int, user_id: int, level: str | None) -> None:
         if level is None:
@@ -49,6 +52,13 @@ class MemberDirectory:
         """Store a person met outside any group (e.g. in private)."""
         async with self._db.transaction() as session:
             await remember_person(session, person, self._clock.now())
+        self._usernames[person.id] = _username(person)
+
+    async def _remember_if_renamed(self, person: Person) -> None:
+        """Store the person again if their @username differs from the one last stored
+        (once per person per process, and on every change)."""
+        if self._usernames.get(person.id) != _username(person):
+            await self.remember(person)
 
     async def ensure_chat(self, chat: ChatRef) -> None:
         if chat.id in self._known_chats:
@@ -61,6 +71,7 @@ class MemberDirectory:
         """The person's trust level in the chat; registers people seen for the first time."""
         level = self._levels.get((chat.id, person.id))
         if level is not None:
+            await self._remember_if_renamed(person)
             return level
         await self.ensure_chat(chat)
         now = self._clock.now()
@@ -85,10 +96,17 @@ class MemberDirectory:
                 )
                 level = TrustLevel.MEMBER
             else:
-                # never rewrite a known row here: a join being verified owns it
+                # never rewrite a known membership here: a join being verified owns it
                 level = TrustLevel(member.trust)
+        if member is None:
+            self._usernames[person.id] = _username(person)
+        await self._remember_if_renamed(person)
         # a verification that started meanwhile has already put "pending" here: keep it
         return self._levels.setdefault((chat.id, person.id), level)
+
+
+def _username(person: Person) -> str:
+    return (person.username or "").lower()
 
 
 async def remember_person(session: AsyncSession, person: Person, now: datetime) -> None:

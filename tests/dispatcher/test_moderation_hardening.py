@@ -3,6 +3,7 @@ disguised stop words, other bots, mass mentions and redelivered updates."""
 
 from __future__ import annotations
 
+from models.users import User
 from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, OWNER, Harness
 from tests.dispatcher.test_moderation import command, mute_seconds, muted, seen
 
@@ -26,3 +27,37 @@ async def test_durations_as_people_type_them_and_a_mistyped_one_is_refused(
     assert member["status"] == "kicked"
     assert int(member["until_date"]) - harness.fake.now() >= 7 * 86400 - 10
     assert not muted(harness, MEMBER)
+
+
+# ----- @username targets --------------------------------------------------------------------
+
+OTHER = 600
+
+
+async def test_a_username_that_moved_names_its_new_holder(harness: Harness) -> None:
+    await seen(harness, MEMBER)
+    # Maria drops @maria, and someone else takes it and writes in the group
+    harness.fake.add_user(MEMBER, "Maria", username="mary", language_code="en")
+    harness.fake.add_user(OTHER, "Marina", username="maria", language_code="en")
+    harness.fake.set_member(GROUP, OTHER, "member")
+    await seen(harness, OTHER)
+    assert "banned" in await command(harness, ADMIN, "/ban @maria 1d spam")
+    assert harness.fake.member_status(GROUP, OTHER) == "kicked"
+    assert harness.fake.member_status(GROUP, MEMBER) == "member"
+    # Maria's new name is known as soon as she writes again
+    await seen(harness, MEMBER)
+    assert "muted" in await command(harness, ADMIN, "/mute @mary 1h")
+    assert muted(harness, MEMBER)
+
+
+async def test_a_username_two_stored_accounts_carry_is_refused_as_ambiguous(
+    harness: Harness,
+) -> None:
+    now = harness.clock.now()
+    async with harness.app.db.transaction() as session:
+        for user_id in (MEMBER, OTHER):  # stored before this release, never seen since
+            session.add(User(id=user_id, username="twin", first_name="Twin", updated_at=now))
+    answer = await command(harness, ADMIN, "/ban @twin spam")
+    assert "more than one account" in answer
+    assert harness.fake.member_status(GROUP, MEMBER) == "member"
+    assert "more than one account" in await command(harness, ADMIN, "/trust veteran @twin")
