@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, select
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,3 +86,18 @@ class ChatRepository:
             key=["chat_id", "key"],
             update=["value"],
         )
+
+    async def clear_setting_where(self, key: str, value: str, cleared: str) -> list[int]:
+        """Set `key` to `cleared` in every chat where it is `value`; those chats' ids."""
+        rows = await self.session.execute(
+            select(ChatSetting.chat_id).where(ChatSetting.key == key, ChatSetting.value == value)
+        )
+        chat_ids = list(rows.scalars())
+        if chat_ids:
+            await self.session.execute(
+                update(ChatSetting)
+                .where(ChatSetting.key == key, ChatSetting.value == value)
+                .values(value=cleared)
+                .execution_options(synchronize_session=False)
+            )
+        return chat_ids

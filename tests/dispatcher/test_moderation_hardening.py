@@ -61,3 +61,46 @@ async def test_a_username_two_stored_accounts_carry_is_refused_as_ambiguous(
     assert "more than one account" in answer
     assert harness.fake.member_status(GROUP, MEMBER) == "member"
     assert "more than one account" in await command(harness, ADMIN, "/trust veteran @twin")
+
+
+# ----- /setlog ------------------------------------------------------------------------------
+
+LOG_CHAT = -1001000000777
+OTHER_GROUP = -1001000000888
+
+
+async def test_setlog_needs_an_admin_of_both_chats(harness: Harness) -> None:
+    # Maria owns another group and is a plain member here: she may not route its log here
+    harness.fake.add_chat(OTHER_GROUP, "Maria's group")
+    harness.fake.set_member(OTHER_GROUP, MEMBER, "creator")
+    harness.fake.add_bot_to_chat(OTHER_GROUP, MEMBER, admin=True)
+    await harness.settle()
+    assert "administrators" in await command(harness, MEMBER, f"/setlog {OTHER_GROUP}")
+    assert await harness.app.hearth.moderation.log_chat(OTHER_GROUP) is None
+    # nor from her own group into this one, where she is no admin
+    harness.fake.send_message(OTHER_GROUP, MEMBER, f"/setlog {GROUP}")
+    await harness.settle()
+    assert "administrator of chat" in harness.replies(OTHER_GROUP)[-1]
+    assert await harness.app.hearth.moderation.log_chat(GROUP) is None
+    assert await harness.app.hearth.moderation.log_chat(OTHER_GROUP) is None
+
+
+async def test_setlog_off_in_the_log_chat_stops_the_chats_that_log_into_it(
+    harness: Harness,
+) -> None:
+    await seen(harness, MEMBER)
+    harness.fake.add_chat(LOG_CHAT, "Mod log")
+    harness.fake.set_member(LOG_CHAT, ADMIN, "creator")
+    harness.fake.add_user(OTHER, "Oleg", username="oleg", language_code="en")
+    harness.fake.set_member(LOG_CHAT, OTHER, "administrator")  # no admin of the group
+    harness.fake.add_bot_to_chat(LOG_CHAT, ADMIN, admin=True)
+    await harness.settle()
+    assert "Done" in await command(harness, ADMIN, f"/setlog {LOG_CHAT}")
+    assert await harness.app.hearth.moderation.log_chat(GROUP) == LOG_CHAT
+    harness.fake.send_message(LOG_CHAT, OTHER, "/setlog off")
+    await harness.settle()
+    assert "is off" in harness.replies(LOG_CHAT)[-1]
+    assert await harness.app.hearth.moderation.log_chat(GROUP) is None
+    before = len(harness.replies(LOG_CHAT))
+    await command(harness, ADMIN, "/kick @maria")
+    assert len(harness.replies(LOG_CHAT)) == before

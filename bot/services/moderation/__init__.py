@@ -143,3 +143,7 @@ class ModerationService:
 
     async def set_log_chat(self, chat_id: int, log_chat_id: int | None) -> None:
         await self._audit.set_log_chat(chat_id, log_chat_id)
+
+    async def stop_logs_into(self, log_chat_id: int) -> list[int]:
+        """`/setlog off` in a log chat: every chat that logs into it stops."""
+        return await self._audit.stop_logs_into(log_chat_id)
