@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from models.users import User
 from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, OWNER, Harness
-from tests.dispatcher.test_moderation import command, mute_seconds, muted, seen
+from tests.dispatcher.test_moderation import command, mute_seconds, muted, say, seen
 
 # ----- durations ----------------------------------------------------------------------------
 
@@ -104,3 +104,17 @@ async def test_setlog_off_in_the_log_chat_stops_the_chats_that_log_into_it(
     before = len(harness.replies(LOG_CHAT))
     await command(harness, ADMIN, "/kick @maria")
     assert len(harness.replies(LOG_CHAT)) == before
+
+
+# ----- stop words in disguise ---------------------------------------------------------------
+
+
+async def test_stop_words_in_disguise_are_removed(harness: Harness) -> None:
+    await command(harness, OWNER, "/filter add casino")
+    await command(harness, OWNER, "/set warn_limit 10")
+    for text in ("best ca\u200bsino", "best ｃａｓｉｎｏ", "best саsinо", "best ca\u00adsino"):
+        message_id = await say(harness, MEMBER, text)
+        assert harness.fake.is_deleted(GROUP, message_id), text
+        harness.fake.advance(11)
+    fine = await say(harness, MEMBER, "casinos are a different word")
+    assert not harness.fake.is_deleted(GROUP, fine)
