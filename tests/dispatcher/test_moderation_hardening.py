@@ -3,9 +3,20 @@ disguised stop words, other bots, mass mentions and redelivered updates."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiogram.types import Update
+from sqlalchemy import func, select
+
+from bot.app import build_application
+from models.moderation import ModAction
 from models.users import User
+from tests.conftest import close_session
 from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, OWNER, Harness
 from tests.dispatcher.test_moderation import command, mute_seconds, muted, say, seen
+from tests.fakegram.timer import FakeTelegramTimer
 
 # ----- durations ----------------------------------------------------------------------------
 
@@ -118,3 +129,71 @@ async def test_stop_words_in_disguise_are_removed(harness: Harness) -> None:
         harness.fake.advance(11)
     fine = await say(harness, MEMBER, "casinos are a different word")
     assert not harness.fake.is_deleted(GROUP, fine)
+
+
+# ----- redelivered updates ------------------------------------------------------------------
+
+
+async def refeed(h: Harness, updates: list[dict[str, Any]]) -> None:
+    """Feed updates the bot has handled already, as Telegram redelivers them after a crash."""
+    for raw in updates:
+        update = Update.model_validate(raw, context={"bot": h.app.bot})
+        await h.app.dispatcher.feed_update(h.app.bot, update)
+    await h.settle()
+
+
+@pytest.fixture
+async def restartable(harness: Harness) -> AsyncIterator[Harness]:
+    """The harness; an application started by `restart` is closed at the end too."""
+    first = harness.app
+    yield harness
+    if harness.app is not first:
+        await close_session(harness.app.bot)
+        await harness.app.db.close()
+        harness.app = first
+
+
+async def restart(h: Harness) -> None:
+    """A new application on the same database (memory, counters and caches lost)."""
+    await close_session(h.app.bot)
+    await h.app.db.close()
+    h.app = build_application(h.app.settings, clock=h.clock, timer=FakeTelegramTimer(h.fake))
+
+
+def sent_texts(h: Harness, fragment: str) -> list[str]:
+    calls = h.fake.calls_of("sendMessage")
+    return [str(c.params["text"]) for c in calls if fragment in str(c.params.get("text", ""))]
+
+
+async def count_actions(h: Harness, action: str) -> int:
+    async with h.app.db.transaction() as session:
+        query = select(func.count()).select_from(ModAction).where(ModAction.action == action)
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_a_redelivered_stop_word_message_is_warned_once(restartable: Harness) -> None:
+    harness = restartable
+    await command(harness, OWNER, "/filter add casino")
+    update = harness.fake.send_message(GROUP, MEMBER, "play casino")
+    assert update is not None
+    await harness.settle()
+    await refeed(harness, [update])
+    await restart(harness)
+    await refeed(harness, [update])
+    assert len(await harness.app.hearth.moderation.warnings(GROUP, MEMBER)) == 1
+    assert len(sent_texts(harness, "contains a word this chat does not allow")) == 1
+    assert harness.fake.is_deleted(GROUP, update["message"]["message_id"])
+
+
+async def test_a_redelivered_flood_is_muted_and_told_once(restartable: Harness) -> None:
+    harness = restartable
+    updates = [harness.fake.send_message(GROUP, MEMBER, f"message {n}") for n in range(6)]
+    assert all(update is not None for update in updates)
+    await harness.settle()
+    assert muted(harness, MEMBER)
+    await refeed(harness, updates)  # type: ignore[arg-type]
+    await restart(harness)
+    await refeed(harness, updates)  # type: ignore[arg-type]
+    assert len(sent_texts(harness, "too many messages at once")) == 1
+    assert len(harness.fake.calls_of("restrictChatMember")) == 1
+    assert await count_actions(harness, "flood_mute") == 1

@@ -99,6 +99,8 @@ class Executor(Part):
         chat_id, user_id = message.chat_id, message.sender.id
         if verdict.delete:
             await self._notifier.delete(chat_id, message.message_id)
+        if not await self._first_time(message, verdict):
+            return  # a redelivered update: removed again, but warned, muted, told only once
         count = limit = 0
         if verdict.warn:
             reason = views.stop_word_reason(config.language)
@@ -114,6 +116,17 @@ class Executor(Part):
             entry = verdict.audit
             await self._audit.record(
                 chat_id, None, user_id, entry.action, entry.reason, entry.until, post=entry.post
+            )
+
+    async def _first_time(self, message: Incoming, verdict: Verdict) -> bool:
+        """Whether this verdict's actions beyond removal are due: the first time for this
+        message, keyed in the database so a restart does not forget it."""
+        acts = verdict.warn or verdict.mute_until or verdict.notice or verdict.audit
+        if not acts or verdict.breach is None:
+            return True
+        async with self._db.transaction() as session:
+            return await ModerationRepository(session).claim_auto_action(
+                message.chat_id, message.message_id, verdict.breach.value, self._clock.now()
             )
 
     async def _tell(
