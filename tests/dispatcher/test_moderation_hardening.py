@@ -14,8 +14,8 @@ from bot.app import build_application
 from models.moderation import ModAction
 from models.users import User
 from tests.conftest import close_session
-from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, OWNER, Harness
-from tests.dispatcher.test_moderation import command, mute_seconds, muted, say, seen
+from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, OWNER, Harness
+from tests.dispatcher.test_moderation import command, make_newcomer, mute_seconds, muted, say, seen
 from tests.fakegram.timer import FakeTelegramTimer
 
 # ----- durations ----------------------------------------------------------------------------
@@ -197,3 +197,60 @@ async def test_a_redelivered_flood_is_muted_and_told_once(restartable: Harness) 
     assert len(sent_texts(harness, "too many messages at once")) == 1
     assert len(harness.fake.calls_of("restrictChatMember")) == 1
     assert await count_actions(harness, "flood_mute") == 1
+
+
+# ----- other bots ---------------------------------------------------------------------------
+
+SPAM_BOT = 7000001
+
+
+async def test_other_bots_are_held_to_stop_words_and_flood_unless_trusted(
+    harness: Harness,
+) -> None:
+    harness.fake.add_user(SPAM_BOT, "Promo", username="promo_bot", is_bot=True)
+    harness.fake.set_member(GROUP, SPAM_BOT, "member")
+    await command(harness, OWNER, "/filter add casino")
+    await command(harness, OWNER, "/set slowmode 1m")
+    spam = await say(harness, SPAM_BOT, "best casino")
+    assert harness.fake.is_deleted(GROUP, spam)
+    harness.fake.advance(11)
+    flood = [await say(harness, SPAM_BOT, f"post {n}") for n in range(6)]
+    assert not any(harness.fake.is_deleted(GROUP, m) for m in flood[:5])  # no slow mode
+    assert harness.fake.is_deleted(GROUP, flood[5])
+    assert "123" in await command(harness, OWNER, f"/set trusted_bots {SPAM_BOT}, 123")
+    assert str(SPAM_BOT) in await command(harness, OWNER, "/settings")
+    harness.fake.advance(3600)
+    trusted = await say(harness, SPAM_BOT, "casino night results")
+    assert not harness.fake.is_deleted(GROUP, trusted)
+
+
+# ----- mass mentions ------------------------------------------------------------------------
+
+
+async def test_a_newcomers_mass_mentions_are_removed_also_when_edited_in(harness: Harness) -> None:
+    await make_newcomer(harness)
+    six = " ".join(f"@user{n}" for n in range(6))
+    loud = await say(harness, NEWCOMER, f"hi {six}")
+    assert harness.fake.is_deleted(GROUP, loud)
+    assert any("at most 5 people" in text for text in harness.replies(GROUP))
+    harness.fake.advance(11)
+    quiet = await say(harness, NEWCOMER, "hi @user1")
+    assert not harness.fake.is_deleted(GROUP, quiet)
+    harness.fake.edit_message(GROUP, NEWCOMER, quiet, f"buy now {six}")
+    await harness.settle()
+    assert harness.fake.is_deleted(GROUP, quiet)
+    harness.fake.advance(11)
+    by_name = [
+        {
+            "type": "text_mention",
+            "offset": n,
+            "length": 1,
+            "user": {"id": 10 + n, "is_bot": False, "first_name": "X"},
+        }
+        for n in range(6)
+    ]
+    named = await say(harness, NEWCOMER, "abcdef", entities=by_name)
+    assert harness.fake.is_deleted(GROUP, named)
+    harness.fake.advance(11)
+    member = await say(harness, MEMBER, f"meet {six}")
+    assert not harness.fake.is_deleted(GROUP, member)

@@ -138,6 +138,8 @@ class Executor(Part):
             text = views.stop_word_notice(chat_lang, sender, count, limit)
         elif notice.kind is NoticeKind.NEWCOMER:
             text = views.newcomer_limited(own_lang, sender, config.probation)
+        elif notice.kind is NoticeKind.MENTIONS:
+            text = views.mentions_notice(own_lang, sender, config.mention_limit or 0)
         elif notice.kind is NoticeKind.FLOOD:
             assert notice.duration is not None
             text = views.flood_notice(chat_lang, sender, notice.duration)

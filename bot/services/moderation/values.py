@@ -47,7 +47,8 @@ class Incoming:
     at: datetime
     text: str = ""
     has_link: bool = False
-    mentions: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()  # the @usernames mentioned
+    mention_count: int = 0  # every mention, by @username or by name (text_mention)
     from_channel: bool = False
     edited: bool = False
     command: bool = False
