@@ -49,14 +49,18 @@ class UserRepository:
         language_code: str | None,
         is_bot: bool,
         now: datetime,
-    ) -> None:
+    ) -> list[int]:
         """Store or refresh what Telegram told us about a user. A username belongs to one
-        account at a time: whoever held it before loses it here."""
+        account at a time: whoever held it before loses it here (their ids are returned)."""
         name = username.lower() if username else None
+        previous: list[int] = []
         if name is not None:
+            held = select(User.id).where(User.username == name, User.id != user_id)
+            previous = list((await self.session.execute(held)).scalars())
+        if previous:
             await self.session.execute(
                 update(User)
-                .where(User.username == name, User.id != user_id)
+                .where(User.id.in_(previous))
                 .values(username=None)
                 .execution_options(synchronize_session=False)
             )
@@ -76,6 +80,7 @@ class UserRepository:
             key=["id"],
             update=["first_name", "last_name", "username", "language_code", "updated_at"],
         )
+        return previous
 
     async def many(self, user_ids: set[int]) -> list[User]:
         result = await self.session.execute(select(User).where(User.id.in_(user_ids)))

@@ -51,8 +51,10 @@ class MemberDirectory:
     async def remember(self, person: Person) -> None:
         """Store a person met outside any group (e.g. in private)."""
         async with self._db.transaction() as session:
-            await remember_person(session, person, self._clock.now())
+            previous = await remember_person(session, person, self._clock.now())
         self._usernames[person.id] = _username(person)
+        for user_id in previous:  # they lost the name: store it again if they still use it
+            self._usernames.pop(user_id, None)
 
     async def _remember_if_renamed(self, person: Person) -> None:
         """Store the person again if their @username differs from the one last stored
@@ -77,8 +79,9 @@ class MemberDirectory:
         now = self._clock.now()
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat.id, person.id))
+            previous: list[int] = []
             if member is None:
-                await remember_person(session, person, now)
+                previous = await remember_person(session, person, now)
                 await insert_ignore(
                     session,
                     Member,
@@ -100,6 +103,8 @@ class MemberDirectory:
                 level = TrustLevel(member.trust)
         if member is None:
             self._usernames[person.id] = _username(person)
+        for user_id in previous:
+            self._usernames.pop(user_id, None)
         await self._remember_if_renamed(person)
         # a verification that started meanwhile has already put "pending" here: keep it
         return self._levels.setdefault((chat.id, person.id), level)
@@ -109,9 +114,10 @@ def _username(person: Person) -> str:
     return (person.username or "").lower()
 
 
-async def remember_person(session: AsyncSession, person: Person, now: datetime) -> None:
-    """Store what Telegram told us about a person (inside the caller's transaction)."""
-    await UserRepository(session).remember(
+async def remember_person(session: AsyncSession, person: Person, now: datetime) -> list[int]:
+    """Store what Telegram told us about a person (inside the caller's transaction); the
+    ids of the accounts that held the person's @username until now."""
+    return await UserRepository(session).remember(
         person.id,
         first_name=person.first_name,
         last_name=person.last_name,

@@ -61,6 +61,20 @@ async def test_a_username_that_moved_names_its_new_holder(harness: Harness) -> N
     assert muted(harness, MEMBER)
 
 
+async def test_a_username_taken_back_names_the_one_who_took_it_back(harness: Harness) -> None:
+    await seen(harness, MEMBER)
+    harness.fake.add_user(MEMBER, "Maria", username=None, language_code="en")
+    harness.fake.add_user(OTHER, "Marina", username="maria", language_code="en")
+    harness.fake.set_member(GROUP, OTHER, "member")
+    await seen(harness, OTHER)
+    harness.fake.add_user(OTHER, "Marina", username="marina", language_code="en")
+    harness.fake.add_user(MEMBER, "Maria", username="maria", language_code="en")
+    await seen(harness, MEMBER)
+    assert "banned" in await command(harness, ADMIN, "/ban @maria 1d")
+    assert harness.fake.member_status(GROUP, MEMBER) == "kicked"
+    assert harness.fake.member_status(GROUP, OTHER) == "member"
+
+
 async def test_a_username_two_stored_accounts_carry_is_refused_as_ambiguous(
     harness: Harness,
 ) -> None:
