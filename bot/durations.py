@@ -35,11 +35,14 @@ def _parts(text: str) -> tuple[int, int]:
         position = found.end()
 
 
+_MOST = 10**12  # seconds; far beyond any setting, well within what timedelta holds
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse a duration; raise ValueError on anything else."""
     value = text.strip().lower()
     seconds, used = _parts(value)
-    if not used or used != len(value):
+    if not used or used != len(value) or seconds > _MOST:
         raise ValueError(f"not a duration: {text!r}")
     return timedelta(seconds=seconds)
 
@@ -55,7 +58,7 @@ def take_duration(text: str) -> tuple[timedelta | None, str]:
         return None, value
     seconds, used = _parts(value.lower())
     rest = value[used:]
-    if not used or (rest and not rest[0].isspace()):
+    if not used or (rest and not rest[0].isspace()) or seconds > _MOST:
         raise ValueError(f"not a duration: {value.split()[0]!r}")
     return timedelta(seconds=seconds), rest.strip()
 

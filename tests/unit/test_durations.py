@@ -80,6 +80,13 @@ def test_a_leading_number_that_is_not_a_duration_is_refused(text: str) -> None:
         take_duration(text)
 
 
+def test_a_sum_too_long_for_a_timedelta_is_refused_not_overflowed() -> None:
+    with pytest.raises(ValueError):
+        parse_duration("999999w" * 200)
+    with pytest.raises(ValueError):
+        take_duration("999999w" * 200 + " spam")
+
+
 @pytest.mark.parametrize(
     "text", ["", "5", "m5", "5x", "-5m", "5 minutez", "1.5h", "9999999d", "🙂", "7dayz", "5 d3"]
 )
