@@ -98,11 +98,14 @@ class MemberDirectory:
                     key=["chat_id", "user_id"],
                 )
                 level = TrustLevel.MEMBER
+                stored: str | None = _username(person)
             else:
                 # never rewrite a known membership here: a join being verified owns it
                 level = TrustLevel(member.trust)
-        if member is None:
-            self._usernames[person.id] = _username(person)
+                user = await UserRepository(session).get(person.id)
+                stored = (user.username or "") if user is not None else None
+        if stored is not None:
+            self._usernames[person.id] = stored
         for user_id in previous:
             self._usernames.pop(user_id, None)
         await self._remember_if_renamed(person)
