@@ -4,6 +4,7 @@ disguised stop words, other bots, mass mentions and redelivered updates."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from aiogram.types import Update
 from sqlalchemy import func, select
 
 from bot.app import build_application
-from models.moderation import ModAction
+from models.moderation import AutoAction, ModAction
 from models.users import User
 from tests.conftest import close_session
 from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, OWNER, Harness
@@ -268,3 +269,21 @@ async def test_a_newcomers_mass_mentions_are_removed_also_when_edited_in(harness
     harness.fake.advance(11)
     member = await say(harness, MEMBER, f"meet {six}")
     assert not harness.fake.is_deleted(GROUP, member)
+
+
+async def test_keys_of_automatic_actions_are_forgotten_after_two_days(harness: Harness) -> None:
+    await command(harness, OWNER, "/filter add casino")
+    await say(harness, MEMBER, "casino")
+
+    async def keys() -> int:
+        async with harness.app.db.transaction() as session:
+            query = select(func.count()).select_from(AutoAction)
+            return int((await session.execute(query)).scalar_one())
+
+    assert await keys() == 1
+    harness.clock.advance(timedelta(days=1))
+    await harness.app.hearth.moderation.prune_counters()
+    assert await keys() == 1
+    harness.clock.advance(timedelta(days=1, minutes=1))
+    await harness.app.hearth.moderation.prune_counters()
+    assert await keys() == 0
