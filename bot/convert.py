@@ -10,6 +10,7 @@ from bot.services.moderation import Incoming
 from bot.services.people import ChatRef, Person
 
 LINK_ENTITIES = ("url", "text_link")
+MENTION_ENTITIES = ("mention", "text_mention")
 
 
 def person(user: User) -> Person:
@@ -43,6 +44,7 @@ def incoming(message: Message, sender: Person, level: str, at: datetime, edited:
         text=text,
         has_link=any(entity.type in LINK_ENTITIES for entity in entities),
         mentions=mentions,
+        mention_count=sum(1 for entity in entities if entity.type in MENTION_ENTITIES),
         from_channel=isinstance(message.forward_origin, MessageOriginChannel),
         edited=edited,
         command=text.startswith("/"),

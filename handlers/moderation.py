@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
 from bot.context import Hearth
 from bot.convert import chat_ref, person
-from bot.durations import parse_duration
+from bot.durations import take_duration
 from bot.services.moderation import Action, ReportResult
 from bot.services.people import Person
 from bot.views import common as common_views
@@ -25,7 +25,7 @@ from handlers.common import (
     reply_lines,
     resolve_target,
 )
-from handlers.filters import GROUP_TYPES, GroupAdmin, InGroup, sender_is_admin
+from handlers.filters import GroupAdmin, InGroup, sender_is_admin
 
 MODLOG_DEFAULT = 10
 MODLOG_MAX = 50
@@ -57,17 +57,15 @@ async def _target(hearth: Hearth, message: Message, args: str) -> tuple[Person |
 
 
 def _duration(rest: str) -> tuple[timedelta | None, str, bool]:
-    """An optional leading duration; (duration, reason, ok)."""
-    words = rest.split(maxsplit=1)
-    if not words:
-        return None, "", True
+    """An optional leading duration; (duration, reason, ok). A leading number that is not a
+    duration (`7dayz`, a bare `7`) is not ok: it is never read as a permanent punishment."""
     try:
-        duration = parse_duration(words[0])
+        duration, reason = take_duration(rest)
     except ValueError:
-        return None, rest, True
-    if not MIN_TIMED <= duration <= MAX_TIMED:
         return None, rest, False
-    return duration, words[1] if len(words) > 1 else "", True
+    if duration is not None and not MIN_TIMED <= duration <= MAX_TIMED:
+        return None, rest, False
+    return duration, reason, True
 
 
 async def _is_bigger(hearth: Hearth, other: int, here: int) -> bool:
@@ -266,30 +264,45 @@ async def modlog(message: Message, command: CommandObject, hearth: Hearth, lang:
     await reply_lines(hearth, message, views.modlog(lang, lines))
 
 
+async def _administers(hearth: Hearth, chat_id: int, user_id: int) -> bool:
+    """Whether the person controls the chat: their own private chat, or a group where they
+    are a Telegram admin or an owner (asked now, not remembered)."""
+    return chat_id == user_id or (chat_id < 0 and await hearth.admins.is_admin(chat_id, user_id))
+
+
+async def _set_log_off(message: Message, hearth: Hearth, lang: str) -> None:
+    """This chat's own log stops, and so does every chat's log that comes here."""
+    here = message.chat.id
+    if message.chat.type != "private" and not await GroupAdmin()(message, hearth):
+        return
+    if message.chat.type != "private":
+        await hearth.moderation.set_log_chat(here, None)
+    await hearth.moderation.stop_logs_into(here)
+    await reply(hearth, message, views.setlog(lang, "off"))
+
+
 async def set_log(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
-    """/setlog <id> in the group or in the log chat; /setlog off in the group."""
+    """/setlog <id> in the group or in the log chat (or in private); /setlog off. The caller
+    must control both chats, checked every time."""
     arg = (command.args or "").strip()
     here = message.chat.id
     if arg.lower() == "off":
-        if await GroupAdmin()(message, hearth):
-            await hearth.moderation.set_log_chat(here, None)
-            await reply(hearth, message, views.setlog(lang, "off"))
+        await _set_log_off(message, hearth, lang)
         return
     other = parse_chat_id(arg)
     if other is None or other == here:
         await reply(hearth, message, views.setlog(lang, "usage", here=here))
         return
     caller = message.from_user.id if message.from_user else 0
-    admin_here = message.chat.type in GROUP_TYPES and await sender_is_admin(hearth, message)
-    # the log may go only where the caller is an admin too (or to their own private chat)
-    admin_there = other == caller or (other < 0 and await hearth.admins.is_admin(other, caller))
-    if not admin_here and not admin_there:
+    in_private = message.chat.type == "private"
+    admin_here = here == caller if in_private else await sender_is_admin(hearth, message)
+    if not admin_here:
         await reply(hearth, message, common_views.not_admin(lang))
         return
-    if admin_here and not admin_there:
+    if not await _administers(hearth, other, caller):
         await reply(hearth, message, views.setlog(lang, "not_admin_there", chat=other))
         return
-    if not admin_here or await _is_bigger(hearth, other, here):
+    if in_private or await _is_bigger(hearth, other, here):
         # run in the log chat (or in private) with the group's id
         await hearth.moderation.set_log_chat(other, here)
         await reply(hearth, message, views.setlog(lang, "done_here", group=other))

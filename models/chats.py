@@ -100,3 +100,18 @@ class ChatRepository:
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def clear_setting_where(self, key: str, value: str, cleared: str) -> list[int]:
+        """Set `key` to `cleared` in every chat where it is `value`; those chats' ids."""
+        rows = await self.session.execute(
+            select(ChatSetting.chat_id).where(ChatSetting.key == key, ChatSetting.value == value)
+        )
+        chat_ids = list(rows.scalars())
+        if chat_ids:
+            await self.session.execute(
+                update(ChatSetting)
+                .where(ChatSetting.key == key, ChatSetting.value == value)
+                .values(value=cleared)
+                .execution_options(synchronize_session=False)
+            )
+        return chat_ids

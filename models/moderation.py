@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
+from models.upsert import insert_ignore
 from models.users import User
 
 
@@ -80,6 +81,18 @@ class Report(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     handled: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class AutoAction(Base):
+    """An automatic action taken on one message (a stop-word warning, a flood mute, ...):
+    its key makes a redelivered update, after a crash or a restart, do it only once."""
+
+    __tablename__ = "auto_actions"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class ModerationRepository:
@@ -222,3 +235,22 @@ class ModerationRepository:
             )
         )
         return int(result.scalar_one())
+
+    async def claim_auto_action(
+        self, chat_id: int, message_id: int, kind: str, now: datetime
+    ) -> bool:
+        """True the first time an automatic action of `kind` is taken on this message."""
+        return await insert_ignore(
+            self.session,
+            AutoAction,
+            {"chat_id": chat_id, "message_id": message_id, "kind": kind, "created_at": now},
+            key=["chat_id", "message_id", "kind"],
+        )
+
+    async def prune_auto_actions(self, before: datetime) -> None:
+        """Forget keys older than any update Telegram could still redeliver."""
+        await self.session.execute(
+            delete(AutoAction)
+            .where(AutoAction.created_at < before)
+            .execution_options(synchronize_session=False)
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, String, func, select, update
+from sqlalchemy import BigInteger, Boolean, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -49,8 +49,21 @@ class UserRepository:
         language_code: str | None,
         is_bot: bool,
         now: datetime,
-    ) -> None:
-        """Store or refresh what Telegram told us about a user."""
+    ) -> list[int]:
+        """Store or refresh what Telegram told us about a user. A username belongs to one
+        account at a time: whoever held it before loses it here (their ids are returned)."""
+        name = username.lower() if username else None
+        previous: list[int] = []
+        if name is not None:
+            held = select(User.id).where(User.username == name, User.id != user_id)
+            previous = list((await self.session.execute(held)).scalars())
+        if previous:
+            await self.session.execute(
+                update(User)
+                .where(User.id.in_(previous))
+                .values(username=None)
+                .execution_options(synchronize_session=False)
+            )
         await upsert(
             self.session,
             User,
@@ -58,7 +71,7 @@ class UserRepository:
                 "id": user_id,
                 "first_name": first_name[:255],
                 "last_name": last_name[:255] if last_name else None,
-                "username": username.lower() if username else None,
+                "username": name,
                 "language_code": language_code,
                 "is_bot": is_bot,
                 "reachable": True,
@@ -67,17 +80,20 @@ class UserRepository:
             key=["id"],
             update=["first_name", "last_name", "username", "language_code", "updated_at"],
         )
+        return previous
 
     async def many(self, user_ids: set[int]) -> list[User]:
         result = await self.session.execute(select(User).where(User.id.in_(user_ids)))
         return list(result.scalars())
 
-    async def by_username(self, username: str) -> User | None:
+    async def by_username(self, username: str) -> list[User]:
+        """The accounts stored with this @username: one, none, or (if two were stored before
+        either was seen again) two, which the caller must treat as ambiguous."""
         name = username.lstrip("@").lower()
         result = await self.session.execute(
-            select(User).where(func.lower(User.username) == name).limit(1)
+            select(User).where(User.username == name).order_by(User.id).limit(2)
         )
-        return result.scalar_one_or_none()
+        return list(result.scalars())
 
     async def set_reachable(self, user_id: int, reachable: bool) -> None:
         await self.session.execute(

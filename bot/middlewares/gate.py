@@ -34,10 +34,12 @@ class GroupGate(BaseMiddleware):
         if event.sender_chat is not None:
             return await self._as_channel(handler, event, data, hearth)
         user = event.from_user
-        if user is None or user.is_bot:
+        if user is None:
             return await handler(event, data)
         if event.new_chat_members or event.left_chat_member or _upgrade(event):
             return await handler(event, data)  # service messages describe, not post
+        if user.is_bot:
+            return await self._as_bot(handler, event, data, hearth)
         sender = person(user)
         level = await hearth.directory.observe(chat_ref(event.chat), sender)
         if level == TrustLevel.PENDING:
@@ -49,6 +51,27 @@ class GroupGate(BaseMiddleware):
         # Telegram's timestamp, so a backlog delivered after a restart is not a "flood"
         at = event.date if not edited else now
         if not await hearth.moderation.check(incoming(event, sender, level, at, edited)):
+            return None
+        return await handler(event, data)
+
+    async def _as_bot(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Message,
+        data: dict[str, Any],
+        hearth: Hearth,
+    ) -> Any:
+        """Another bot: held to flood limits and stop words unless the chat trusts it (its
+        id in `trusted_bots`). Bots are not members: no trust level, no newcomer rules."""
+        assert event.from_user is not None
+        bot_id = event.from_user.id
+        trusted = (await hearth.chat_settings.get(event.chat.id)).trusted_bots
+        if bot_id in trusted or bot_id == data["bot"].id:
+            return await handler(event, data)
+        edited = event.edit_date is not None
+        at = event.date if not edited else hearth.clock.now()
+        check = incoming(event, person(event.from_user), TrustLevel.MEMBER, at, edited)
+        if not await hearth.moderation.check(check):
             return None
         return await handler(event, data)
 

@@ -31,6 +31,9 @@ class MemberDirectory:
         self._clock = clock
         self._levels: dict[tuple[int, int], str] = {}
         self._known_chats: set[int] = set()
+        # the @username last stored for each person (lowercase, "" for none): a change is
+        # written at once, so `/ban @name` never finds the name's previous holder
+        self._usernames: dict[int, str] = {}
 
     def set(self, chat_id: int, user_id: int, level: str | None) -> None:
         if level is None:
@@ -48,7 +51,16 @@ class MemberDirectory:
     async def remember(self, person: Person) -> None:
         """Store a person met outside any group (e.g. in private)."""
         async with self._db.transaction() as session:
-            await remember_person(session, person, self._clock.now())
+            previous = await remember_person(session, person, self._clock.now())
+        self._usernames[person.id] = _username(person)
+        for user_id in previous:  # they lost the name: store it again if they still use it
+            self._usernames.pop(user_id, None)
+
+    async def _remember_if_renamed(self, person: Person) -> None:
+        """Store the person again if their @username differs from the one last stored
+        (once per person per process, and on every change)."""
+        if self._usernames.get(person.id) != _username(person):
+            await self.remember(person)
 
     async def ensure_chat(self, chat: ChatRef) -> None:
         if chat.id in self._known_chats:
@@ -61,13 +73,15 @@ class MemberDirectory:
         """The person's trust level in the chat; registers people seen for the first time."""
         level = self._levels.get((chat.id, person.id))
         if level is not None:
+            await self._remember_if_renamed(person)
             return level
         await self.ensure_chat(chat)
         now = self._clock.now()
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat.id, person.id))
+            previous: list[int] = []
             if member is None:
-                await remember_person(session, person, now)
+                previous = await remember_person(session, person, now)
                 await insert_ignore(
                     session,
                     Member,
@@ -84,16 +98,29 @@ class MemberDirectory:
                     key=["chat_id", "user_id"],
                 )
                 level = TrustLevel.MEMBER
+                stored: str | None = _username(person)
             else:
-                # never rewrite a known row here: a join being verified owns it
+                # never rewrite a known membership here: a join being verified owns it
                 level = TrustLevel(member.trust)
+                user = await UserRepository(session).get(person.id)
+                stored = (user.username or "") if user is not None else None
+        if stored is not None:
+            self._usernames[person.id] = stored
+        for user_id in previous:
+            self._usernames.pop(user_id, None)
+        await self._remember_if_renamed(person)
         # a verification that started meanwhile has already put "pending" here: keep it
         return self._levels.setdefault((chat.id, person.id), level)
 
 
-async def remember_person(session: AsyncSession, person: Person, now: datetime) -> None:
-    """Store what Telegram told us about a person (inside the caller's transaction)."""
-    await UserRepository(session).remember(
+def _username(person: Person) -> str:
+    return (person.username or "").lower()
+
+
+async def remember_person(session: AsyncSession, person: Person, now: datetime) -> list[int]:
+    """Store what Telegram told us about a person (inside the caller's transaction); the
+    ids of the accounts that held the person's @username until now."""
+    return await UserRepository(session).remember(
         person.id,
         first_name=person.first_name,
         last_name=person.last_name,

@@ -125,6 +125,20 @@ def _topic(raw: str) -> str:
     return str(int(value))
 
 
+def _ids(limit: int) -> Callable[[str], str]:
+    """Telegram ids separated by commas or spaces, e.g. `123456,7890` (stored sorted)."""
+
+    def parse(raw: str) -> str:
+        parts = [p for p in raw.replace(",", " ").split() if p]
+        if not parts or len(parts) > limit:
+            raise BadSettingValue()
+        if not all(p.isascii() and p.isdigit() and len(p) <= 15 for p in parts):
+            raise BadSettingValue()
+        return ",".join(str(i) for i in sorted({int(p) for p in parts}))
+
+    return parse
+
+
 def _weekly_slot(raw: str) -> str:
     try:
         return str(parse_slot(raw))
@@ -189,7 +203,8 @@ def _specs(default_language: str, default_timezone: str) -> dict[str, SettingSpe
         SettingSpec("warn_action", "mute", _choice("mute", "kick", "ban")),
         SettingSpec("warn_mute", "1d", _duration(timedelta(seconds=30), timedelta(days=365))),
         SettingSpec("warn_expiry", "30d", _duration(timedelta(hours=1), timedelta(days=3650))),
-        #
+        SettingSpec("trusted_bots", "off", _optional(_ids(20))),
+        SettingSpec("mention_limit", "5", _optional(_integer(1, 50))),
         #
         # ---- weekly check-ins and nudges
         SettingSpec("checkin", "off", _optional(_weekly_slot)),
@@ -304,7 +319,19 @@ class ChatConfig:
     def warn_expiry(self) -> timedelta:
         return parse_duration(self.values["warn_expiry"])
 
-    #
+    @property
+    def trusted_bots(self) -> frozenset[int]:
+        """Other bots whose messages skip the rules (all others are held to flood and
+        stop words)."""
+        value = self.values["trusted_bots"]
+        return frozenset() if value == "off" else frozenset(int(i) for i in value.split(","))
+
+    @property
+    def mention_limit(self) -> int | None:
+        """The most mentions a newcomer's message may carry; None: no limit."""
+        value = self.values["mention_limit"]
+        return None if value == "off" else int(value)
+
     #
     #
 

@@ -38,6 +38,10 @@ class NotInChat(LookupError):
     pass
 
 
+class AmbiguousUsername(LookupError):
+    """Two stored accounts carry the @username: name the person by reply or id instead."""
+
+
 class StillPending(RuntimeError):
     """The person has not confirmed the rules yet; verification must finish first."""
 
@@ -94,10 +98,15 @@ class TrustService:
         return member is not None and member.status in (MemberStatus.IN, MemberStatus.REQUESTED)
 
     async def resolve_username(self, username: str) -> Person | None:
+        """The one account known by this @username; None if unknown. Raises
+        AmbiguousUsername when two stored accounts still carry it."""
         async with self._db.transaction() as session:
-            user = await UserRepository(session).by_username(username)
-        if user is None:
+            users = await UserRepository(session).by_username(username)
+        if not users:
             return None
+        if len(users) > 1:
+            raise AmbiguousUsername(username)
+        user = users[0]
         return Person(user.id, user.first_name, user.last_name, user.username, user.language_code)
 
     async def known_person(self, user_id: int) -> Person | None:

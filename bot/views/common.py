@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from bot.i18n import t
 
 
@@ -31,3 +33,7 @@ def internal_error(lang: str) -> str:
 
 def unknown_target(lang: str) -> str:
     return t(lang, "errors.unknown_target")
+
+
+def ambiguous_target(lang: str, username: str) -> str:
+    return t(lang, "errors.ambiguous_target", username=escape(username[:40]))

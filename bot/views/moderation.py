@@ -52,6 +52,10 @@ def newcomer_limited(lang: str, who: Person, probation: timedelta) -> str:
     )
 
 
+def mentions_notice(lang: str, who: Person, limit: int) -> str:
+    return t(lang, "moderation.mentions_notice", name=who.mention, limit=limit)
+
+
 def flood_notice(lang: str, who: Person, duration: timedelta) -> str:
     return t(
         lang, "moderation.flood_notice", name=who.mention, duration=human_duration(lang, duration)

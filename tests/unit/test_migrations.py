@@ -44,7 +44,7 @@ async def test_models_and_migrations_agree(empty_db_url: str) -> None:
 
 
 async def test_a_payer_s_request_left_without_a_deadline_gets_one(empty_db_url: str) -> None:
-    """h11_billing_01 repairs what the old payment path left: a payer's pending request with
+    """0006 repairs what the old payment path left: a payer's pending request with
     no deadline (so nothing would ever approve it) gets one, due now; others are untouched."""
     from datetime import UTC, datetime, timedelta
 

@@ -281,3 +281,21 @@ def test_edits_are_checked_for_content_but_not_counted() -> None:
     clean, asked = run(msg("fine", edited=True), rules, {"flood_count": 99})
     assert clean is ALLOW
     assert facts_asked(asked) == ["stop_word"]
+
+
+def test_a_newcomer_with_too_many_mentions_is_removed_even_in_an_edit() -> None:
+    rules = replace(RULES, mention_limit=5)
+    for edited in (False, True):
+        message = msg("hi all", TrustLevel.NEWCOMER, mention_count=6, edited=edited)
+        verdict, asked = run(message, rules)
+        assert verdict.breach is Breach.MENTIONS and verdict.delete
+        assert verdict.notice == Notice(NoticeKind.MENTIONS)
+        assert "admin" in facts_asked(asked)
+    within, _ = run(msg("hi all", TrustLevel.NEWCOMER, mention_count=5), rules)
+    assert within is ALLOW
+    member, _ = run(msg("hi all", mention_count=20), rules)
+    assert member is ALLOW
+    off, _ = run(
+        msg("hi", TrustLevel.NEWCOMER, mention_count=50), replace(rules, mention_limit=None)
+    )
+    assert off is ALLOW

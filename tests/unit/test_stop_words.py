@@ -6,14 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from bot.services.moderation.stopwords import compile_phrases, normalise
+from bot.services.moderation.stopwords import compile_phrases, matches, normalise
 from bot.services.settings import BadSettingValue, SettingsService, parse_rate
 
 
 def hits(phrases: list[str], text: str) -> bool:
     pattern = compile_phrases([normalise(p) for p in phrases])
     assert pattern is not None
-    return pattern.search(normalise(text)) is not None
+    return matches(pattern, text)
 
 
 @pytest.mark.parametrize(
@@ -34,6 +34,39 @@ def test_whole_words_in_any_case(text: str, expected: bool) -> None:
 def test_phrases_match_across_extra_spaces_and_yo() -> None:
     assert hits(["ещё раз"], "ЕЩЕ    раз, пожалуйста")
     assert not hits(["ещё раз"], "еще разок")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "best ca\u200bsino here",  # zero-width space
+        "best ca\u00adsino here",  # soft hyphen
+        "best cas\u200dino here",  # zero-width joiner
+        "best \ufeffcasino here",  # zero-width no-break space
+        "best ｃａｓｉｎｏ here",  # full-width letters
+        "best саsinо here",  # Cyrillic а and о among Latin letters
+        "best САЅІNО here",  # capital Cyrillic look-alikes
+        "best cásíñó here",  # accents
+        "best c\u0301asino here",  # a combining accent
+    ],
+)
+def test_disguised_stop_words_still_match(text: str) -> None:
+    assert hits(["casino"], text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["это кaзинo", "это КАЗИНО", "это ка\u200bзино", "это ｋазино", "это казинo"],
+)
+def test_disguised_cyrillic_stop_words_still_match(text: str) -> None:
+    assert hits(["казино"], text)
+
+
+def test_a_stop_word_typed_in_disguise_is_stored_readable_and_still_matches() -> None:
+    assert normalise("Ｃａ\u00adsino") == "casino"
+    assert hits(["саsinо"], "casino")  # a phrase typed with look-alikes matches plain text
+    assert not hits(["casino"], "casinos")
+    assert not hits(["сено"], "ceнокос")
 
 
 def test_regex_characters_in_a_phrase_are_literal() -> None:

@@ -21,6 +21,7 @@ from bot.services.moderation.punishments import Punishments
 from bot.services.moderation.reports import Reports
 from bot.services.moderation.stopwords import StopWords
 from bot.services.moderation.values import (
+    AUTO_ACTION_KEEP,
     UNPOST,
     Action,
     Incoming,
@@ -30,7 +31,7 @@ from bot.services.moderation.values import (
 from bot.services.pace import Pace
 from bot.services.people import Person
 from bot.services.settings import SettingsService
-from models.moderation import Report, Warning_
+from models.moderation import ModerationRepository, Report, Warning_
 
 __all__ = [
     "UNPOST",
@@ -57,6 +58,7 @@ class ModerationService:
         timer: Timer | None = None,
     ) -> None:
         timer = timer if timer is not None else SystemTimer()
+        self._db = db
         self._clock = clock
         self._notifier = notifier
         self.pace = pace
@@ -72,8 +74,12 @@ class ModerationService:
         return await self._executor.check(message)
 
     async def prune_counters(self) -> None:
-        """Scheduled: forget counters that can no longer matter."""
-        await self.pace.prune(self._clock.now().timestamp())
+        """Scheduled: forget counters, and keys of automatic actions, that can no longer
+        matter (Telegram keeps an undelivered update for 24 hours)."""
+        now = self._clock.now()
+        await self.pace.prune(now.timestamp())
+        async with self._db.transaction() as session:
+            await ModerationRepository(session).prune_auto_actions(now - AUTO_ACTION_KEEP)
 
     async def release(self, chat_id: int, user_id: int) -> None:
         """Lift a verification hold, unless a mute still runs."""
@@ -148,3 +154,7 @@ class ModerationService:
         """Drop what is cached about the chat (its stop words, log chats)."""
         self._words.forget(chat_id)
         self._audit.forget()
+
+    async def stop_logs_into(self, log_chat_id: int) -> list[int]:
+        """`/setlog off` in a log chat: every chat that logs into it stops."""
+        return await self._audit.stop_logs_into(log_chat_id)

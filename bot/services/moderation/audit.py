@@ -102,6 +102,18 @@ class AuditLog:
         """Drop every cached log chat (a chat moved: others may have logged into it)."""
         self._log_chats.clear()
 
+    async def stop_logs_into(self, log_chat_id: int) -> list[int]:
+        """Stop every chat that posts its log into `log_chat_id`; their ids."""
+        async with self._db.transaction() as session:
+            stopped = await ChatRepository(session).clear_setting_where(
+                LOG_CHAT_KEY, str(log_chat_id), "off"
+            )
+        until = self._timer.monotonic() + CACHE_TTL
+        for chat_id, (_, target) in list(self._log_chats.items()):
+            if target == log_chat_id:
+                self._log_chats[chat_id] = (until, None)
+        return stopped
+
     async def chat_title(self, chat_id: int) -> str:
         async with self._db.transaction() as session:
             chat = await ChatRepository(session).get(chat_id)

@@ -99,6 +99,8 @@ class Executor(Part):
         chat_id, user_id = message.chat_id, message.sender.id
         if verdict.delete:
             await self._notifier.delete(chat_id, message.message_id)
+        if not await self._first_time(message, verdict):
+            return  # a redelivered update: removed again, but warned, muted, told only once
         count = limit = 0
         if verdict.warn:
             reason = views.stop_word_reason(config.language)
@@ -116,6 +118,17 @@ class Executor(Part):
                 chat_id, None, user_id, entry.action, entry.reason, entry.until, post=entry.post
             )
 
+    async def _first_time(self, message: Incoming, verdict: Verdict) -> bool:
+        """Whether this verdict's actions beyond removal are due: the first time for this
+        message, keyed in the database so a restart does not forget it."""
+        acts = verdict.warn or verdict.mute_until or verdict.notice or verdict.audit
+        if not acts or verdict.breach is None:
+            return True
+        async with self._db.transaction() as session:
+            return await ModerationRepository(session).claim_auto_action(
+                message.chat_id, message.message_id, verdict.breach.value, self._clock.now()
+            )
+
     async def _tell(
         self, message: Incoming, config: ChatConfig, notice: Notice, count: int, limit: int
     ) -> None:
@@ -125,6 +138,8 @@ class Executor(Part):
             text = views.stop_word_notice(chat_lang, sender, count, limit)
         elif notice.kind is NoticeKind.NEWCOMER:
             text = views.newcomer_limited(own_lang, sender, config.probation)
+        elif notice.kind is NoticeKind.MENTIONS:
+            text = views.mentions_notice(own_lang, sender, config.mention_limit or 0)
         elif notice.kind is NoticeKind.FLOOD:
             assert notice.duration is not None
             text = views.flood_notice(chat_lang, sender, notice.duration)

@@ -38,6 +38,7 @@ class Rules:
     slowmode: timedelta | None = None
     newcomer_links: bool = False
     newcomer_forwards: bool = False
+    mention_limit: int | None = 5
 
     @classmethod
     def of(cls, config: ChatConfig) -> Rules:
@@ -48,6 +49,7 @@ class Rules:
             slowmode=config.slowmode,
             newcomer_links=config.newcomer_links,
             newcomer_forwards=config.newcomer_forwards,
+            mention_limit=config.mention_limit,
         )
 
 
@@ -80,6 +82,7 @@ class Breach(StrEnum):
     HELD = "held"
     STOP_WORD = "stop_word"
     NEWCOMER = "newcomer"
+    MENTIONS = "mentions"
     FLOOD = "flood"
     SLOWMODE = "slowmode"
 
@@ -87,6 +90,7 @@ class Breach(StrEnum):
 class NoticeKind(StrEnum):
     STOP_WORD = "stop_word"  # in the group, with the warning count
     NEWCOMER = "newcomer"  # in the group, with the probation
+    MENTIONS = "mentions"  # in the group, with the mention limit
     FLOOD = "flood"  # in the group, with the mute's length
     SLOWMODE = "slowmode"  # in private, in the group if private fails
 
@@ -143,6 +147,10 @@ def decide(message: Incoming, rules: Rules, facts: Facts, now: datetime) -> Verd
         if stop_word:
             return _unless_admin(facts, _STOP_WORD)
     newcomer = message.level == _NEWCOMER
+    most = rules.mention_limit
+    if newcomer and most is not None and message.mention_count > most:
+        # spammers mention many people, then edit the message into an ad
+        return _unless_admin(facts, _MASS_MENTIONS)
     if newcomer:
         limited = _newcomer_limited(message, rules, facts)
         if limited is not False:
@@ -154,7 +162,8 @@ def decide(message: Incoming, rules: Rules, facts: Facts, now: datetime) -> Verd
         verdict = _flood(message, rules, limit, facts, now)
         if verdict is not None:
             return verdict
-    if rules.slowmode is not None and not message.command:  # a command gets its answer
+    # a command gets its answer; another bot (held to flood and stop words only) has no slot
+    if rules.slowmode is not None and not message.command and not message.sender.is_bot:
         return _slowmode(message, rules.slowmode, facts)
     return ALLOW
 
@@ -165,6 +174,15 @@ _STOP_WORD = Verdict(
     delete=True,
     warn=True,
     notice=Notice(NoticeKind.STOP_WORD),
+)
+
+
+_MASS_MENTIONS = Verdict(
+    allow=False,
+    breach=Breach.MENTIONS,
+    delete=True,
+    notice=Notice(NoticeKind.MENTIONS),
+    audit=AuditEntry(Action.DELETE, "mass mentions"),
 )
 
 

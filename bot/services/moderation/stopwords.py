@@ -1,8 +1,16 @@
-"""Stop words: whole words or phrases, any case, ё = е; cached per chat for the hot path."""
+"""Stop words: whole words or phrases, any case, ё = е; cached per chat for the hot path.
+
+A stop word is not escaped by disguise: the text and the phrases are both folded before
+matching (`fold`): compatibility forms (full-width letters, ligatures) become plain letters,
+invisible format characters (zero-width space, soft hyphen, joiners) and accents go, case is
+folded, and Cyrillic and Greek letters that look like Latin ones become those Latin letters.
+No confusables library is installed, so the look-alikes are a small table here.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,22 +22,45 @@ from bot.services.moderation.values import PHRASE_LIMIT
 from bot.services.settings import CACHE_TTL
 from models.moderation import ModerationRepository
 
+# lowercase Cyrillic and Greek letters that look like a Latin letter (in upper or lower case)
+_LOOKALIKES = str.maketrans(
+    {
+        **dict(zip("авекмнорстухѕіјԁӏԛԝһүɡ", "abekmhopctyxsijdlqwhyg", strict=True)),
+        **dict(zip("αβεικνορτυχ", "abeikvoptux", strict=True)),
+    }
+)
+_DROPPED = frozenset({"Cf", "Mn", "Me"})  # format characters, combining marks
+
 
 def normalise(text: str) -> str:
-    """Case- and ё-insensitive form used for stop words."""
-    return text.casefold().replace("ё", "е")
+    """The form a phrase is stored and shown in: compatibility forms unfolded, invisible
+    characters dropped, case folded, ё = е."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").replace("ё", "е")
+
+
+def fold(text: str) -> str:
+    """The form text and phrases are matched in: `normalise`, then without accents and
+    with look-alike letters made one (`саsinо` in mixed scripts = `casino`)."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    kept = "".join(c for c in text if unicodedata.category(c) not in _DROPPED)
+    return kept.translate(_LOOKALIKES)
 
 
 def compile_phrases(phrases: Sequence[str]) -> re.Pattern[str] | None:
-    """One pattern for all (normalised) phrases: whole words, any run of spaces between."""
+    """One pattern for all phrases (folded here): whole words, any run of spaces between."""
     if not phrases:
         return None
-    parts = [r"\s+".join(re.escape(word) for word in phrase.split()) for phrase in phrases]
+    parts = [r"\s+".join(re.escape(word) for word in fold(phrase).split()) for phrase in phrases]
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
 
 
 def matches(pattern: re.Pattern[str] | None, text: str) -> bool:
-    return pattern is not None and pattern.search(normalise(text)) is not None
+    return pattern is not None and pattern.search(fold(text)) is not None
 
 
 @dataclass

@@ -12,6 +12,8 @@ from bot.services.people import Person
 UNPOST = "unpost"
 """Deadline kind: delete a bot notice (the deadline's user_id holds the message id)."""
 NOTICE_TTL = timedelta(seconds=30)
+AUTO_ACTION_KEEP = timedelta(days=2)
+"""How long an automatic action's key is kept: longer than Telegram keeps an update."""
 REASON_LIMIT = 300
 PHRASE_LIMIT = 100
 REPORTS_PER_HOUR = 5
@@ -45,7 +47,8 @@ class Incoming:
     at: datetime
     text: str = ""
     has_link: bool = False
-    mentions: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()  # the @usernames mentioned
+    mention_count: int = 0  # every mention, by @username or by name (text_mention)
     from_channel: bool = False
     edited: bool = False
     command: bool = False

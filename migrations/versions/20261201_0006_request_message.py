@@ -1,7 +1,7 @@
 """the private message that answers a join request (its button is removed when it expires);
 requests of payers left pending without a deadline (issue 11) get one, due now
 
-Revision ID: h11_billing_01
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01 10:40:00
 """
@@ -14,7 +14,7 @@ from alembic import op
 from bot.clock import SystemClock
 from models.base import UTCDateTime
 
-revision: str = 'h11_billing_01'
+revision: str = '0006'
 down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
