@@ -252,16 +252,6 @@ class Notifier(StarsCalls):
             return False
         return True
 
-    async def remove(self, chat_id: int, user_id: int, now: datetime) -> bool:
-        """Remove a person without a lasting ban: ban, then unban only if banned."""
-        try:
-            await self.bot.ban_chat_member(chat_id, user_id, until_date=now + timedelta(minutes=1))
-            await self.bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
-        except TelegramAPIError as error:
-            await self._failed("banChatMember", chat_id, error)
-            return False
-        return True
-
     async def expel(self, chat_id: int, user_id: int, now: datetime) -> Outcome:
         """Remove a person without a lasting ban, saying why it failed.
 

@@ -292,3 +292,24 @@ async def test_refund_in_private_without_an_id_lists_a_chosen_chat_s_payments(
     await h.settle()
     assert charge.id not in "".join(texts(h, MEMBER))  # not for someone who isn't an admin
     assert not h.fake.calls_of("refundStarPayment")
+
+
+async def test_an_expiry_removal_failing_in_an_outage_is_retried_without_blaming_rights(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h, plan="once", grace="1d")
+    await request_and_pay(h)
+    stored = await sub(h)
+    assert stored is not None and stored.ends_at is not None
+    before = len(h.fake.sent_messages(GROUP))
+    h.fake.fail_next("banChatMember", 502, "Bad Gateway", times=5)  # every quick retry
+    await later(h, stored.ends_at + timedelta(days=1, seconds=1) - h.clock.now())
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"  # still here: Telegram was down
+    assert len(h.fake.sent_messages(GROUP)) == before  # no "admin rights missing" notice
+    assert (await sub(h)).status != "removed"  # type: ignore[union-attr]
+    await later(h, timedelta(minutes=1))  # the sweeper's first backoff
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "left"
+    assert (await sub(h)).status == "removed"  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.notifier import Outcome, TelegramUnavailable
 from bot.services.billing.base import (
     BILL_END,
     BILL_REMIND,
@@ -214,17 +215,40 @@ class Lifecycle:
         if not present:
             log.info("chat %s: time of %s ran out after they left", chat_id, user_id)
             return
-        if not await b.notifier.remove(chat_id, user_id, now):
-            async with b.db.transaction() as session:
-                sub = await SubscriptionRepository(session).lock(chat_id, user_id, now)
-                if sub.status == SubStatus.REMOVED:
-                    sub.status = previous
-            await b.door.warn_missing_rights(chat_id, ["can_restrict_members"])
-            raise RuntimeError(f"could not remove {user_id} from {chat_id}")
+        if not await self._remove(chat_id, user_id, previous):
+            return
         log.info("chat %s: removed %s whose paid time ended", chat_id, user_id)
         language = await b.language(user_id, config)
         text, keyboard = views.removed(language, chat_id, await b.title(chat_id))
         await b.notifier.send(user_id, text, keyboard)
+
+    async def _remove(self, chat_id: int, user_id: int, previous: str) -> bool:
+        """Remove someone whose time ran out. An outage or a missing right keeps them
+        unpaid-but-present and raises, so the sweeper retries with its backoff; the group
+        hears of a missing right only when Telegram says so. A refusal no retry can help
+        (they were made an admin meanwhile) is logged and the subscription kept as it was."""
+        b = self._b
+        try:
+            outcome = await b.notifier.expel(chat_id, user_id, b.clock.now())
+        except TelegramUnavailable:
+            await self._restore(chat_id, user_id, previous)
+            raise
+        if outcome == Outcome.DONE:
+            return True
+        await self._restore(chat_id, user_id, previous)
+        if outcome == Outcome.NO_RIGHTS:
+            await b.door.warn_missing_rights(chat_id, ["can_restrict_members"])
+            raise RuntimeError(f"no right to remove {user_id} from {chat_id}")
+        log.warning("chat %s: Telegram refused to remove %s (%s)", chat_id, user_id, outcome)
+        return False
+
+    async def _restore(self, chat_id: int, user_id: int, previous: str) -> None:
+        """The removal failed: they are still in the chat with the status they had."""
+        now = self._b.clock.now()
+        async with self._b.db.transaction() as session:
+            sub = await SubscriptionRepository(session).lock(chat_id, user_id, now)
+            if sub.status == SubStatus.REMOVED:
+                sub.status = previous
 
     async def remind(self, chat_id: int, user_id: int) -> None:
         """Send the due `remind_before` reminder once, then plan the next one."""
