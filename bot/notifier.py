@@ -339,11 +339,14 @@ class Notifier(StarsCalls):
 
     async def approve_request(self, chat_id: int, user_id: int) -> bool:
         """Approve a join request; False when Telegram refused it (e.g. no such request).
+        True also when they are in the chat already (approved by an admin meanwhile).
 
         Raises TelegramUnavailable on an outage: the request may still be pending."""
         try:
             await self.bot.approve_chat_join_request(chat_id, user_id)
         except TelegramAPIError as error:
+            if "user_already_participant" in str(error.message).lower():
+                return True
             await self._failed("approveChatJoinRequest", chat_id, error)
             if _transient(error):
                 raise TelegramUnavailable(str(error)) from error

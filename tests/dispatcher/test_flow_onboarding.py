@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from models.members import Member
 from tests.dispatcher.conftest import GROUP, MEMBER, NEWCOMER, OWNER, Harness
 
 
@@ -98,6 +99,24 @@ async def test_join_request_is_approved_after_accepting_in_private(harness: Harn
     # not verified a second time on joining
     assert not [c for c in h.fake.calls_of("restrictChatMember") if c.params["user_id"] == NEWCOMER]
     assert not welcomes(h)
+
+
+async def test_accepting_after_an_admin_let_them_in_meanwhile_counts_as_approved(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.fake.join_request(GROUP, NEWCOMER)
+    await h.settle()
+    offer = h.fake.sent_messages(NEWCOMER)[-1]
+    h.fake.set_member(GROUP, NEWCOMER, "member")  # added by hand; the request lingers
+    h.fake.press_button(NEWCOMER, NEWCOMER, offer["message_id"], f"hearth:accept:{GROUP}")
+    await h.settle()
+    assert h.fake.calls_of("approveChatJoinRequest")  # Telegram: USER_ALREADY_PARTICIPANT
+    told = h.fake.sent_messages(NEWCOMER)[-1]
+    assert "expired" not in told["text"].lower()
+    async with h.app.db.transaction() as session:
+        member = await session.get(Member, (GROUP, NEWCOMER))
+    assert member is not None and member.status == "in"
 
 
 async def test_join_request_is_declined_on_silence(harness: Harness) -> None:
