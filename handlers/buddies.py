@@ -14,7 +14,7 @@ from bot.views import buddies as views
 from bot.views import common
 from bot.views.callbacks import BuddyFollowup
 from handlers.common import commands_only, reply, reply_lines, resolve_target
-from handlers.filters import GroupAdmin, InGroup, InPrivate, sender_is_admin
+from handlers.filters import GROUP_TYPES, GroupAdmin, InGroup, sender_is_admin
 
 OFF_WORDS = ("off", "выкл")
 CLEAR_WORDS = ("off", "clear", "-")
@@ -76,8 +76,12 @@ async def interests(message: Message, command: CommandObject, hearth: Hearth, la
 
 
 async def buddy(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
-    """/buddy shows your pair; /buddy change <reason> asks for someone else."""
-    if message.from_user is None:
+    """/buddy shows your pair; /buddy change <reason> asks for someone else. In private:
+    the pairs of every chat (one handler, so the group-only refusal never comes first)."""
+    if message.chat.type == "private":
+        await buddy_private(message, command, hearth, lang)
+        return
+    if message.from_user is None or message.chat.type not in GROUP_TYPES:
         await reply(hearth, message, common.group_only(lang))
         return
     chat_id, user_id = message.chat.id, message.from_user.id
@@ -145,8 +149,7 @@ def build_router() -> Router:
     router = commands_only(Router(name="buddies"))
     router.message.register(volunteer, Command("volunteer"), InGroup())
     router.message.register(interests, Command("interests"))
-    router.message.register(buddy, Command("buddy"), InGroup())
-    router.message.register(buddy_private, Command("buddy"), InPrivate())
+    router.message.register(buddy, Command("buddy"))
     router.message.register(set_buddy, Command("setbuddy"), GroupAdmin())
     router.message.register(overview, Command("buddies"), GroupAdmin())
     router.callback_query.register(followup, BuddyFollowup.filter())

@@ -200,7 +200,10 @@ async def test_buddy_in_private_shows_the_pairs_of_every_chat(harness: Harness) 
     await make_volunteer(harness, MEMBER, "Maria")
     await verify_newcomer(harness, NEWCOMER, "Nina")
     assert await active_buddy(harness, NEWCOMER) == MEMBER
+    before = len(harness.fake.sent_messages(NEWCOMER))
     to_newcomer = await say(harness, NEWCOMER, NEWCOMER, "/buddy")
+    answers = [m["text"] for m in harness.fake.sent_messages(NEWCOMER)[before:]]
+    assert answers == [to_newcomer]  # the listing alone, no "works in a group" first
     assert "<b>Circle</b>" not in to_newcomer and "Circle" in to_newcomer
     assert "Your buddy: Maria" in to_newcomer
     assert "You are the buddy of: Nina" in await say(harness, MEMBER, MEMBER, "/buddy")
