@@ -239,7 +239,12 @@ def build_hearth(settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: D
         upgrades=ChatUpgrades(
             db,
             before=activity.flush,
-            forget=(chat_settings.forget, admins.admin_changed, moderation.forget),
+            forget=(
+                chat_settings.forget,
+                admins.admin_changed,
+                moderation.forget,
+                directory.forget_chat,
+            ),
         ),
     )
 

@@ -3,7 +3,10 @@
 The tables are not listed by hand: every column named `chat_id` or referring to `chats.id`
 in `Base.metadata` moves, so a table added later moves too (a unit test enumerates them).
 Rows the new chat already has win: an old row that would collide with one of them on a
-primary key or unique constraint is dropped, every other old row moves."""
+primary key or unique constraint is dropped, every other old row moves. One exception: a
+person's member row that the new chat got only because they wrote there first (source
+"seen", a placeholder) gives way to their real row, so trust levels, probation and pins
+survive the upgrade."""
 
 from __future__ import annotations
 
@@ -11,11 +14,14 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy import Column, Table, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.base import Base
 from models.chats import Chat, ChatSetting
+from models.members import Member
 
 CHATS = Chat.__table__
+PLACEHOLDER = "seen"  # Member.source of a row made because someone wrote (bot.services.members)
 
 
 def chat_columns() -> Iterator[Column[int]]:
@@ -52,6 +58,7 @@ class ChatMoves:
         False when there was nothing left to move (it moved before)."""
         old = await self.session.get(Chat, old_id)
         await self._ensure_new(old, new_id, title)
+        await self._drop_placeholders(old_id, new_id)
         for column in chat_columns():
             await self._move_column(column, old_id, new_id)
         for key in value_keys:
@@ -88,6 +95,19 @@ class ChatMoves:
                 new.rules = new.rules if new.rules is not None else old.rules
                 new.welcome = new.welcome if new.welcome is not None else old.welcome
         await self.session.flush()
+
+    async def _drop_placeholders(self, old_id: int, new_id: int) -> None:
+        """Delete the new chat's "seen" placeholders of people the old chat knows."""
+        known = aliased(Member, name="known")
+        await self.session.execute(
+            delete(Member)
+            .where(
+                Member.chat_id == new_id,
+                Member.source == PLACEHOLDER,
+                exists(select(1).where(known.chat_id == old_id, known.user_id == Member.user_id)),
+            )
+            .execution_options(synchronize_session=False)
+        )
 
     async def _move_column(self, column: Column[int], old_id: int, new_id: int) -> None:
         table = column.table

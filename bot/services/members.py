@@ -42,6 +42,8 @@ class MemberDirectory:
             self._levels[(chat_id, user_id)] = level
 
     def forget_chat(self, chat_id: int) -> None:
+        """Drop what is cached about the chat (it moved to a supergroup id)."""
+        self._known_chats.discard(chat_id)
         for key in [key for key in self._levels if key[0] == chat_id]:
             del self._levels[key]
 

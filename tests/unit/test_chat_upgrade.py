@@ -136,3 +136,50 @@ async def test_upgrade_merges_into_rows_the_new_chat_already_has_and_runs_once(
 
 async def _nothing() -> None:
     return None
+
+
+async def test_a_member_who_wrote_in_the_supergroup_first_keeps_their_trust_level(
+    db: Database,
+) -> None:
+    """Someone who writes in the new supergroup before the move gets a placeholder row
+    there; the move must keep their real row (a newcomer stays a newcomer, a pin stays)."""
+    async with db.transaction() as session:
+        chats = ChatRepository(session)
+        for chat_id in (OLD, NEW):
+            await chats.register(chat_id, "Circle", "group", NOW)
+        for user_id, trust, pinned in ((7, "newcomer", False), (8, "veteran", True)):
+            session.add(
+                Member(
+                    chat_id=OLD,
+                    user_id=user_id,
+                    trust=trust,
+                    trust_pinned=pinned,
+                    source="join",
+                    level_since=NOW,
+                    joined_at=NOW,
+                )
+            )
+            session.add(  # what the gate writes for an unknown sender
+                Member(
+                    chat_id=NEW,
+                    user_id=user_id,
+                    trust="member",
+                    source="seen",
+                    level_since=NOW,
+                    joined_at=NOW,
+                )
+            )
+        session.add(  # someone only the supergroup knows keeps their row
+            Member(chat_id=NEW, user_id=9, trust="member", level_since=NOW, joined_at=NOW)
+        )
+    upgrades = ChatUpgrades(db, before=_nothing, forget=[])
+    assert await upgrades.upgraded(OLD, NEW, "Circle")
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(Member.user_id, Member.trust, Member.trust_pinned).where(
+                    Member.chat_id == NEW
+                )
+            )
+        ).all()
+    assert sorted(rows) == [(7, "newcomer", False), (8, "veteran", True), (9, "member", False)]
