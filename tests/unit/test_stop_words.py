@@ -69,6 +69,20 @@ def test_a_stop_word_typed_in_disguise_is_stored_readable_and_still_matches() ->
     assert not hits(["сено"], "ceнокос")
 
 
+@pytest.mark.parametrize(
+    ("stop_word", "innocent"),
+    [
+        ("рот", "a pot of tea"),  # all Cyrillic vs all Latin: look-alikes are not folded
+        ("pot", "закрой рот"),
+        ("мой", "мои друзья"),  # й is a letter of its own, not an accented и
+        ("мои", "мой друг"),
+        ("ено", "сено"),  # whole words only, also after folding
+    ],
+)
+def test_innocent_words_are_not_taken_for_stop_words(stop_word: str, innocent: str) -> None:
+    assert not hits([stop_word], innocent)
+
+
 def test_regex_characters_in_a_phrase_are_literal() -> None:
     assert hits(["c++"], "я пишу на C++ каждый день")
     assert not hits(["a.b"], "axb")

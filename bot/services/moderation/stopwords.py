@@ -1,10 +1,13 @@
 """Stop words: whole words or phrases, any case, ё = е; cached per chat for the hot path.
 
-A stop word is not escaped by disguise: the text and the phrases are both folded before
-matching (`fold`): compatibility forms (full-width letters, ligatures) become plain letters,
-invisible format characters (zero-width space, soft hyphen, joiners) and accents go, case is
-folded, and Cyrillic and Greek letters that look like Latin ones become those Latin letters.
-No confusables library is installed, so the look-alikes are a small table here.
+A stop word is not escaped by disguise, and an innocent word is not taken for one. Text and
+phrases are both folded before matching (`variants`): compatibility forms (full-width
+letters, ligatures) become plain letters, invisible format characters (zero-width space, soft
+hyphen, joiners) and stray combining marks go, case is folded, and accents on Latin letters
+go (`cásíñó` = `casino`; Cyrillic `й` stays itself, so `мой` is not `мои`). Look-alike letters
+are made one only inside a word that mixes scripts (`саsinо` = `casino`, `кaзинo` = `казино`),
+so a plain Russian `рот` never matches a plain English `pot`. No confusables library is
+installed, so the look-alikes are a small table here.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from bot.services.settings import CACHE_TTL
 from models.moderation import ModerationRepository
 
 # lowercase Cyrillic and Greek letters that look like a Latin letter (in upper or lower case)
-_LOOKALIKES = str.maketrans(
-    {
-        **dict(zip("авекмнорстухѕіјԁӏԛԝһүɡ", "abekmhopctyxsijdlqwhyg", strict=True)),
-        **dict(zip("αβεικνορτυχ", "abeikvoptux", strict=True)),
-    }
+_CYRILLIC_LIKE = dict(zip("авекмнорстухѕіјԁӏԛԝһүɡ", "abekmhopctyxsijdlqwhyg", strict=True))
+_GREEK_LIKE = dict(zip("αβεικνορτυχ", "abeikvoptux", strict=True))
+_TO_LATIN = str.maketrans({**_CYRILLIC_LIKE, **_GREEK_LIKE})
+_TO_CYRILLIC = str.maketrans(
+    {latin: cyrillic for cyrillic, latin in zip("авекмнорстух", "abekmhopctyx", strict=True)}
 )
-_DROPPED = frozenset({"Cf", "Mn", "Me"})  # format characters, combining marks
+_MARKS = frozenset({"Mn", "Me"})  # combining marks left over once NFKC composed what it could
+_WORD = re.compile(r"\w+")
 
 
 def normalise(text: str) -> str:
@@ -41,26 +45,48 @@ def normalise(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) != "Cf").replace("ё", "е")
 
 
-def fold(text: str) -> str:
-    """The form text and phrases are matched in: `normalise`, then without accents and
-    with look-alike letters made one (`саsinо` in mixed scripts = `casino`)."""
+def _plain(char: str) -> str:
+    """A letter without its accents if it is an accented Latin letter; stray marks go."""
+    if "\u00c0" <= char <= "\u024f":
+        base = unicodedata.normalize("NFD", char)
+        return "".join(c for c in base if unicodedata.category(c) not in _MARKS)
+    return "" if unicodedata.category(char) in _MARKS else char
+
+
+def _mixed(word: str) -> bool:
+    """Whether a word has Latin letters beside Cyrillic or Greek ones."""
+    latin = any("a" <= c <= "z" for c in word)
+    return latin and any("\u0370" <= c <= "\u04ff" for c in word)
+
+
+def variants(text: str) -> list[str]:
+    """The forms of `text` stop words are looked for in: folded, and where a word mixes
+    scripts, once with its look-alikes made Latin and once made Cyrillic."""
     if text.isascii():
-        return text.lower()
-    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    kept = "".join(c for c in text if unicodedata.category(c) not in _DROPPED)
-    return kept.translate(_LOOKALIKES)
+        return [text.lower()]
+    folded = "".join(_plain(c) for c in normalise(text))
+    if not any(_mixed(word) for word in _WORD.findall(folded)):
+        return [folded]
+
+    def fold_with(table: dict[int, str]) -> str:
+        return _WORD.sub(
+            lambda m: m.group().translate(table) if _mixed(m.group()) else m.group(), folded
+        )
+
+    return [fold_with(_TO_LATIN), fold_with(_TO_CYRILLIC)]
 
 
 def compile_phrases(phrases: Sequence[str]) -> re.Pattern[str] | None:
     """One pattern for all phrases (folded here): whole words, any run of spaces between."""
     if not phrases:
         return None
-    parts = [r"\s+".join(re.escape(word) for word in fold(phrase).split()) for phrase in phrases]
+    forms = {form for phrase in phrases for form in variants(phrase)}
+    parts = [r"\s+".join(re.escape(word) for word in form.split()) for form in sorted(forms)]
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
 
 
 def matches(pattern: re.Pattern[str] | None, text: str) -> bool:
-    return pattern is not None and pattern.search(fold(text)) is not None
+    return pattern is not None and any(pattern.search(form) for form in variants(text))
 
 
 @dataclass
