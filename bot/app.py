@@ -22,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, OffsetClock, SystemClock, SystemTimer, Timer
 from bot.commands import register_commands
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, redact
 from bot.context import Hearth
 from bot.db import Database, is_sqlite, upgrade_async
 from bot.events import (
@@ -351,8 +351,16 @@ async def _serve_webhook(app: Application) -> None:
     await runner.cleanup()
 
 
+class RedactingFormatter(logging.Formatter):
+    """Log lines (tracebacks included) never show the bot token, which every request URL
+    and many network errors quote."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("aiogram.event").setLevel(max(logging.getLevelName(level), logging.WARNING))

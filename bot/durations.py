@@ -16,7 +16,10 @@ def parse_duration(text: str) -> timedelta:
     if not value or not _WHOLE.fullmatch(value):
         raise ValueError(f"not a duration: {text!r}")
     seconds = sum(int(number) * _UNITS[unit] for number, unit in _PART.findall(value))
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # `999999w` repeated: longer than any date can hold
+        raise ValueError(f"duration too long: {text[:20]!r}") from None
 
 
 def format_duration(delta: timedelta) -> str:
