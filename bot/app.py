@@ -40,6 +40,7 @@ from bot.middlewares.language import LanguageMiddleware
 from bot.notifier import Notifier
 from bot.outbox import Outbox
 from bot.retry import RetryMiddleware
+from bot.sendpace import SendBudget, SendPacer, build_budget
 from bot.services.activity import ActivityTracker
 from bot.services.billing import BILL_END, BILL_REMIND, BillingService
 from bot.services.buddies import FOLLOWUP, BuddyService
@@ -71,14 +72,16 @@ ALLOWED_UPDATES += ["pre_checkout_query", "subscription"]  # paid membership (St
 SHUTDOWN_GRACE = 5.0
 
 
-def build_bot(settings: Settings, timer: Timer | None = None) -> Bot:
+def build_bot(settings: Settings, timer: Timer, budget: SendBudget) -> Bot:
+    """The Bot: retries outermost, then one slot of the send budget per attempt."""
     api = (
         TelegramAPIServer.from_base(settings.telegram_api_url)
         if settings.telegram_api_url
         else PRODUCTION
     )
     session = AiohttpSession(api=api)
-    session.middleware(RetryMiddleware(sleep=(timer or SystemTimer()).sleep))
+    session.middleware(RetryMiddleware(sleep=timer.sleep))
+    session.middleware(SendPacer(budget))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -111,6 +114,7 @@ class Application:
     scheduler: AsyncIOScheduler
     pacer: WelcomePacer
     sweeper: DeadlineSweeper
+    budget: SendBudget
     _started: bool = field(default=False)
 
     async def start_background(self) -> None:
@@ -133,6 +137,7 @@ class Application:
         except Exception:
             log.exception("could not store recent activity at shutdown")
         await self.hearth.moderation.pace.close()
+        await self.budget.close()
         if self._started and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.db.close()
@@ -164,7 +169,9 @@ def subscriptions(
     ]
 
 
-def build_hearth(settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database) -> Hearth:
+def build_hearth(
+    settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database, budget: SendBudget
+) -> Hearth:
     """Every service, each given what it needs when it is built; events wire them together."""
 
     async def mark_unreachable(user_id: int) -> None:
@@ -181,7 +188,7 @@ def build_hearth(settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: D
     admins = AdminGuard(notifier, settings.owner_ids)
     pace = build_pace(settings.redis_url, timer=timer)
     moderation = ModerationService(db, clock, notifier, chat_settings, admins, pace, timer=timer)
-    outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable, timer=timer)
+    outbox = Outbox(db, clock, bot, on_unreachable=mark_unreachable, timer=timer, budget=budget)
     # requests -> billing -> onboarding: billing approves paid requests through `requests`
     # and gates new ones for onboarding, so nothing needs the other after it is built
     requests = JoinRequests(
@@ -274,8 +281,9 @@ def build_application(
     clock = clock or choose_clock(settings)
     timer = timer or SystemTimer()
     db = Database(settings.database_url)
-    bot = build_bot(settings, timer)
-    hearth = build_hearth(settings, clock, timer, bot, db)
+    budget = build_budget(settings.redis_url, timer)
+    bot = build_bot(settings, timer, budget)
+    hearth = build_hearth(settings, clock, timer, bot, db, budget)
     pacer = WelcomePacer(
         hearth.onboarding.chats_awaiting_welcome,
         hearth.onboarding.post_welcome,
@@ -293,6 +301,7 @@ def build_application(
         scheduler=build_scheduler(settings, hearth, sweeper),
         pacer=pacer,
         sweeper=sweeper,
+        budget=budget,
     )
 
 
