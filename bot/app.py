@@ -281,7 +281,8 @@ def build_application(
     clock = clock or choose_clock(settings)
     timer = timer or SystemTimer()
     db = Database(settings.database_url)
-    budget = build_budget(settings.redis_url, timer)
+    bot_id = settings.bot_token.get_secret_value().partition(":")[0]
+    budget = build_budget(settings.redis_url, timer, bot_id)
     bot = build_bot(settings, timer, budget)
     hearth = build_hearth(settings, clock, timer, bot, db, budget)
     pacer = WelcomePacer(

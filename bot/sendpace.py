@@ -370,10 +370,10 @@ class SendPacer(BaseRequestMiddleware):
             self.budget.finished(key)
 
 
-def build_budget(redis_url: str | None, timer: Timer) -> SendBudget:
-    """The process's budget; shared through Redis when configured. Redis windows need a clock
-    all processes agree on: the wall clock, or under test the fake timer itself."""
+def build_budget(redis_url: str | None, timer: Timer, bot_id: str) -> SendBudget:
+    """The process's budget; shared through Redis (per bot: limits are each bot's own) when
+    configured, on a clock all processes agree on: the wall clock (under test, the fake)."""
     if not redis_url:
         return SendBudget(timer)
     wall = time.time if isinstance(timer, SystemTimer) else timer.monotonic
-    return SendBudget(timer, shared=SharedWindow(redis_url, wall))
+    return SendBudget(timer, shared=SharedWindow(redis_url, wall, f"hearth:send:{bot_id}:"))
