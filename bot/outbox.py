@@ -18,7 +18,7 @@ a bulk slot, and rows of a chat that has used its share are left for a later pas
 pauses every send for its `retry_after` (a group's 429 only that group); 5xx and
 timeouts back off per row (capped) and are retried until the row expires or `RETRY_FOR` after
 it was queued, so an outage of minutes loses nothing; a network error or timeout also pauses
-every send briefly rather than burning each row's attempts; a 403 marks the person unreachable
+the outbox briefly rather than burning each row's attempts; a 403 marks the person unreachable
 and is not retried; a 400 is recorded as failed.
 """
 
