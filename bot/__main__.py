@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import traceback
 
-from bot.config import ConfigError, DatabaseSettings, load_settings
+from bot.config import ConfigError, DatabaseSettings, load_settings, redact
 
 
 def main(argv: list[str]) -> int:
@@ -33,6 +34,9 @@ def main(argv: list[str]) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+    except Exception:  # a crash still must not print the token the request URLs carry
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        return 1
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, OffsetClock, SystemClock, SystemTimer, Timer
 from bot.commands import register_commands
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, redact
 from bot.context import Hearth
 from bot.db import Database, is_sqlite, upgrade_async
 from bot.events import (
@@ -42,6 +42,7 @@ from bot.migrated import FollowUpgrades
 from bot.notifier import Notifier
 from bot.outbox import Outbox
 from bot.retry import RetryMiddleware
+from bot.sendpace import SendBudget, SendPacer, build_budget
 from bot.services.activity import ActivityTracker
 from bot.services.billing import BILL_END, BILL_REMIND, BillingService
 from bot.services.buddies import FOLLOWUP, BuddyService
@@ -75,14 +76,16 @@ ALLOWED_UPDATES += ["pre_checkout_query", "subscription"]  # paid membership (St
 SHUTDOWN_GRACE = 5.0
 
 
-def build_bot(settings: Settings, timer: Timer | None = None) -> Bot:
+def build_bot(settings: Settings, timer: Timer, budget: SendBudget) -> Bot:
+    """The Bot: retries outermost, then one slot of the send budget per attempt."""
     api = (
         TelegramAPIServer.from_base(settings.telegram_api_url)
         if settings.telegram_api_url
         else PRODUCTION
     )
     session = AiohttpSession(api=api)
-    session.middleware(RetryMiddleware(sleep=(timer or SystemTimer()).sleep))
+    session.middleware(RetryMiddleware(sleep=timer.sleep))
+    session.middleware(SendPacer(budget))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -115,6 +118,7 @@ class Application:
     scheduler: AsyncIOScheduler
     pacer: WelcomePacer
     sweeper: DeadlineSweeper
+    budget: SendBudget
     _started: bool = field(default=False)
 
     async def start_background(self) -> None:
@@ -137,6 +141,7 @@ class Application:
         except Exception:
             log.exception("could not store recent activity at shutdown")
         await self.hearth.moderation.pace.close()
+        await self.budget.close()
         if self._started and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.db.close()
@@ -169,7 +174,9 @@ def subscriptions(
     ]
 
 
-def build_hearth(settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database) -> Hearth:
+def build_hearth(
+    settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database, budget: SendBudget
+) -> Hearth:
     """Every service, each given what it needs when it is built; events wire them together."""
 
     async def mark_unreachable(user_id: int) -> None:
@@ -188,7 +195,14 @@ def build_hearth(settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: D
     pace = build_pace(settings.redis_url, timer=timer)
     moderation = ModerationService(db, clock, notifier, chat_settings, admins, pace, timer=timer)
     outbox = Outbox(
-        db, clock, bot, on_unreachable=mark_unreachable, timer=timer, topics=topics, events=events
+        db,
+        clock,
+        bot,
+        on_unreachable=mark_unreachable,
+        timer=timer,
+        topics=topics,
+        events=events,
+        budget=budget,
     )
     # requests -> billing -> onboarding: billing approves paid requests through `requests`
     # and gates new ones for onboarding, so nothing needs the other after it is built
@@ -292,8 +306,10 @@ def build_application(
     clock = clock or choose_clock(settings)
     timer = timer or SystemTimer()
     db = Database(settings.database_url)
-    bot = build_bot(settings, timer)
-    hearth = build_hearth(settings, clock, timer, bot, db)
+    bot_id = settings.bot_token.get_secret_value().partition(":")[0]
+    budget = build_budget(settings.redis_url, timer, bot_id)
+    bot = build_bot(settings, timer, budget)
+    hearth = build_hearth(settings, clock, timer, bot, db, budget)
     # a call to a group that became a supergroup goes there, and the chat's state follows
     bot.session.middleware(FollowUpgrades(on_moved=hearth.upgrades.upgraded))
     pacer = WelcomePacer(
@@ -313,6 +329,7 @@ def build_application(
         scheduler=build_scheduler(settings, hearth, sweeper),
         pacer=pacer,
         sweeper=sweeper,
+        budget=budget,
     )
 
 
@@ -371,8 +388,16 @@ async def _serve_webhook(app: Application) -> None:
     await runner.cleanup()
 
 
+class RedactingFormatter(logging.Formatter):
+    """Log lines (tracebacks included) never show the bot token, which every request URL
+    and many network errors quote."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("aiogram.event").setLevel(max(logging.getLevelName(level), logging.WARNING))

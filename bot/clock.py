@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Clock(Protocol):
@@ -107,6 +108,20 @@ class FakeTimer:
         self._now += max(0.0, seconds)
         self.slept += max(0.0, seconds)
         await asyncio.sleep(0)  # still a point where other tasks run
+
+
+MAX_ZONE_NAME = 64  # the longest IANA name is about 30 characters
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    """An IANA time zone by name; ValueError for anything else, including names that are
+    folders of the zone database (`Europe`) or too long for a file name."""
+    if not name or len(name) > MAX_ZONE_NAME:
+        raise ValueError(f"not a time zone: {name[:MAX_ZONE_NAME]!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"not a time zone: {name!r}") from None
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from yarl import URL
+
+from bot.clock import parse_zone
+
+_TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{8,}")
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/hearth.db"
 LANGUAGES = ("ru", "en")
@@ -82,8 +87,17 @@ class Settings(DatabaseSettings):
     @field_validator("telegram_api_url", "webhook_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
+        if value is None:
+            return value
+        if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
+        try:  # the parser aiohttp uses: a bad port must fail here, not in every request
+            parsed = URL(value)
+            port = parsed.port
+        except ValueError as error:
+            raise ValueError(f"expected an http:// or https:// URL ({error})") from None
+        if not parsed.host or port is None or not 0 < port < 65536:
+            raise ValueError("expected an http:// or https:// URL with a host")
         return value
 
     @field_validator("default_language")
@@ -97,8 +111,8 @@ class Settings(DatabaseSettings):
     @classmethod
     def _timezone(cls, value: str) -> str:
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+            parse_zone(value)
+        except ValueError:
             raise ValueError("expected an IANA time zone name, like Europe/Moscow") from None
         return value
 
@@ -149,6 +163,12 @@ class Settings(DatabaseSettings):
     @property
     def webhook_port(self) -> int:
         return int(self.webhook_listen.rpartition(":")[2])
+
+
+def redact(text: str) -> str:
+    """Text with anything shaped like a bot token replaced: request URLs carry the token, and
+    errors and tracebacks quote those URLs."""
+    return _TOKEN.sub("<token>", text)
 
 
 def _is_fake_api(url: str | None) -> bool:

@@ -12,12 +12,13 @@ window between its answer and our commit cannot be closed; we choose **at least 
 * hard crash (SIGKILL, power): only the sends that were in flight (at most `IN_FLIGHT`)
   may be sent again once their lease (`LEASE`) runs out; nothing is lost.
 
-Limits kept in memory: `rate` messages per second overall (a little under Telegram's 30, to
-leave room for direct replies), one per second per private chat, 20 per minute per group.
-A 429 pauses every send for its `retry_after` (a group's 429 only that group); 5xx and
+Telegram's limits (overall, per private chat, per group) are kept by the one send budget of
+the process (`bot/sendpace.py`), shared with handler replies, which go first: a row waits for
+a bulk slot, and rows of a chat that has used its share are left for a later pass. A 429
+pauses every send for its `retry_after` (a group's 429 only that group); 5xx and
 timeouts back off per row (capped) and are retried until the row expires or `RETRY_FOR` after
 it was queued, so an outage of minutes loses nothing; a network error or timeout also pauses
-every send briefly rather than burning each row's attempts; a 403 marks the person unreachable
+the outbox briefly rather than burning each row's attempts; a 403 marks the person unreachable
 and is not retried; a 400 is recorded as failed.
 """
 
@@ -27,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -51,6 +51,7 @@ from bot.db import Database
 from bot.events import EventBus, MessageUndeliverable
 from bot.outgoing import Outgoing, queue, queue_many
 from bot.retry import DIRECT
+from bot.sendpace import PACED, SendBudget
 from bot.topics import CHOSEN, TopicPolicy, to_topic
 from models.outbox import OutboxMessage, OutboxRepository, OutboxStatus
 
@@ -64,10 +65,7 @@ IN_FLIGHT = 8
 MAX_BACKOFF = 60.0  # transient failures retry at least once a minute...
 RETRY_FOR = timedelta(hours=24)  # ...until the row expires, or this long after it was queued
 NETWORK_PAUSE = 5.0  # a network error pauses every send (the network is shared) this long
-PRIVATE_GAP = 1.0
-GROUP_PER_MINUTE = 20
 IDLE_POLL = 1.0
-PRUNE_ABOVE = 5000
 PURGE_EVERY = 3600.0
 KEEP_SETTLED = timedelta(days=14)
 
@@ -104,20 +102,19 @@ class Outbox:
         timer: Timer | None = None,
         topics: TopicPolicy | None = None,
         events: EventBus | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
         self._db = db
         self._topics = topics  # a group row goes to the chat's chosen topic at delivery
         self._clock = clock
-        self._timer: Timer = timer or SystemTimer()  # pacing and pauses: tests move it
+        self._timer: Timer = timer or SystemTimer()  # pauses: tests move it
+        # the process's one budget; an outbox on its own (tests) gets a private one
+        self.budget = budget if budget is not None else SendBudget(self._timer, rate=rate)
         self._bot = bot
         self._on_unreachable = on_unreachable
         self._events = events  # told of a 403, so a service can route the message elsewhere
-        self._interval = 1.0 / rate
-        self._next_slot = 0.0
-        self._paused_until = 0.0
-        self._private_last: dict[int, float] = {}
-        self._group_sent: dict[int, deque[float]] = {}
-        self._chat_blocked: dict[int, float] = {}  # a group's own 429: until (monotonic)
+        self._paused_until = 0.0  # a network error pauses the outbox (replies retry alone)
+        self._slots: set[asyncio.Future[None]] = set()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -133,6 +130,8 @@ class Outbox:
         """Finish the sends in flight, record them, release the lease on the rest."""
         self._stopping = True
         self._wakeup.set()
+        for slot in list(self._slots):  # rows still waiting for a slot go back unsent
+            slot.cancel()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -192,8 +191,6 @@ class Outbox:
             rows = await repo.due(now, BATCH)
             claimed = set(await repo.claim([r.id for r in rows], now, LEASE))
         rows = [r for r in rows if r.id in claimed]
-        if len(self._private_last) + len(self._group_sent) > PRUNE_ABOVE:
-            self._prune()
         if not rows:
             return 0
         leased_at = self._timer.monotonic()
@@ -209,15 +206,17 @@ class Outbox:
                 untouched.remove(row.id)
                 settled += 1
                 continue
-            if not self._chat_ready(row.chat_id):
+            if not self.budget.ready(row.chat_id):
                 continue
-            await self._wait_turn()
-            if self._stopping:
-                break
+            await self._wait_network()
             await gate.acquire()
-            self._account(row.chat_id)
+            if self._stopping:
+                gate.release()
+                break
             untouched.remove(row.id)
-            task = asyncio.create_task(self._deliver(row))
+            slot = self.budget.slot(row.chat_id, bulk=True)  # queued now: counts for ready()
+            self._slots.add(slot)
+            task = asyncio.create_task(self._deliver(row, slot))
             task.add_done_callback(lambda _t: gate.release())
             tasks.add(task)
         if tasks:
@@ -233,49 +232,24 @@ class Outbox:
             await self._timer.sleep(0.1)  # everything waits on a per-chat limit
         return settled
 
-    def _prune(self) -> None:
-        """Forget per-chat timers that no longer limit anything (they would grow forever)."""
-        now = self._timer.monotonic()
-        self._private_last = {
-            c: at for c, at in self._private_last.items() if now - at < PRIVATE_GAP
-        }
-        self._group_sent = {c: w for c, w in self._group_sent.items() if w and w[-1] > now - 60.0}
+    async def _wait_network(self) -> None:
+        """Sleep out a pause after a network error (short naps: a stop is not held up)."""
+        while not self._stopping and self._paused_until > self._timer.monotonic():
+            await self._timer.sleep(min(self._paused_until - self._timer.monotonic(), 0.25))
 
-    def _chat_ready(self, chat_id: int) -> bool:
-        now = self._timer.monotonic()
-        blocked = self._chat_blocked.get(chat_id)
-        if blocked is not None:
-            if blocked > now:
-                return False
-            del self._chat_blocked[chat_id]
-        if chat_id > 0:
-            return now - self._private_last.get(chat_id, -1e9) >= PRIVATE_GAP
-        window = self._group_sent.setdefault(chat_id, deque())
-        while window and window[0] <= now - 60.0:
-            window.popleft()
-        return len(window) < GROUP_PER_MINUTE
-
-    def _account(self, chat_id: int) -> None:
-        now = self._timer.monotonic()
-        if chat_id > 0:
-            self._private_last[chat_id] = now
-        else:
-            self._group_sent.setdefault(chat_id, deque()).append(now)
-
-    async def _wait_turn(self) -> None:
-        """Sleep until the overall pace (and any 429 pause) allows the next send."""
-        while True:
-            now = self._timer.monotonic()
-            ready = max(self._next_slot, self._paused_until)
-            if ready <= now:
-                self._next_slot = max(now, self._next_slot) + self._interval
-                return
-            if self._stopping:
-                return
-            await self._timer.sleep(min(ready - now, 0.25))  # short naps: a stop is not held up
-
-    async def _deliver(self, row: OutboxMessage) -> bool:
-        """Send one row and record the outcome; True when the row is settled for good."""
+    async def _deliver(self, row: OutboxMessage, slot: asyncio.Future[None]) -> bool:
+        """Wait for the row's slot, send it and record the outcome; True when the row is
+        settled for good."""
+        try:
+            await slot
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            async with self._db.transaction() as session:  # stopping: leave it for next time
+                await OutboxRepository(session).release([row.id])
+            return False
+        finally:
+            self._slots.discard(slot)
         try:
             message = await self._send(row)
         except TelegramRetryAfter as error:
@@ -306,9 +280,13 @@ class Outbox:
 
     async def _send(self, row: OutboxMessage) -> Message:
         """Send to the chat's chosen topic (General if it is closed or gone)."""
-        return await to_topic(
-            self._bot, self._topics, row.chat_id, CHOSEN, None, lambda t: self._send_to(row, t)
-        )
+        PACED.set(True)  # this task's own context: the middleware takes no second slot
+        try:
+            return await to_topic(
+                self._bot, self._topics, row.chat_id, CHOSEN, None, lambda t: self._send_to(row, t)
+            )
+        finally:
+            self.budget.finished(row.chat_id)
 
     async def _send_to(self, row: OutboxMessage, thread: int | None) -> Message:
         return await self._bot.send_message(
@@ -323,12 +301,10 @@ class Outbox:
         """A 429: a group's own limit (20 a minute) holds only that group, else every send
         waits; the row goes back to be sent later."""
         self.rate_limited += 1
+        self.budget.penalize(row.chat_id, wait)
         if row.chat_id < 0:
-            until = self._timer.monotonic() + wait
-            self._chat_blocked[row.chat_id] = max(self._chat_blocked.get(row.chat_id, 0), until)
             log.warning("outbox: 429 in chat %s, it waits %ss", row.chat_id, wait)
         else:
-            self._paused_until = max(self._paused_until, self._timer.monotonic() + wait)
             log.warning("outbox: 429, pausing all sends for %ss", wait)
         async with self._db.transaction() as session:
             await OutboxRepository(session).release([row.id])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from bot.clock import SystemTimer, Timer
+from bot.clock import SystemTimer, Timer, parse_zone
 from bot.db import Database
 from bot.durations import format_duration, parse_duration
 from bot.i18n import SUPPORTED
@@ -42,11 +42,16 @@ def _duration(low: timedelta, high: timedelta) -> Callable[[str], str]:
 def _integer(low: int, high: int) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip()
-        if not value.isdigit() or not low <= int(value) <= high:
+        # isdigit() alone also takes `²` and other digits int() refuses
+        if not _ascii_number(value) or not low <= int(value) <= high:
             raise BadSettingValue()
         return str(int(value))
 
     return parse
+
+
+def _ascii_number(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= 9
 
 
 def _optional(parse: Callable[[str], str]) -> Callable[[str], str]:
@@ -80,7 +85,7 @@ def _choice(*options: str) -> Callable[[str], str]:
 def parse_rate(value: str) -> tuple[int, timedelta]:
     """`5/10s` → (5, 10 seconds); ValueError otherwise."""
     count, slash, window = value.strip().partition("/")
-    if not slash or not count.strip().isdigit():
+    if not slash or not _ascii_number(count.strip()):
         raise ValueError(value)
     return int(count), parse_duration(window)
 
@@ -105,8 +110,8 @@ def _language(raw: str) -> str:
 def _timezone(raw: str) -> str:
     value = raw.strip()
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+        parse_zone(value)
+    except ValueError:
         raise BadSettingValue() from None
     return value
 

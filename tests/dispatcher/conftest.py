@@ -105,6 +105,7 @@ async def running_harness(db_url: str, **overrides: object) -> AsyncIterator[Har
     finally:
         if overrides.get("redis_url"):
             await app.hearth.moderation.pace.close()  # the Redis client
+        await app.budget.close()  # its pump task, and its Redis client if any
         await close_session(app.bot)
         await app.db.close()
         await fake.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.dispatcher.conftest import BOSS, GROUP, MEMBER, Harness
 
 
@@ -31,3 +33,22 @@ async def test_a_member_promoted_to_admin_is_recognised_at_once(harness: Harness
     harness.fake.send_message(GROUP, MEMBER, "/set probation 1d")
     await harness.settle()
     assert "Done" in harness.replies(GROUP)[-1]
+
+
+@pytest.mark.parametrize(
+    ("command", "key"),
+    [
+        ("/set price ²", "price"),  # isdigit() says yes, int() says no
+        ("/set timezone Europe", "timezone"),  # a folder of the zone database
+        ("/set timezone " + "x" * 5000, "timezone"),  # too long for a file name
+    ],
+)
+async def test_a_malformed_setting_value_gets_one_clear_reply(
+    harness: Harness, command: str, key: str
+) -> None:
+    before = len(harness.replies(GROUP))
+    harness.fake.send_message(GROUP, BOSS, command)
+    await harness.settle()
+    replies = harness.replies(GROUP)[before:]
+    assert len(replies) == 1
+    assert f"That value does not fit {key}" in replies[0]

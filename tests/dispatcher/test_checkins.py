@@ -815,3 +815,11 @@ async def test_check_in_buttons_answer_at_once_and_a_malformed_one_is_out_of_dat
     h.fake.press_button(MEMBER, MEMBER, invite["message_id"], "ci:a:not-a-round")
     await h.settle()
     assert "out of date" in str(h.fake.callback_answers[-1].get("text"))
+
+
+async def test_a_pause_longer_than_any_date_gets_the_usage_not_a_traceback(
+    harness: Harness,
+) -> None:
+    await say(harness, MEMBER, MEMBER, "/start")
+    answer = await say(harness, MEMBER, MEMBER, "/pause " + "999999w" * 200)
+    assert answer.startswith("Usage: /pause 2w")

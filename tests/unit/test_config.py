@@ -1,3 +1,4 @@
+import logging
 import os
 import subprocess
 import sys
@@ -43,6 +44,12 @@ def test_reads_dotenv(tmp_path: Path) -> None:
         ({"BOT_TOKEN": TOKEN, "OWNER_IDS": "12,abc"}, "OWNER_IDS is malformed"),
         ({"BOT_TOKEN": TOKEN, "DEFAULT_LANGUAGE": "de"}, "DEFAULT_LANGUAGE is malformed"),
         ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Mars/Base"}, "DEFAULT_TIMEZONE is malformed"),
+        ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Europe"}, "DEFAULT_TIMEZONE is malformed"),
+        ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "x" * 5000}, "DEFAULT_TIMEZONE is malformed"),
+        (
+            {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "http://127.0.0.1:99999"},
+            "TELEGRAM_API_URL is malformed",
+        ),
         ({"BOT_TOKEN": TOKEN, "WEBHOOK_LISTEN": "8080"}, "WEBHOOK_LISTEN is malformed"),
         ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "localhost"}, "TELEGRAM_API_URL is malformed"),
         ({"BOT_TOKEN": TOKEN, "STARTUP_GRACE": "-1"}, "STARTUP_GRACE is malformed"),
@@ -102,3 +109,50 @@ def test_entry_point_exits_2_with_one_line(tmp_path: Path) -> None:
         "hearth: configuration error: BOT_TOKEN is malformed: "
         "expected the token from @BotFather, like 123456:ABC-DEF"
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("TELEGRAM_API_URL", "http://127.0.0.1:99999"), ("DEFAULT_TIMEZONE", "Europe")],
+)
+def test_a_bad_setting_at_start_up_is_one_line_without_the_token(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    token = "7012345678:AAH4Ld-secret_part_of_the_token_0123"
+    env = {k: v for k, v in os.environ.items() if k.upper() not in _SETTING_NAMES}
+    env.update({"BOT_TOKEN": token, name: value, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"hearth: configuration error: {name} is malformed")
+    assert token not in result.stderr
+    assert token.partition(":")[2] not in result.stdout + result.stderr
+
+
+_SETTING_NAMES = {name.upper() for name in Settings.model_fields}
+
+
+def test_log_lines_and_tracebacks_never_show_the_token() -> None:
+    from bot.app import RedactingFormatter
+
+    token = "7012345678:AAH4Ld-secret_part_of_the_token_0123"
+    url = f"http://127.0.0.1:99999/bot{token}/getMe"
+    try:
+        raise ValueError(url)
+    except ValueError:
+        record = logging.LogRecord(
+            "bot.retry", logging.WARNING, "", 0, "%s", (url,), sys.exc_info()
+        )
+    line = RedactingFormatter("%(message)s").format(record)
+    assert "/bot<token>/getMe" in line
+    assert "Traceback" in line
+    assert token.partition(":")[2] not in line

@@ -107,3 +107,8 @@ def test_rejects_anything_else(text: str) -> None:
 def test_formats_the_shortest_exact_spelling(delta: timedelta, text: str) -> None:
     assert format_duration(delta) == text
     assert parse_duration(text) == delta
+
+
+def test_a_duration_longer_than_any_date_is_rejected_not_an_overflow() -> None:
+    with pytest.raises(ValueError):
+        parse_duration("999999w" * 200)

@@ -1,0 +1,126 @@
+"""The one send budget: overall pace, per-chat limits, replies first, shared through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+
+from bot.clock import FakeTimer
+from bot.sendpace import RATE, SendBudget, SharedWindow
+
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 8}")
+
+
+async def send(budget: SendBudget, chat: int, *, bulk: bool = False) -> None:
+    """Take a slot and report the send answered at once."""
+    await budget.slot(chat, bulk=bulk)
+    budget.finished(chat)
+
+
+async def _granted_order(budget: SendBudget, slots: dict[str, asyncio.Future[None]]) -> list[str]:
+    order: list[str] = []
+    for name, slot in slots.items():
+        slot.add_done_callback(lambda _f, name=name: order.append(name))
+        slot.add_done_callback(lambda _f: budget.finished(None))
+    await asyncio.gather(*slots.values())
+    return order
+
+
+async def test_a_reply_goes_before_bulk_sends_already_waiting() -> None:
+    budget = SendBudget(FakeTimer())
+    slots = {f"bulk{i}": budget.slot(1000 + i, bulk=True) for i in range(10)}
+    slots["reply"] = budget.slot(5)
+    order = await _granted_order(budget, slots)
+    # bulk0 found the budget idle and went at once; the reply is next, ahead of the 9 queued
+    assert order[:3] == ["bulk0", "reply", "bulk1"]
+
+
+async def test_overall_pace_and_one_a_second_per_private_chat() -> None:
+    timer = FakeTimer()
+    budget = SendBudget(timer)
+    started = timer.monotonic()
+    await asyncio.gather(*(send(budget, 100 + i) for i in range(int(RATE) * 3)))
+    assert timer.monotonic() - started == pytest.approx(3 - 1 / RATE, abs=0.01)
+    started = timer.monotonic()
+    await asyncio.gather(*(send(budget, 7) for _ in range(4)))
+    assert timer.monotonic() - started == pytest.approx(3, abs=0.05)
+
+
+async def test_a_group_takes_twenty_a_minute_without_holding_up_other_chats() -> None:
+    timer = FakeTimer()
+    budget = SendBudget(timer)
+    group = -100500
+    for _ in range(20):
+        await send(budget, group)
+    assert not budget.ready(group)
+    started = timer.monotonic()
+    late = budget.slot(group)
+    await send(budget, 42)  # a private reply while the group waits
+    assert timer.monotonic() - started < 1
+    await late
+    assert timer.monotonic() - started > 50
+
+
+async def test_a_429_holds_its_group_or_everyone() -> None:
+    timer = FakeTimer()
+    budget = SendBudget(timer)
+    budget.penalize(-100600, 30)
+    assert not budget.ready(-100600) and budget.ready(1)
+    budget.penalize(1, 5)
+    started = timer.monotonic()
+    await send(budget, 2)
+    assert timer.monotonic() - started >= 5
+
+
+async def _redis_up() -> bool:
+    window = SharedWindow(REDIS_URL, FakeTimer().monotonic, prefix=f"probe:{uuid.uuid4().hex}:")
+    try:
+        await window._redis.ping()
+        return True
+    except Exception:
+        return False
+    finally:
+        await window.close()
+
+
+async def test_two_processes_share_the_budget_through_redis() -> None:
+    if not await _redis_up():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    timer = FakeTimer()  # one clock both "processes" read, as the wall clock would be
+    prefix = f"test:{uuid.uuid4().hex}:"
+    first = SendBudget(timer, shared=SharedWindow(REDIS_URL, timer.monotonic, prefix=prefix))
+    second = SendBudget(timer, shared=SharedWindow(REDIS_URL, timer.monotonic, prefix=prefix))
+    try:
+        await send(first, 9)
+        started = timer.monotonic()
+        await send(second, 9)  # the same private chat, from the other process
+        assert timer.monotonic() - started >= 1.0
+        group = -100700
+        for budget in (first, second) * 10:
+            await send(budget, group)
+        assert first.ready(group)  # this process alone has sent only 10...
+        started = timer.monotonic()
+        await send(first, group)  # ...but the group has had 20 this minute
+        assert timer.monotonic() - started > 50
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_without_redis_the_process_paces_alone_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    timer = FakeTimer()
+    budget = SendBudget(timer, shared=SharedWindow("redis://127.0.0.1:1/0", timer.monotonic))
+    try:
+        started = timer.monotonic()
+        await asyncio.gather(*(send(budget, 300 + i) for i in range(int(RATE) * 2)))
+        assert timer.monotonic() - started == pytest.approx(2 - 1 / RATE, abs=0.01)
+    finally:
+        await budget.close()
+    warnings = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
+    assert len(warnings) == 1
