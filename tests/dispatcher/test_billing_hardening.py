@@ -313,3 +313,25 @@ async def test_an_expiry_removal_failing_in_an_outage_is_retried_without_blaming
     await h.settle()
     assert h.fake.member_status(GROUP, NEWCOMER) == "left"
     assert (await sub(h)).status == "removed"  # type: ignore[union-attr]
+
+
+async def test_a_payers_approval_a_crash_interrupted_is_finished_by_the_request_deadline(
+    harness: Harness,
+) -> None:
+    h = harness
+    await paid_chat(h)
+    notifier = h.app.hearth.notifier
+    approve = notifier.approve_request
+
+    async def crash(chat_id: int, user_id: int) -> bool:
+        raise RuntimeError("the process died here")
+
+    notifier.approve_request = crash  # type: ignore[method-assign]
+    await request_and_pay(h)
+    notifier.approve_request = approve  # type: ignore[method-assign]
+    assert h.fake.member_status(GROUP, NEWCOMER) != "member"  # paid, request still pending
+    assert await deadline_of(h, REQUEST) is not None
+    await later(h, timedelta(days=1, minutes=1))
+    await h.settle()
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+    assert await deadline_of(h, REQUEST) is None

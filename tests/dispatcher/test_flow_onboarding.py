@@ -119,6 +119,32 @@ async def test_accepting_after_an_admin_let_them_in_meanwhile_counts_as_approved
     assert member is not None and member.status == "in"
 
 
+async def test_an_approval_a_crash_interrupted_is_finished_by_the_request_deadline(
+    harness: Harness,
+) -> None:
+    """Accepting marks them in, then asks Telegram; a crash in between must not leave the
+    request pending for ever while the database says they are in."""
+    h = harness
+    h.fake.send_message(GROUP, OWNER, "/set verify_timeout 2m")
+    h.fake.join_request(GROUP, NEWCOMER)
+    await h.settle()
+    offer = h.fake.sent_messages(NEWCOMER)[-1]
+    notifier = h.app.hearth.notifier
+    approve = notifier.approve_request
+
+    async def crash(chat_id: int, user_id: int) -> bool:
+        raise RuntimeError("the process died here")
+
+    notifier.approve_request = crash  # type: ignore[method-assign]
+    h.fake.press_button(NEWCOMER, NEWCOMER, offer["message_id"], f"hearth:accept:{GROUP}")
+    await h.settle()
+    notifier.approve_request = approve  # type: ignore[method-assign]
+    assert h.fake.member_status(GROUP, NEWCOMER) != "member"  # still a pending request
+    await later(h, timedelta(minutes=2))
+    assert h.fake.member_status(GROUP, NEWCOMER) == "member"
+    assert not h.fake.calls_of("declineChatJoinRequest")
+
+
 async def test_join_request_is_declined_on_silence(harness: Harness) -> None:
     h = harness
     h.fake.send_message(GROUP, OWNER, "/set verify_timeout 2m")

@@ -85,14 +85,22 @@ class JoinRequests:
             if member is None:
                 return AcceptResult(Accept.EXPIRED, title)
             if member.status == MemberStatus.IN:
-                return AcceptResult(Accept.ALREADY, title)
-            if member.status != MemberStatus.REQUESTED:
+                # marked in but the request's deadline is still there: a crash came between
+                # the mark and Telegram's answer, so the request may still be pending
+                if await DeadlineRepository(session).get(REQUEST, chat_id, person.id) is None:
+                    return AcceptResult(Accept.ALREADY, title)
+                interrupted = True
+            elif member.status != MemberStatus.REQUESTED:
                 return AcceptResult(Accept.EXPIRED, title)
-            member.status = MemberStatus.IN
-            member.trust = TrustLevel.NEWCOMER
-            member.level_since = now
-            member.joined_at = now
-            member.verified_at = now
+            else:
+                interrupted = False
+                member.status = MemberStatus.IN
+                member.trust = TrustLevel.NEWCOMER
+                member.level_since = now
+                member.joined_at = now
+                member.verified_at = now
+        if interrupted:
+            return AcceptResult(await self.finish_approval(chat_id, person.id), title)
         self._directory.set(chat_id, person.id, TrustLevel.NEWCOMER)
         try:
             approved = await self._notifier.approve_request(chat_id, person.id)
@@ -106,6 +114,21 @@ class JoinRequests:
             return AcceptResult(Accept.APPROVED, title)
         await self._not_approved(chat_id, person.id, now, MemberStatus.LEFT)
         return AcceptResult(Accept.EXPIRED, title)
+
+    async def finish_approval(self, chat_id: int, user_id: int) -> Accept:
+        """Finish an approval a crash interrupted (marked in, never confirmed): approve
+        again. Telegram answers "already a participant" (done) or "no such request" (it was
+        approved or withdrawn meanwhile: nothing is left pending either way)."""
+        try:
+            approved = await self._notifier.approve_request(chat_id, user_id)
+        except TelegramUnavailable:
+            return Accept.LATER  # the deadline stays and tries again
+        async with self._db.transaction() as session:
+            await DeadlineRepository(session).cancel(REQUEST, chat_id, user_id)
+        if approved:
+            await self._events.publish(MemberVerified(chat_id, user_id))
+        log.info("chat %s: finished the interrupted approval of %s", chat_id, user_id)
+        return Accept.APPROVED
 
     async def _not_approved(
         self, chat_id: int, user_id: int, at: datetime, status: MemberStatus
@@ -139,13 +162,21 @@ class JoinRequests:
                 .values(status=MemberStatus.LEFT)
                 .execution_options(synchronize_session=False)
             )
-            if not getattr(marked, "rowcount", 0):
-                return  # accepted (or withdrawn) in the meantime
-            await DeadlineRepository(session).cancel(REQUEST, chat_id, user_id)
-            chat = await ChatRepository(session).get(chat_id)
-            user = await session.get(User, user_id)
             member = await session.get(Member, (chat_id, user_id))
-            message_id = member.request_message_id if member is not None else None
+            if not getattr(marked, "rowcount", 0):
+                if member is None or member.status != MemberStatus.IN:
+                    return  # withdrawn, or approved (which cancels this deadline)
+                interrupted = True  # marked in, then a crash before Telegram's answer
+            else:
+                interrupted = False
+                await DeadlineRepository(session).cancel(REQUEST, chat_id, user_id)
+                chat = await ChatRepository(session).get(chat_id)
+                user = await session.get(User, user_id)
+                message_id = member.request_message_id if member is not None else None
+        if interrupted:  # approve after all
+            if await self.finish_approval(chat_id, user_id) == Accept.LATER:
+                raise RuntimeError(f"could not approve {user_id} in {chat_id} yet")
+            return
         if not await self._notifier.decline_request(chat_id, user_id):
             return  # already handled by an admin, or withdrawn: nothing to tell
         config = await self._settings.get(chat_id)
