@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.notifier import Outcome, TelegramUnavailable
+from models.members import Member
 from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, Harness
 
 
@@ -241,3 +242,20 @@ async def test_a_removal_refused_for_another_reason_is_not_retried_nor_blamed_on
     await harness.settle()
     assert len(harness.fake.calls_of("banChatMember")) == 1
     assert len(harness.fake.sent_messages(GROUP)) == before
+    async with harness.app.db.transaction() as session:
+        member = await session.get(Member, (GROUP, NEWCOMER))
+    assert member is not None and member.status == "in"
+    assert member.trust == "member"  # an admin now: not a ghost held for good
+
+
+async def test_a_removal_of_someone_already_gone_leaves_no_pending_ghost(
+    harness: Harness,
+) -> None:
+    harness.fake.user_joins(GROUP, NEWCOMER)
+    await harness.settle()
+    harness.fake.fail_next("banChatMember", 400, "Bad Request: PARTICIPANT_ID_INVALID")
+    harness.clock.advance(timedelta(minutes=5))
+    await harness.settle()
+    async with harness.app.db.transaction() as session:
+        member = await session.get(Member, (GROUP, NEWCOMER))
+    assert member is not None and member.status == "left"

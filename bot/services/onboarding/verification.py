@@ -230,10 +230,12 @@ class Onboarding:
             await self._unmark(chat_id, user_id)
             await self._requests.warn_missing_rights(chat_id, ["can_restrict_members"])
             raise RemovalFailed(f"chat {chat_id}: no right to remove unverified {user_id}")
-        if outcome != Outcome.DONE:  # made an admin, or gone: retrying would not help
-            await self._unmark(chat_id, user_id)
-            log.warning("chat %s: Telegram refused to remove %s (%s)", chat_id, user_id, outcome)
+        if outcome == Outcome.TARGET_ADMIN:  # made an admin meanwhile: nothing to verify
+            await self._unmark(chat_id, user_id, TrustLevel.MEMBER)
+            log.info("chat %s: %s became an admin before the deadline", chat_id, user_id)
             return
+        if outcome != Outcome.DONE:  # gone already (or removed in a basic group): stays marked
+            log.warning("chat %s: removing %s answered %s", chat_id, user_id, outcome)
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat_id, user_id))
             closed = None
@@ -244,12 +246,18 @@ class Onboarding:
         log.info("chat %s: removed %s who did not confirm the rules", chat_id, user_id)
         await self.welcomes.finish(closed)
 
-    async def _unmark(self, chat_id: int, user_id: int) -> None:
-        """The removal failed: they are still here and still held."""
+    async def _unmark(self, chat_id: int, user_id: int, trust: TrustLevel | None = None) -> None:
+        """The removal failed: they are still here, held (or at `trust`, e.g. an admin)."""
         async with self._db.transaction() as session:
             await MemberRepository(session).move(
                 chat_id, user_id, MemberStatus.LEFT, MemberStatus.IN, pending_only=True
             )
+            member = await session.get(Member, (chat_id, user_id))
+            if trust is not None and member is not None:
+                member.trust = trust
+                member.level_since = self._clock.now()
+        if trust is not None:
+            self._directory.set(chat_id, user_id, trust)
 
     async def on_leave(self, chat_id: int, user_id: int) -> None:
         """Someone left or was removed: stop any verification and forget their level."""
