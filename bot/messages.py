@@ -3,6 +3,8 @@ Telegram's length rules (counted in UTF-16 code units)."""
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -29,6 +31,14 @@ def markup(buttons: Keyboard | None) -> InlineKeyboardMarkup | None:
             for row in buttons
         ]
     )
+
+
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def plain_text(text: str) -> str:
+    """HTML message text as plain text (for callback alerts, which show no markup)."""
+    return html.unescape(_TAG.sub("", text))
 
 
 def utf16_length(text: str) -> int:

@@ -25,7 +25,15 @@ from aiogram.types import (
 )
 
 from bot.clock import SystemTimer, Timer
-from bot.messages import MESSAGE_LIMIT, Button, Keyboard, markup, split_lines, utf16_length
+from bot.messages import (
+    MESSAGE_LIMIT,
+    Button,
+    Keyboard,
+    markup,
+    plain_text,
+    split_lines,
+    utf16_length,
+)
 from bot.stars import StarsCalls, StarTx
 from bot.topics import CHOSEN, Thread, TopicPolicy, to_topic
 
@@ -363,7 +371,9 @@ class Notifier(StarsCalls):
 
     async def answer(self, callback_id: str, text: str, alert: bool = False) -> None:
         try:
-            await self.bot.answer_callback_query(callback_id, text=text[:200], show_alert=alert)
+            await self.bot.answer_callback_query(
+                callback_id, text=plain_text(text)[:200], show_alert=alert
+            )
         except TelegramAPIError as error:
             await self._failed("answerCallbackQuery", 0, error)
 

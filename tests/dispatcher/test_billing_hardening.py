@@ -291,6 +291,9 @@ async def test_refund_in_private_without_an_id_lists_a_chosen_chat_s_payments(
     h.fake.press_button(MEMBER, MEMBER, choice["message_id"], buttons[0]["callback_data"])
     await h.settle()
     assert charge.id not in "".join(texts(h, MEMBER))  # not for someone who isn't an admin
+    alert = h.fake.calls_of("answerCallbackQuery")[-1].params
+    assert alert["show_alert"] and "/refund <charge id>" in alert["text"]  # plain, no tags
+    assert "<code>" not in alert["text"] and "&lt;" not in alert["text"]
     assert not h.fake.calls_of("refundStarPayment")
 
 
