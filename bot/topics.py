@@ -79,10 +79,12 @@ async def to_topic(
             raise
         log.warning("topic %s of chat %s refused a post: %s", topic, chat_id, error.message)
     sent = await send(None)
-    notice = await policy.lost(chat_id, topic) if policy is not None else None
-    if notice is not None:
-        try:  # the post itself is out: a failing notice must not fail (or repeat) it
+    try:  # the post itself is out: a failing notice must not fail (or repeat) it
+        notice = await policy.lost(chat_id, topic) if policy is not None else None
+        if notice is not None:
             await bot.send_message(chat_id, notice)
-        except TelegramAPIError as error:
-            log.warning("could not tell chat %s its topic is gone: %s", chat_id, error.message)
+    except TelegramAPIError as error:
+        log.warning("could not tell chat %s its topic is gone: %s", chat_id, error.message)
+    except Exception:
+        log.exception("could not record that topic %s of chat %s is gone", topic, chat_id)
     return sent
