@@ -12,7 +12,7 @@ _WORDS = {
     "w": "w wk wks week weeks нед неделя недели недель",
     "d": "d day days д дн дня день дней сут сутки суток",
     "h": "h hr hrs hour hours ч час часа часов",
-    "m": "m min mins minute minutes мин минута минуты минут",
+    "m": "m min mins minute minutes м мин минута минуты минут",
     "s": "s sec secs second seconds с сек секунда секунды секунд",
 }
 _UNIT_OF = {word: unit for unit, words in _WORDS.items() for word in words.split()}
@@ -35,6 +35,7 @@ def _parts(text: str) -> tuple[int, int]:
         position = found.end()
 
 
+_PUNCTUATION = ",;:.—-"  # `/mute @x 10min, flooding`: the reason follows
 _MOST = 10**12  # seconds; far beyond any setting, well within what timedelta holds
 
 
@@ -58,9 +59,11 @@ def take_duration(text: str) -> tuple[timedelta | None, str]:
         return None, value
     seconds, used = _parts(value.lower())
     rest = value[used:]
-    if not used or (rest and not rest[0].isspace()) or seconds > _MOST:
+    if not used or (rest and not rest[0].isspace() and rest[0] not in _PUNCTUATION):
         raise ValueError(f"not a duration: {value.split()[0]!r}")
-    return timedelta(seconds=seconds), rest.strip()
+    if seconds > _MOST:
+        raise ValueError(f"not a duration: {value.split()[0]!r}")
+    return timedelta(seconds=seconds), rest.lstrip(_PUNCTUATION + " ").strip()
 
 
 def format_duration(delta: timedelta) -> str:

@@ -64,6 +64,9 @@ def test_parses_the_words_people_type(text: str, expected: timedelta) -> None:
         ("10min  too loud", timedelta(minutes=10), "too loud"),
         ("2 дня флуд", timedelta(days=2), "флуд"),
         ("1h30m", timedelta(minutes=90), ""),
+        ("10min, flooding", timedelta(minutes=10), "flooding"),
+        ("10m.", timedelta(minutes=10), ""),
+        ("15 м спам", timedelta(minutes=15), "спам"),
         ("spam 7d", None, "spam 7d"),
         ("", None, ""),
     ],
@@ -74,7 +77,7 @@ def test_takes_a_leading_duration_and_leaves_the_reason(
     assert take_duration(text) == (expected, rest)
 
 
-@pytest.mark.parametrize("text", ["7dayz spam", "7 spam", "3 links in a row", "10m.", "1", "5 d3"])
+@pytest.mark.parametrize("text", ["7dayz spam", "7 spam", "3 links in a row", "1.5h", "1", "5 d3"])
 def test_a_leading_number_that_is_not_a_duration_is_refused(text: str) -> None:
     with pytest.raises(ValueError):
         take_duration(text)
