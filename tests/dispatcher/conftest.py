@@ -96,19 +96,32 @@ async def running_harness(db_url: str, **overrides: object) -> AsyncIterator[Har
     clock = FakeClock(datetime.fromtimestamp(fake.now(), UTC))  # agree with Telegram's dates
     # retry pauses and outbox pacing move a timer instead of waiting
     app = build_application(settings, clock=clock, timer=FakeTelegramTimer(fake))
+    harness = Harness(fake, app, clock)
     try:
         me = await app.bot.get_me()
         app.hearth.notifier.username = me.username or ""
-        harness = Harness(fake, app, clock)
         await harness.settle()
         yield harness
     finally:
-        if overrides.get("redis_url"):
-            await app.hearth.moderation.pace.close()  # the Redis client
-        await app.budget.close()  # its pump task, and its Redis client if any
-        await close_session(app.bot)
-        await app.db.close()
+        await close_app(harness.app)  # the one running now (a test may have restarted it)
         await fake.stop()
+
+
+async def close_app(app: Application) -> None:
+    """Everything an application holds open: Redis clients, the pacer's task, HTTP, DB."""
+    if app.settings.redis_url:
+        await app.hearth.moderation.pace.close()  # the Redis client
+    await app.budget.close()  # its pump task, and its Redis client if any
+    await close_session(app.bot)
+    await app.db.close()
+
+
+async def restart(h: Harness) -> None:
+    """The bot restarts: a new application on the same database (memory, caches lost)."""
+    await close_app(h.app)
+    h.app = build_application(h.app.settings, clock=h.clock, timer=FakeTelegramTimer(h.fake))
+    me = await h.app.bot.get_me()
+    h.app.hearth.notifier.username = me.username or ""
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.app import build_application
 from bot.services.billing import BILL_END
 from models.billing import Payment, Subscription
 from models.deadlines import DeadlineRepository
-from tests.conftest import close_session
-from tests.dispatcher.conftest import ADMIN, BOSS, GROUP, MEMBER, NEWCOMER, Harness
+from tests.dispatcher.conftest import ADMIN, BOSS, GROUP, MEMBER, NEWCOMER, Harness, restart
 from tests.fakegram.payments import SUBSCRIPTION_PERIOD, Charge
 
 OTHER = 501
@@ -186,9 +184,7 @@ async def test_removal_at_the_deadline_across_a_restart_and_paying_again(
     assert h.fake.member_status(GROUP, NEWCOMER) == "member"  # paid time + grace not over yet
 
     # the bot restarts: a new application on the same database
-    await close_session(h.app.bot)
-    await h.app.db.close()
-    h.app = build_application(h.app.settings, clock=h.clock)
+    await restart(h)
     await later(h, timedelta(seconds=2))
     await h.settle()
     assert h.fake.member_status(GROUP, NEWCOMER) == "left"

@@ -3,21 +3,16 @@ disguised stop words, other bots, mass mentions and redelivered updates."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from aiogram.types import Update
 from sqlalchemy import func, select
 
-from bot.app import build_application
 from models.moderation import AutoAction, ModAction
 from models.users import User
-from tests.conftest import close_session
-from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, OWNER, Harness
+from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, OWNER, Harness, restart
 from tests.dispatcher.test_moderation import command, make_newcomer, mute_seconds, muted, say, seen
-from tests.fakegram.timer import FakeTelegramTimer
 
 # ----- durations ----------------------------------------------------------------------------
 
@@ -157,24 +152,6 @@ async def refeed(h: Harness, updates: list[dict[str, Any]]) -> None:
     await h.settle()
 
 
-@pytest.fixture
-async def restartable(harness: Harness) -> AsyncIterator[Harness]:
-    """The harness; an application started by `restart` is closed at the end too."""
-    first = harness.app
-    yield harness
-    if harness.app is not first:
-        await close_session(harness.app.bot)
-        await harness.app.db.close()
-        harness.app = first
-
-
-async def restart(h: Harness) -> None:
-    """A new application on the same database (memory, counters and caches lost)."""
-    await close_session(h.app.bot)
-    await h.app.db.close()
-    h.app = build_application(h.app.settings, clock=h.clock, timer=FakeTelegramTimer(h.fake))
-
-
 def sent_texts(h: Harness, fragment: str) -> list[str]:
     calls = h.fake.calls_of("sendMessage")
     return [str(c.params["text"]) for c in calls if fragment in str(c.params.get("text", ""))]
@@ -186,8 +163,7 @@ async def count_actions(h: Harness, action: str) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
-async def test_a_redelivered_stop_word_message_is_warned_once(restartable: Harness) -> None:
-    harness = restartable
+async def test_a_redelivered_stop_word_message_is_warned_once(harness: Harness) -> None:
     await command(harness, OWNER, "/filter add casino")
     update = harness.fake.send_message(GROUP, MEMBER, "play casino")
     assert update is not None
@@ -200,8 +176,7 @@ async def test_a_redelivered_stop_word_message_is_warned_once(restartable: Harne
     assert harness.fake.is_deleted(GROUP, update["message"]["message_id"])
 
 
-async def test_a_redelivered_flood_is_muted_and_told_once(restartable: Harness) -> None:
-    harness = restartable
+async def test_a_redelivered_flood_is_muted_and_told_once(harness: Harness) -> None:
     updates = [harness.fake.send_message(GROUP, MEMBER, f"message {n}") for n in range(6)]
     assert all(update is not None for update in updates)
     await harness.settle()
