@@ -145,6 +145,19 @@ async def test_an_approval_a_crash_interrupted_is_finished_by_the_request_deadli
     assert not h.fake.calls_of("declineChatJoinRequest")
 
 
+async def test_a_request_the_bot_cannot_answer_waits_a_day_for_the_admins_then_is_declined(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.fake.block_bot(NEWCOMER)
+    h.fake.join_request(GROUP, NEWCOMER)
+    await h.settle()
+    await later(h, timedelta(hours=23))
+    assert not h.fake.calls_of("declineChatJoinRequest")  # the admins may still decide
+    await later(h, timedelta(hours=1))
+    assert h.fake.calls_of("declineChatJoinRequest")  # never left pending for good
+
+
 async def test_join_request_is_declined_on_silence(harness: Harness) -> None:
     h = harness
     h.fake.send_message(GROUP, OWNER, "/set verify_timeout 2m")

@@ -25,6 +25,8 @@ from models.members import Member, MemberRepository, MemberStatus, TrustLevel
 log = logging.getLogger(__name__)
 
 JOIN_CLOCK_SKEW = timedelta(seconds=5)
+UNREACHABLE_REQUEST_WAIT = timedelta(days=1)
+"""How long a request whose sender the bot cannot write to waits for the admins."""
 
 
 class Confirm(StrEnum):
@@ -296,13 +298,16 @@ class Onboarding:
             language, chat.id, chat.title, rules, config.verify_timeout, self._notifier.username
         )
         message_id = await self._notifier.send(user_chat_id, text, buttons)
-        if message_id is None:
+        wait = config.verify_timeout
+        if message_id is None:  # admins may let them in by hand; declined after a day
             log.info("chat %s: cannot write to requester %s; admins decide", chat.id, person.id)
-            return False
+            wait = max(wait, UNREACHABLE_REQUEST_WAIT)
         async with self._db.transaction() as session:
             await DeadlineRepository(session).schedule(
-                REQUEST, chat.id, person.id, self._clock.now() + config.verify_timeout
+                REQUEST, chat.id, person.id, self._clock.now() + wait
             )
+            if message_id is None:
+                return False
             # its button goes when the request expires (requests.expire_request)
             member = await session.get(Member, (chat.id, person.id))
             if member is not None and member.status == MemberStatus.REQUESTED:
