@@ -39,16 +39,12 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.clock import Clock, SystemTimer, Timer, as_utc
 from bot.db import Database
 from bot.events import EventBus, MessageUndeliverable
+from bot.messages import send_text
 from bot.outgoing import Outgoing, queue, queue_many
 from bot.retry import DIRECT
 from bot.sendpace import PACED, SendBudget
@@ -283,19 +279,15 @@ class Outbox:
         PACED.set(True)  # this task's own context: the middleware takes no second slot
         try:
             return await to_topic(
-                self._bot, self._topics, row.chat_id, CHOSEN, None, lambda t: self._send_to(row, t)
+                self._bot,
+                self._topics,
+                row.chat_id,
+                CHOSEN,
+                None,
+                lambda t: send_text(self._bot, row.chat_id, row.text, t, _markup(row.buttons)),
             )
         finally:
             self.budget.finished(row.chat_id)
-
-    async def _send_to(self, row: OutboxMessage, thread: int | None) -> Message:
-        return await self._bot.send_message(
-            row.chat_id,
-            row.text,
-            message_thread_id=thread,
-            reply_markup=_markup(row.buttons),
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
 
     async def _rate_limited(self, row: OutboxMessage, wait: float) -> None:
         """A 429: a group's own limit (20 a minute) holds only that group, else every send
