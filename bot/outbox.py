@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -39,13 +38,13 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import Message
 
 from bot.clock import Clock, SystemTimer, Timer, as_utc
 from bot.db import Database
 from bot.events import EventBus, MessageUndeliverable
-from bot.messages import send_text
-from bot.outgoing import Outgoing, queue, queue_many
+from bot.messages import markup, send_text
+from bot.outgoing import Outgoing, decode_buttons, queue, queue_many
 from bot.retry import DIRECT
 from bot.sendpace import PACED, SendBudget
 from bot.topics import CHOSEN, TopicPolicy, to_topic
@@ -64,21 +63,6 @@ NETWORK_PAUSE = 5.0  # a network error pauses every send (the network is shared)
 IDLE_POLL = 1.0
 PURGE_EVERY = 3600.0
 KEEP_SETTLED = timedelta(days=14)
-
-
-def _markup(encoded: str | None) -> InlineKeyboardMarkup | None:
-    if not encoded:
-        return None
-    rows = json.loads(encoded)
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=b["text"], callback_data=b["data"], url=b["url"])
-                for b in row
-            ]
-            for row in rows
-        ]
-    )
 
 
 def _backoff(attempts: int) -> float:
@@ -278,13 +262,14 @@ class Outbox:
         """Send to the chat's chosen topic (General if it is closed or gone)."""
         PACED.set(True)  # this task's own context: the middleware takes no second slot
         try:
+            keyboard = markup(decode_buttons(row.buttons))
             return await to_topic(
                 self._bot,
                 self._topics,
                 row.chat_id,
                 CHOSEN,
                 None,
-                lambda t: send_text(self._bot, row.chat_id, row.text, t, _markup(row.buttons)),
+                lambda t: send_text(self._bot, row.chat_id, row.text, t, keyboard),
             )
         finally:
             self.budget.finished(row.chat_id)
