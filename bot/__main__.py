@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
             )
             return 2
         settings = load_settings()
-        from bot.app import configure_logging, run
+        from bot.serve import configure_logging, run
 
         configure_logging(settings.log_level)
         return asyncio.run(run(settings))

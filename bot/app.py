@@ -1,11 +1,10 @@
-"""The composition root: builds settings, database, bot, dispatcher and scheduler."""
+"""The composition root: builds settings, database, bot, dispatcher and scheduler (bot/serve.py
+runs what it builds)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -16,15 +15,12 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramUnauthorizedError
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, OffsetClock, SystemClock, SystemTimer, Timer
-from bot.commands import register_commands
-from bot.config import ConfigError, Settings, redact
+from bot.config import Settings
 from bot.context import Hearth
-from bot.db import Database, is_sqlite, upgrade_async
+from bot.db import Database
 from bot.events import (
     EventBus,
     MemberJoined,
@@ -174,10 +170,27 @@ def subscriptions(
     ]
 
 
-def build_hearth(
+@dataclass(frozen=True)
+class _Core:
+    """What almost every service is built with: storage, time, settings and the send side."""
+
+    settings: Settings
+    clock: Clock
+    timer: Timer
+    db: Database
+    events: EventBus
+    chat_settings: SettingsService
+    notifier: Notifier
+    outbox: Outbox
+    directory: MemberDirectory
+    admins: AdminGuard
+
+
+def _build_core(
     settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database, budget: SendBudget
-) -> Hearth:
-    """Every service, each given what it needs when it is built; events wire them together."""
+) -> _Core:
+    """Settings and the send side: the notifier and the outbox, both posting to each chat's
+    chosen forum topic and marking people who blocked the bot unreachable."""
 
     async def mark_unreachable(user_id: int) -> None:
         async with db.transaction() as session:
@@ -188,12 +201,7 @@ def build_hearth(
     )
     topics = ChatTopics(chat_settings)  # forums: posts go to the chat's chosen topic
     notifier = Notifier(bot, on_unreachable=mark_unreachable, timer=timer, topics=topics)
-    directory = MemberDirectory(db, clock)
     events = EventBus()
-    activity = ActivityTracker(db)
-    admins = AdminGuard(notifier, settings.owner_ids)
-    pace = build_pace(settings.redis_url, timer=timer)
-    moderation = ModerationService(db, clock, notifier, chat_settings, admins, pace, timer=timer)
     outbox = Outbox(
         db,
         clock,
@@ -204,60 +212,97 @@ def build_hearth(
         events=events,
         budget=budget,
     )
-    # requests -> billing -> onboarding: billing approves paid requests through `requests`
-    # and gates new ones for onboarding, so nothing needs the other after it is built
+    return _Core(
+        settings,
+        clock,
+        timer,
+        db,
+        events,
+        chat_settings,
+        notifier,
+        outbox,
+        directory=MemberDirectory(db, clock),
+        admins=AdminGuard(notifier, settings.owner_ids),
+    )
+
+
+def _build_joining(
+    c: _Core, moderation: ModerationService
+) -> tuple[JoinRequests, BillingService, Onboarding]:
+    """requests -> billing -> onboarding: billing approves paid requests through `requests`
+    and gates new ones for onboarding, so nothing needs the other after it is built."""
     requests = JoinRequests(
-        db, clock, notifier, chat_settings, directory, events, monotonic=timer.monotonic
+        c.db,
+        c.clock,
+        c.notifier,
+        c.chat_settings,
+        c.directory,
+        c.events,
+        monotonic=c.timer.monotonic,
     )
     billing = BillingService(
-        db,
-        clock,
-        notifier,
-        chat_settings,
+        c.db,
+        c.clock,
+        c.notifier,
+        c.chat_settings,
         requests,
-        admins,
-        secret=settings.payment_key,
-        old_secrets=(settings.bot_token.get_secret_value(),),  # signed with the token earlier
+        c.admins,
+        secret=c.settings.payment_key,
+        old_secrets=(c.settings.bot_token.get_secret_value(),),  # signed with the token earlier
     )
     onboarding = Onboarding(
-        db,
-        clock,
-        notifier,
-        chat_settings,
-        directory,
-        events,
+        c.db,
+        c.clock,
+        c.notifier,
+        c.chat_settings,
+        c.directory,
+        c.events,
         requests,
         releaser=moderation,  # a mute outlives leaving and rejoining
         gate=billing,
-        owner_ids=settings.owner_ids,
+        owner_ids=c.settings.owner_ids,
     )
+    return requests, billing, onboarding
+
+
+def build_hearth(
+    settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database, budget: SendBudget
+) -> Hearth:
+    """Every service, each given what it needs when it is built; events wire them together."""
+    c = _build_core(settings, clock, timer, bot, db, budget)
+    activity = ActivityTracker(db)
+    pace = build_pace(settings.redis_url, timer=timer)
+    moderation = ModerationService(
+        db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer
+    )
+    requests, billing, onboarding = _build_joining(c, moderation)
     return Hearth(
         config=settings,
         clock=clock,
         db=db,
-        events=events,
-        notifier=notifier,
-        chat_settings=chat_settings,
-        directory=directory,
-        admins=admins,
-        chats=ChatService(db, clock, directory),
+        events=c.events,
+        notifier=c.notifier,
+        chat_settings=c.chat_settings,
+        directory=c.directory,
+        admins=c.admins,
+        chats=ChatService(db, clock, c.directory),
         onboarding=onboarding,
         requests=requests,
-        trust=TrustService(db, clock, chat_settings, directory, events),
+        trust=TrustService(db, clock, c.chat_settings, c.directory, c.events),
         activity=activity,
-        buddies=BuddyService(db, clock, notifier, chat_settings, activity),
+        buddies=BuddyService(db, clock, c.notifier, c.chat_settings, activity),
         moderation=moderation,
-        outbox=outbox,
-        checkins=CheckinService(db, clock, notifier, chat_settings, activity, outbox.wake),
+        outbox=c.outbox,
+        checkins=CheckinService(db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake),
         billing=billing,
         upgrades=ChatUpgrades(
             db,
             before=activity.flush,
             forget=(
-                chat_settings.forget,
-                admins.admin_changed,
+                c.chat_settings.forget,
+                c.admins.admin_changed,
                 moderation.forget,
-                directory.forget_chat,
+                c.directory.forget_chat,
             ),
         ),
     )
@@ -331,73 +376,3 @@ def build_application(
         sweeper=sweeper,
         budget=budget,
     )
-
-
-async def run(settings: Settings) -> int:
-    """Migrate (SQLite), check the token, register commands, then poll or serve a webhook."""
-    if is_sqlite(settings.database_url):
-        await upgrade_async(settings.database_url)
-    app = build_application(settings)
-    try:
-        me = await app.bot.get_me()
-    except TelegramUnauthorizedError:
-        await app.bot.session.close()
-        await app.db.close()
-        raise ConfigError("BOT_TOKEN was rejected by Telegram (401 Unauthorized)") from None
-    app.hearth.notifier.username = me.username or ""
-    log.info("started as @%s (id %s)", me.username, me.id)
-    await register_commands(app.bot)
-    app.dispatcher.startup.register(app.start_background)
-    app.dispatcher.shutdown.register(app.stop_background)
-    if settings.webhook_url:
-        await _serve_webhook(app)
-    else:
-        await app.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
-        await app.dispatcher.start_polling(
-            app.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, polling_timeout=25
-        )
-    log.info("stopped")
-    return 0
-
-
-async def _serve_webhook(app: Application) -> None:
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-
-    settings = app.settings
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    web_app = web.Application()
-    # handled before answering Telegram, so an update in flight at shutdown is redelivered
-    SimpleRequestHandler(
-        app.dispatcher, app.bot, secret_token=secret, handle_in_background=False
-    ).register(web_app, "/webhook")
-    setup_application(web_app, app.dispatcher, bot=app.bot)
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-    await site.start()
-    assert settings.webhook_url is not None
-    await app.bot.set_webhook(
-        settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
-
-
-class RedactingFormatter(logging.Formatter):
-    """Log lines (tracebacks included) never show the bot token, which every request URL
-    and many network errors quote."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-    logging.getLogger("aiogram.event").setLevel(max(logging.getLevelName(level), logging.WARNING))

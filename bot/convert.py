@@ -28,6 +28,18 @@ def chat_ref(chat: Chat) -> ChatRef:
     return ChatRef(id=chat.id, title=chat.title or chat.full_name or str(chat.id), type=chat.type)
 
 
+def thread_of(message: Message) -> int | None:
+    """The forum topic a message was posted in; None for General (and ordinary chats)."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
+async def is_upgrade(message: Message) -> bool:
+    """Telegram's note that a group became a supergroup (in the old chat and in the new one):
+    it describes the move, nobody posted it. A coroutine, so it serves as an aiogram filter
+    too (aiogram runs plain callables in a worker thread)."""
+    return message.migrate_to_chat_id is not None or message.migrate_from_chat_id is not None
+
+
 def incoming(message: Message, sender: Person, level: str, at: datetime, edited: bool) -> Incoming:
     """What the moderation rules need to know about a group message."""
     text = message.text or message.caption or ""

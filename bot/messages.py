@@ -1,5 +1,6 @@
 """Plain message values shared by services, views and the notifier: buttons, keyboards and
-Telegram's length rules (counted in UTF-16 code units)."""
+Telegram's length rules (counted in UTF-16 code units); and the one way a text message is
+sent (`send_text`), for the notifier and the outbox alike."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import html
 import re
 from dataclasses import dataclass
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram import Bot
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,30 @@ _TAG = re.compile(r"<[^<>]*>")
 def plain_text(text: str) -> str:
     """HTML message text as plain text (for callback alerts, which show no markup)."""
     return html.unescape(_TAG.sub("", text))
+
+
+async def send_text(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    thread: int | None,
+    keyboard: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
+) -> Message:
+    """sendMessage with the standard options: the bot's parse mode (HTML), no link previews,
+    into `thread` (None: General), as a reply to `reply_to` even if that message is gone."""
+    return await bot.send_message(
+        chat_id,
+        text,
+        message_thread_id=thread,
+        reply_markup=keyboard,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_parameters=(
+            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to
+            else None
+        ),
+    )
 
 
 def utf16_length(text: str) -> int:

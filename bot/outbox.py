@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -39,17 +38,13 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-)
+from aiogram.types import Message
 
 from bot.clock import Clock, SystemTimer, Timer, as_utc
 from bot.db import Database
 from bot.events import EventBus, MessageUndeliverable
-from bot.outgoing import Outgoing, queue, queue_many
+from bot.messages import markup, send_text
+from bot.outgoing import Outgoing, decode_buttons, queue, queue_many
 from bot.retry import DIRECT
 from bot.sendpace import PACED, SendBudget
 from bot.topics import CHOSEN, TopicPolicy, to_topic
@@ -68,21 +63,6 @@ NETWORK_PAUSE = 5.0  # a network error pauses every send (the network is shared)
 IDLE_POLL = 1.0
 PURGE_EVERY = 3600.0
 KEEP_SETTLED = timedelta(days=14)
-
-
-def _markup(encoded: str | None) -> InlineKeyboardMarkup | None:
-    if not encoded:
-        return None
-    rows = json.loads(encoded)
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=b["text"], callback_data=b["data"], url=b["url"])
-                for b in row
-            ]
-            for row in rows
-        ]
-    )
 
 
 def _backoff(attempts: int) -> float:
@@ -282,20 +262,17 @@ class Outbox:
         """Send to the chat's chosen topic (General if it is closed or gone)."""
         PACED.set(True)  # this task's own context: the middleware takes no second slot
         try:
+            keyboard = markup(decode_buttons(row.buttons))
             return await to_topic(
-                self._bot, self._topics, row.chat_id, CHOSEN, None, lambda t: self._send_to(row, t)
+                self._bot,
+                self._topics,
+                row.chat_id,
+                CHOSEN,
+                None,
+                lambda t: send_text(self._bot, row.chat_id, row.text, t, keyboard),
             )
         finally:
             self.budget.finished(row.chat_id)
-
-    async def _send_to(self, row: OutboxMessage, thread: int | None) -> Message:
-        return await self._bot.send_message(
-            row.chat_id,
-            row.text,
-            message_thread_id=thread,
-            reply_markup=_markup(row.buttons),
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
 
     async def _rate_limited(self, row: OutboxMessage, wait: float) -> None:
         """A 429: a group's own limit (20 a minute) holds only that group, else every send

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Keyboard
+from bot.messages import Button, Keyboard
 from models.outbox import OutboxMessage, OutboxRepository, OutboxStatus
 
 
@@ -54,6 +54,13 @@ def _encode(buttons: Keyboard | None) -> str | None:
     return json.dumps(
         [[{"text": b.text, "data": b.data, "url": b.url} for b in row] for row in buttons]
     )
+
+
+def decode_buttons(encoded: str | None) -> Keyboard | None:
+    """A queued row's buttons back as a keyboard (the worker sends them)."""
+    if not encoded:
+        return None
+    return [[Button(b["text"], b["data"], b["url"]) for b in row] for row in json.loads(encoded)]
 
 
 async def queue_many(

@@ -7,7 +7,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.context import Hearth
-from bot.convert import chat_ref, person
+from bot.convert import chat_ref, person, thread_of
 from bot.notifier import utf16_length
 from bot.services.chats import TooLong
 from bot.services.people import Person
@@ -16,14 +16,7 @@ from bot.services.topics import TOPIC_KEY
 from bot.services.trust import ASSIGNABLE, NotInChat, StillPending
 from bot.views import admin as views
 from bot.views import common
-from handlers.common import (
-    commands_only,
-    parse_user_id,
-    reply,
-    reply_lines,
-    resolve_target,
-    thread_of,
-)
+from handlers.common import commands_only, parse_user_id, reply, reply_lines, resolve_target
 from handlers.filters import GroupAdmin
 from models.members import TrustLevel
 

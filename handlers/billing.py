@@ -26,8 +26,8 @@ from handlers.common import (
     resolve_target,
     successful_payment,
 )
-from handlers.filters import GROUP_TYPES, GroupAdmin, InPrivate
-from handlers.refunds import in_private, on_refund_chat, refund, refund_in_private
+from handlers.filters import GROUP_TYPES, GroupAdmin, InPrivate, private_chat
+from handlers.refunds import on_refund_chat, refund, refund_in_private
 
 MAX_GRANT_DAYS = 3650
 
@@ -55,7 +55,7 @@ def build_router() -> Router:
     commands.message.register(exempt, Command("exempt"), GroupAdmin())
     commands.message.register(unexempt, Command("unexempt"), GroupAdmin())
     commands.message.register(subs, Command("subs"), GroupAdmin())
-    commands.message.register(refund_in_private, Command("refund"), in_private)
+    commands.message.register(refund_in_private, Command("refund"), private_chat)
     commands.message.register(refund, Command("refund"), GroupAdmin())
     return router
 

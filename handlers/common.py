@@ -6,7 +6,7 @@ from aiogram import Router
 from aiogram.types import Message
 
 from bot.context import Hearth
-from bot.convert import person
+from bot.convert import person, thread_of
 from bot.notifier import split_lines
 from bot.services.people import Person
 from handlers.filters import GROUP_TYPES
@@ -46,11 +46,6 @@ def commands_only(router: Router) -> Router:
     ordinary chat messages skip its command filters (they sit on the per-message path)."""
     router.message.filter(looks_like_command)
     return router
-
-
-def thread_of(message: Message) -> int | None:
-    """The forum topic a message was posted in; None for General (and ordinary chats)."""
-    return message.message_thread_id if message.is_topic_message else None
 
 
 async def reply(hearth: Hearth, message: Message, text: str) -> None:

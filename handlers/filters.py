@@ -15,10 +15,17 @@ from aiogram.types import Message
 
 from bot.commands import ALL_COMMANDS
 from bot.context import Hearth
+from bot.convert import thread_of
 from bot.middlewares.language import reply_language
 from bot.views import common as views
 
 GROUP_TYPES = ("group", "supergroup")
+
+
+async def private_chat(message: Message) -> bool:
+    """A private chat with the bot. Not refusing: elsewhere the next handler of the command
+    decides (InPrivate is the refusing form)."""
+    return message.chat.type == "private"
 
 
 async def _refuse(
@@ -28,9 +35,8 @@ async def _refuse(
     # language is looked up here, and only when there is something to say
     if lang is None:
         lang = await reply_language(hearth, message)
-    thread = message.message_thread_id if message.is_topic_message else None
     await hearth.notifier.send(
-        message.chat.id, refusal(lang), reply_to=message.message_id, thread=thread
+        message.chat.id, refusal(lang), reply_to=message.message_id, thread=thread_of(message)
     )
     return False
 
@@ -59,7 +65,7 @@ class InPrivate(Filter):
         self.refusal = refusal
 
     async def __call__(self, message: Message, hearth: Hearth, lang: str | None = None) -> bool:
-        if message.chat.type == "private":
+        if await private_chat(message):
             return True
         return await _refuse(hearth, message, self.refusal, lang)
 

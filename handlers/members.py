@@ -12,11 +12,13 @@ from bot.views import members as views
 from bot.views.onboarding import RULES_PAYLOAD
 from handlers.billing import me_lines as billing_me_lines
 from handlers.common import commands_only, parse_chat_id, reply, reply_lines
-from handlers.filters import GROUP_TYPES, InGroup, sender_is_admin, unknown_private_command
-
-
-async def private_chat(message: Message) -> bool:
-    return message.chat.type == "private"
+from handlers.filters import (
+    GROUP_TYPES,
+    InGroup,
+    private_chat,
+    sender_is_admin,
+    unknown_private_command,
+)
 
 
 async def start(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:

@@ -8,7 +8,7 @@ from aiogram.filters import IS_MEMBER, IS_NOT_MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatJoinRequest, ChatMemberAdministrator, ChatMemberUpdated, Message
 
 from bot.context import Hearth
-from bot.convert import chat_ref, person
+from bot.convert import chat_ref, is_upgrade, person
 from bot.services.chats import NEEDED_RIGHTS
 from bot.views import onboarding as views
 from handlers.common import group_joined, group_left
@@ -83,10 +83,6 @@ async def left_message(message: Message, hearth: Hearth) -> None:
         await hearth.onboarding.on_leave(message.chat.id, message.left_chat_member.id)
 
 
-async def upgraded(message: Message) -> bool:
-    return message.migrate_to_chat_id is not None or message.migrate_from_chat_id is not None
-
-
 async def group_upgraded(message: Message, hearth: Hearth) -> None:
     """The group became a supergroup: its state moves to the new id. Telegram says so in
     both chats (the old one with `migrate_to_chat_id`, the new one with
@@ -115,6 +111,6 @@ def build_router() -> Router:
     router.chat_member.register(changed, in_group)
     router.message.register(joined_message, group_joined)
     router.message.register(left_message, group_left)
-    router.message.register(group_upgraded, upgraded)
+    router.message.register(group_upgraded, is_upgrade)
     router.chat_join_request.register(join_request)
     return router

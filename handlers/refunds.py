@@ -13,11 +13,6 @@ from bot.views.callbacks import RefundChat
 from handlers.common import reply
 
 
-async def in_private(message: Message) -> bool:
-    """Not refusing: elsewhere the next handler of the command decides."""
-    return message.chat.type == "private"
-
-
 def _charge_id(command: CommandObject) -> str | None:
     charge_id = (command.args or "").strip()
     if not charge_id or len(charge_id) > 255 or " " in charge_id:

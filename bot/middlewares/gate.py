@@ -11,14 +11,9 @@ from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject
 
 from bot.context import Hearth
-from bot.convert import chat_ref, incoming, person
+from bot.convert import chat_ref, incoming, is_upgrade, person
 from bot.services.people import Person
 from models.members import TrustLevel
-
-
-def _upgrade(event: Message) -> bool:
-    """The group became a supergroup (its old id must not be registered again)."""
-    return event.migrate_to_chat_id is not None or event.migrate_from_chat_id is not None
 
 
 class GroupGate(BaseMiddleware):
@@ -36,8 +31,9 @@ class GroupGate(BaseMiddleware):
         user = event.from_user
         if user is None:
             return await handler(event, data)
-        if event.new_chat_members or event.left_chat_member or _upgrade(event):
-            return await handler(event, data)  # service messages describe, not post
+        if event.new_chat_members or event.left_chat_member or await is_upgrade(event):
+            # service messages describe, not post (an upgrade's old id is not registered again)
+            return await handler(event, data)
         if user.is_bot:
             return await self._as_bot(handler, event, data, hearth)
         sender = person(user)

@@ -7,6 +7,7 @@ Create Date: 2026-12-01 10:40:00
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -32,16 +33,6 @@ def _repair_paid_requests() -> None:
     request of someone with paid time gets its deadline back, due now: the sweeper approves
     it (they have access)."""
     now = SystemClock().now()
-    members = sa.table(
-        'members', sa.column('chat_id'), sa.column('user_id'), sa.column('status')
-    )
-    subs = sa.table(
-        'subscriptions',
-        sa.column('chat_id'),
-        sa.column('user_id'),
-        sa.column('status'),
-        sa.column('ends_at', UTCDateTime()),
-    )
     deadlines = sa.table(
         'deadlines',
         sa.column('kind'),
@@ -51,26 +42,8 @@ def _repair_paid_requests() -> None:
         sa.column('attempts'),
         sa.column('locked_until', UTCDateTime()),
     )
-    has_deadline = sa.exists().where(
-        deadlines.c.kind == 'request',
-        deadlines.c.chat_id == members.c.chat_id,
-        deadlines.c.user_id == members.c.user_id,
-    )
-    query = (
-        sa.select(members.c.chat_id, members.c.user_id)
-        .join(
-            subs,
-            (subs.c.chat_id == members.c.chat_id) & (subs.c.user_id == members.c.user_id),
-        )
-        .where(
-            members.c.status == 'requested',
-            subs.c.status == 'active',
-            subs.c.ends_at > now,
-            ~has_deadline,
-        )
-    )
     bind = op.get_bind()
-    rows = bind.execute(query).all()
+    rows = bind.execute(_stranded_requests(deadlines, now)).all()
     if rows:
         bind.execute(
             deadlines.insert(),
@@ -86,6 +59,39 @@ def _repair_paid_requests() -> None:
                 for chat_id, user_id in rows
             ],
         )
+
+
+def _stranded_requests(deadlines: sa.TableClause, now: datetime) -> sa.Select:
+    """(chat_id, user_id) of pending join requests whose person has paid time left and
+    that have no request deadline."""
+    members = sa.table(
+        'members', sa.column('chat_id'), sa.column('user_id'), sa.column('status')
+    )
+    subs = sa.table(
+        'subscriptions',
+        sa.column('chat_id'),
+        sa.column('user_id'),
+        sa.column('status'),
+        sa.column('ends_at', UTCDateTime()),
+    )
+    has_deadline = sa.exists().where(
+        deadlines.c.kind == 'request',
+        deadlines.c.chat_id == members.c.chat_id,
+        deadlines.c.user_id == members.c.user_id,
+    )
+    return (
+        sa.select(members.c.chat_id, members.c.user_id)
+        .join(
+            subs,
+            (subs.c.chat_id == members.c.chat_id) & (subs.c.user_id == members.c.user_id),
+        )
+        .where(
+            members.c.status == 'requested',
+            subs.c.status == 'active',
+            subs.c.ends_at > now,
+            ~has_deadline,
+        )
+    )
 
 
 def downgrade() -> None:

@@ -21,7 +21,8 @@ from bot.services.billing.policy import (
     read_payload,
     skip_past_reminders,
 )
-from bot.services.settings import ChatConfig, _specs
+from bot.services.setting_values import specs as _specs
+from bot.services.settings import ChatConfig
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -13,7 +13,8 @@ from bot.services.billing import (
     parse_payload,
     recurring_end,
 )
-from bot.services.settings import BadSettingValue, ChatConfig, SettingsService, _specs
+from bot.services.setting_values import specs as _specs
+from bot.services.settings import BadSettingValue, ChatConfig, SettingsService
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "123:secret"

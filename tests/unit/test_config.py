@@ -142,7 +142,7 @@ _SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 
 
 def test_log_lines_and_tracebacks_never_show_the_token() -> None:
-    from bot.app import RedactingFormatter
+    from bot.serve import RedactingFormatter
 
     token = "7012345678:AAH4Ld-secret_part_of_the_token_0123"
     url = f"http://127.0.0.1:99999/bot{token}/getMe"

@@ -30,7 +30,7 @@ def test_every_setting_is_described_and_explained_in_both_languages() -> None:
     from bot.services.settings import SettingsService
 
     keys = SettingsService.__new__(SettingsService)
-    keys.specs = __import__("bot.services.settings", fromlist=["_specs"])._specs("ru", "UTC")
+    keys.specs = __import__("bot.services.setting_values", fromlist=["specs"]).specs("ru", "UTC")
     for language in ("ru", "en"):
         texts = catalog(language)
         for key in keys.specs:

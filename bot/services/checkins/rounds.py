@@ -49,6 +49,35 @@ async def _each(
 ADMINS_GRACE = timedelta(hours=6)  # how long a close waits for the admins list to be known
 
 
+async def _invite(
+    repo: CheckinRepository, row: CheckinRound, config: ChatConfig, title: str, now: datetime
+) -> list[Outgoing]:
+    """An entry for each invitee of the round (paused ones wait it out); the private invites
+    to queue for the others."""
+    entries: list[dict[str, object]] = []
+    prompts: list[Outgoing] = []
+    for user, paused_until in await repo.invitees(row.chat_id):
+        paused = paused_until is not None and paused_until > now
+        entries.append(
+            {
+                "round_id": row.id,
+                "user_id": user.id,
+                "state": EntryState.PAUSED if paused else EntryState.INVITED,
+                "answers": "[]",
+                "step": -1,
+                "done": False,
+            }
+        )
+        if paused:
+            continue
+        lang = pick_language(user.language_code, config.language)
+        text, button = views.invite(lang, title, row.id, row.closes_at, config.timezone)
+        key = keys.Invite(row.id, user.id).encode()
+        prompts.append(Outgoing(key, user.id, text, button))
+    await repo.add_entries(entries)
+    return prompts
+
+
 class StartNow(StrEnum):
     STARTED = "started"
     ALREADY_OPEN = "already_open"
@@ -140,28 +169,8 @@ class Rounds:
             if row.remind_at is not None and row.remind_at <= now:
                 row.reminded = True  # opened late (start-up): the invite is reminder enough
             title = await chat_title(session, chat_id)
-            entries: list[dict[str, object]] = []
-            prompts: list[Outgoing] = []
             closes, zone = row.closes_at, config.timezone
-            for user, paused_until in await repo.invitees(chat_id):
-                paused = paused_until is not None and paused_until > now
-                entries.append(
-                    {
-                        "round_id": round_id,
-                        "user_id": user.id,
-                        "state": EntryState.PAUSED if paused else EntryState.INVITED,
-                        "answers": "[]",
-                        "step": -1,
-                        "done": False,
-                    }
-                )
-                if paused:
-                    continue
-                lang = pick_language(user.language_code, config.language)
-                text, button = views.invite(lang, title, round_id, closes, zone)
-                key = keys.Invite(round_id, user.id).encode()
-                prompts.append(Outgoing(key, user.id, text, button))
-            await repo.add_entries(entries)
+            prompts = await _invite(repo, row, config, title, now)
             when = deliver_at(config.quiet_hours, now, zone)
             text, buttons = views.group_post(
                 config.language, round_id, closes, zone, self._deps.notifier.username

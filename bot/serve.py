@@ -1,0 +1,89 @@
+"""Running the built application: polling or a webhook until a signal, and the process's
+logging (which never shows the bot token)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiogram.exceptions import TelegramUnauthorizedError
+from aiohttp import web
+
+from bot.app import ALLOWED_UPDATES, Application, build_application
+from bot.commands import register_commands
+from bot.config import ConfigError, Settings, redact
+from bot.db import is_sqlite, upgrade_async
+
+log = logging.getLogger("hearth")
+
+
+async def run(settings: Settings) -> int:
+    """Migrate (SQLite), check the token, register commands, then poll or serve a webhook."""
+    if is_sqlite(settings.database_url):
+        await upgrade_async(settings.database_url)
+    app = build_application(settings)
+    try:
+        me = await app.bot.get_me()
+    except TelegramUnauthorizedError:
+        await app.bot.session.close()
+        await app.db.close()
+        raise ConfigError("BOT_TOKEN was rejected by Telegram (401 Unauthorized)") from None
+    app.hearth.notifier.username = me.username or ""
+    log.info("started as @%s (id %s)", me.username, me.id)
+    await register_commands(app.bot)
+    app.dispatcher.startup.register(app.start_background)
+    app.dispatcher.shutdown.register(app.stop_background)
+    if settings.webhook_url:
+        await _serve_webhook(app)
+    else:
+        await app.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
+        await app.dispatcher.start_polling(
+            app.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, polling_timeout=25
+        )
+    log.info("stopped")
+    return 0
+
+
+async def _serve_webhook(app: Application) -> None:
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    settings = app.settings
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    web_app = web.Application()
+    # handled before answering Telegram, so an update in flight at shutdown is redelivered
+    SimpleRequestHandler(
+        app.dispatcher, app.bot, secret_token=secret, handle_in_background=False
+    ).register(web_app, "/webhook")
+    setup_application(web_app, app.dispatcher, bot=app.bot)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    assert settings.webhook_url is not None
+    await app.bot.set_webhook(
+        settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines (tracebacks included) never show the bot token, which every request URL
+    and many network errors quote."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger("aiogram.event").setLevel(max(logging.getLevelName(level), logging.WARNING))
