@@ -103,16 +103,8 @@ class MemberCalls:
         return True
 
     async def release(self, chat_id: int, user_id: int) -> bool:
-        """Give a person the chat's default permissions back."""
-        permissions = await self._chat_permissions(chat_id)
-        try:
-            await self.bot.restrict_chat_member(
-                chat_id, user_id, permissions, use_independent_chat_permissions=True
-            )
-        except TelegramAPIError as error:
-            await self._failed("restrictChatMember", chat_id, error)
-            return False
-        return True
+        """Give a person the chat's default permissions back; False if Telegram refused."""
+        return await self.unmute(chat_id, user_id) == Outcome.DONE
 
     async def expel(self, chat_id: int, user_id: int, now: datetime) -> Outcome:
         """Remove a person without a lasting ban, saying why it failed.
@@ -141,6 +133,7 @@ class MemberCalls:
         return Outcome.DONE
 
     async def unmute(self, chat_id: int, user_id: int) -> Outcome:
+        """Give a person the chat's default permissions back, saying why it failed."""
         permissions = await self._chat_permissions(chat_id)
         try:
             await self.bot.restrict_chat_member(
