@@ -60,4 +60,5 @@ def incoming(message: Message, sender: Person, level: str, at: datetime, edited:
         from_channel=isinstance(message.forward_origin, MessageOriginChannel),
         edited=edited,
         command=text.startswith("/"),
+        thread=message.message_thread_id if message.is_topic_message else None,
     )

@@ -136,3 +136,19 @@ async def test_moderation_works_in_every_topic(forum: Harness) -> None:
     await h.settle()
 
     assert h.fake.is_deleted(FORUM, update["message"]["message_id"])
+    notices = [m for m in h.fake.sent_messages(FORUM) if "Maria" in m.get("text", "")]
+    assert notices and threads(notices) == {chatter}  # told where it happened
+
+
+async def test_a_moderation_notice_goes_to_the_topic_of_the_offence_not_the_chosen_one(
+    forum: Harness,
+) -> None:
+    h = forum
+    lobby = h.fake.create_topic(FORUM, "Lobby", OWNER)
+    await in_topic(h, ADMIN, lobby, "/set topic here")
+    await in_topic(h, ADMIN, None, "/filter add casino")
+    chatter = h.fake.create_topic(FORUM, "Chatter", OWNER)
+    h.fake.post_in_topic(FORUM, MEMBER, chatter, "casino night!")
+    await h.settle()
+    notices = [m for m in h.fake.sent_messages(FORUM) if "Maria" in m.get("text", "")]
+    assert notices and threads(notices) == {chatter}

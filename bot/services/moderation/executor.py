@@ -149,11 +149,12 @@ class Executor(Part):
             if await self._notifier.send(sender.id, private) is not None:
                 return
             text = views.slowmode_notice(chat_lang, sender, notice.duration)
-        await self.notice(message.chat_id, text)
+        await self.notice(message.chat_id, text, message.thread)
 
-    async def notice(self, chat_id: int, text: str) -> None:
-        """Post a short notice in the group that removes itself after about 30 seconds."""
-        message_id = await self._notifier.send(chat_id, text)
+    async def notice(self, chat_id: int, text: str, thread: int | None = None) -> None:
+        """Post a short notice where the offence was (its forum topic, else General) that
+        removes itself after about 30 seconds."""
+        message_id = await self._notifier.send(chat_id, text, thread=thread)
         if message_id is None:
             return
         async with self._db.transaction() as session:

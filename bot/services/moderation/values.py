@@ -52,6 +52,7 @@ class Incoming:
     from_channel: bool = False
     edited: bool = False
     command: bool = False
+    thread: int | None = None  # the forum topic it was posted in (None: General, or no forum)
 
 
 @dataclass(frozen=True)
