@@ -38,10 +38,12 @@ class MemberVerified:
 
 @dataclass(frozen=True)
 class MemberLeft:
-    """Someone who was in the group (or waiting to get in) left or was removed."""
+    """Someone who was in the group (or waiting to get in) left, or was `removed` by someone
+    else (kicked or banned)."""
 
     chat_id: int
     user_id: int
+    removed: bool = False
 
 
 @dataclass(frozen=True)

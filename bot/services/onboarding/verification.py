@@ -261,8 +261,8 @@ class Onboarding:
         if trust is not None:
             self._directory.set(chat_id, user_id, trust)
 
-    async def on_leave(self, chat_id: int, user_id: int) -> None:
-        """Someone left or was removed: stop any verification and forget their level."""
+    async def on_leave(self, chat_id: int, user_id: int, *, removed: bool = False) -> None:
+        """Someone left or was `removed`: stop any verification and forget their level."""
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat_id, user_id))
             if member is None or member.status == MemberStatus.LEFT:
@@ -275,7 +275,7 @@ class Onboarding:
             )
         self._directory.set(chat_id, user_id, None)
         await self.welcomes.finish(closed)
-        await self._events.publish(MemberLeft(chat_id, user_id))
+        await self._events.publish(MemberLeft(chat_id, user_id, removed))
 
     async def on_join_request(self, chat: ChatRef, person: Person, user_chat_id: int) -> bool:
         """Someone asked to join: write to them privately with the rules and a button."""
