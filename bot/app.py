@@ -20,6 +20,7 @@ from bot.context import Hearth
 from bot.db import Database
 from bot.events import (
     EventBus,
+    MemberArrived,
     MemberJoined,
     MemberLeft,
     MembersGraduated,
@@ -141,7 +142,7 @@ def subscriptions(
     """Who reacts to which event, in the order they run. A failing subscriber is logged and
     skipped, never undoing the use case that published the event."""
     return [
-        on(MemberJoined, lambda e: ledger.count(e.chat.id, e.person.id, LedgerKind.JOINED)),
+        on(MemberArrived, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.JOINED)),
         on(MemberJoined, lambda e: billing.member_joined(e.chat, e.person, e.privileged)),
         on(WelcomeAwaited, lambda e: pacer.wake()),
         on(MemberVerified, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.VERIFIED)),
