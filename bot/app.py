@@ -213,7 +213,7 @@ def _build_core(
 
 
 def _build_joining(
-    c: _Core, moderation: ModerationService
+    c: _Core, moderation: ModerationService, ledger: Ledger
 ) -> tuple[JoinRequests, BillingService, Onboarding]:
     """requests -> billing -> onboarding: billing approves paid requests through `requests`
     and gates new ones for onboarding, so nothing needs the other after it is built."""
@@ -235,6 +235,7 @@ def _build_joining(
         c.admins,
         secret=c.settings.payment_key,
         old_secrets=(c.settings.bot_token.get_secret_value(),),  # signed with the token earlier
+        ledger=ledger,
     )
     onboarding = Onboarding(
         c.db,
@@ -262,7 +263,7 @@ def build_hearth(
     moderation = ModerationService(
         db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer, ledger=ledger
     )
-    requests, billing, onboarding = _build_joining(c, moderation)
+    requests, billing, onboarding = _build_joining(c, moderation, ledger)
     return Hearth(
         config=settings,
         clock=clock,
@@ -278,10 +279,12 @@ def build_hearth(
         trust=TrustService(db, clock, c.chat_settings, c.directory, c.events),
         activity=activity,
         ledger=ledger,
-        buddies=BuddyService(db, clock, c.notifier, c.chat_settings, activity),
+        buddies=BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger),
         moderation=moderation,
         outbox=c.outbox,
-        checkins=CheckinService(db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake),
+        checkins=CheckinService(
+            db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake, ledger
+        ),
         billing=billing,
         upgrades=ChatUpgrades(
             db,
