@@ -28,11 +28,11 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
+from models.upsert import insert_or_add
 
 Key = tuple[int, int, datetime, str]
 """(chat_id, user_id, bucket, kind)"""
@@ -75,6 +75,7 @@ class LedgerRow(Base):
 
 
 TABLE = cast(Table, LedgerRow.__table__)
+KEY = ["chat_id", "user_id", "bucket", "kind"]
 
 
 def hour_of(at: datetime) -> datetime:
@@ -97,14 +98,6 @@ class LedgerRepository:
         bind = self.session.bind
         return bind.dialect.name if bind is not None else "sqlite"
 
-    def _insert(self) -> Any:
-        dialect = self._dialect()
-        if dialect == "postgresql":
-            return postgresql.insert(TABLE)
-        if dialect == "sqlite":
-            return sqlite.insert(TABLE)
-        raise NotImplementedError(f"the ledger is not implemented for {dialect}")
-
     async def add(self, counts: Mapping[Key, int], *, daily: bool = False) -> None:
         """Add the counts to their rows (created at 0 when missing), in one statement."""
         if not counts:
@@ -113,15 +106,15 @@ class LedgerRepository:
             {"chat_id": c, "user_id": u, "bucket": b, "kind": k, "count": n, "daily": daily}
             for (c, u, b, k), n in counts.items()
         ]
-        stmt = self._insert()
-        change: dict[str, Any] = {"count": TABLE.c.count + stmt.excluded.count}
-        if daily:  # a late hourly count never turns a rolled-up day back into an hour
-            change["daily"] = True
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["chat_id", "user_id", "bucket", "kind"], set_=change
+        # a late hourly count never turns a rolled-up day back into an hour
+        await insert_or_add(
+            self.session,
+            LedgerRow,
+            rows,
+            key=KEY,
+            add="count",
+            also={"daily": True} if daily else None,
         )
-        connection = await self.session.connection()
-        await connection.execute(stmt, rows)
 
     def _day(self) -> ColumnElement[Any]:
         """The UTC day of a row's bucket, as SQL."""
