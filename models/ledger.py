@@ -174,6 +174,22 @@ class LedgerRepository:
         await self.add(sums, daily=True)
         return len(found)
 
+    async def merge_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: add its counters to the new chat's (an hour both
+        have is summed, not dropped) and delete the old ones."""
+        columns = (TABLE.c.user_id, TABLE.c.bucket, TABLE.c.kind, TABLE.c.count, TABLE.c.daily)
+        found = (
+            await self.session.execute(select(*columns).where(TABLE.c.chat_id == old_id))
+        ).all()
+        for daily in (False, True):
+            counts = {
+                (new_id, int(user_id), bucket, str(kind)): int(count)
+                for user_id, bucket, kind, count, is_daily in found
+                if bool(is_daily) == daily
+            }
+            await self.add(counts, daily=daily)
+        await self.session.execute(delete(TABLE).where(TABLE.c.chat_id == old_id))
+
     async def totals(self, chat_id: int) -> dict[str, int]:
         """Every kind's total in the chat (any period)."""
         query = (

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from bot.clock import FakeClock
 from bot.db import Database
 from bot.services.ledger import Ledger, LedgerKind, flush_each
+from bot.services.supergroups import ChatUpgrades
+from models.chats import ChatRepository
 from models.ledger import LedgerRepository, LedgerRow
 
 CHAT = -1_001_000_777
@@ -154,3 +156,23 @@ async def test_roll_up_turns_old_hours_into_days_keeping_totals_and_runs_once(
     await ledger.flush()
     assert await ledger.roll_up() == 1
     assert (CHAT, 7, old_day, "message", 5, True) in await _rows(db)
+
+
+async def test_an_upgrade_adds_the_old_groups_counters_to_the_supergroups(db: Database) -> None:
+    old, new = -4_000_777, CHAT
+    ledger = Ledger(db, FakeClock(NOW))
+    ledger.count(old, 7, LedgerKind.MESSAGE)
+    ledger.count(old, 7, LedgerKind.MESSAGE)
+    ledger.count(old, 8, LedgerKind.JOINED)
+    ledger.count(new, 7, LedgerKind.MESSAGE)  # the same hour, after the upgrade
+    await ledger.flush()
+    async with db.transaction() as session:
+        await ChatRepository(session).register(old, "Circle", "group", NOW)
+
+    assert await ChatUpgrades(db, before=ledger.flush, forget=()).upgraded(old, new, "Circle")
+
+    hour = NOW.replace(minute=0)
+    assert await _rows(db) == [
+        (new, 7, hour, "message", 3, False),
+        (new, 8, hour, "joined", 1, False),
+    ]
