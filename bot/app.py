@@ -1,5 +1,5 @@
 """The composition root: builds settings, database, bot, dispatcher and scheduler (bot/serve.py
-runs what it builds)."""
+runs what it builds; bot/client.py builds the Bot)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
-from aiogram.enums import ParseMode
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.client import build_bot
 from bot.clock import Clock, OffsetClock, SystemClock, SystemTimer, Timer
 from bot.config import Settings
 from bot.context import Hearth
 from bot.db import Database
 from bot.events import (
     EventBus,
+    MemberArrived,
     MemberJoined,
     MemberLeft,
     MembersGraduated,
@@ -37,13 +35,13 @@ from bot.middlewares.language import LanguageMiddleware
 from bot.migrated import FollowUpgrades
 from bot.notifier import Notifier
 from bot.outbox import Outbox
-from bot.retry import RetryMiddleware
-from bot.sendpace import SendBudget, SendPacer, build_budget
+from bot.sendpace import SendBudget, build_budget
 from bot.services.activity import ActivityTracker
 from bot.services.billing import BILL_END, BILL_REMIND, BillingService
 from bot.services.buddies import FOLLOWUP, BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
+from bot.services.ledger import Ledger, LedgerKind, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
@@ -69,24 +67,8 @@ ALLOWED_UPDATES = [
     "chat_join_request",
 ]
 ALLOWED_UPDATES += ["pre_checkout_query", "subscription"]  # paid membership (Stars)
+ALLOWED_UPDATES += ["message_reaction", "message_reaction_count"]  # the ledger counts reactions
 SHUTDOWN_GRACE = 5.0
-
-
-def build_bot(settings: Settings, timer: Timer, budget: SendBudget) -> Bot:
-    """The Bot: retries outermost, then one slot of the send budget per attempt."""
-    api = (
-        TelegramAPIServer.from_base(settings.telegram_api_url)
-        if settings.telegram_api_url
-        else PRODUCTION
-    )
-    session = AiohttpSession(api=api)
-    session.middleware(RetryMiddleware(sleep=timer.sleep))
-    session.middleware(SendPacer(budget))
-    return Bot(
-        settings.bot_token.get_secret_value(),
-        session=session,
-        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
-    )
 
 
 def build_dispatcher(hearth: Hearth) -> Dispatcher:
@@ -133,7 +115,7 @@ class Application:
         await self.pacer.stop()
         await self.hearth.outbox.stop()
         try:
-            await self.hearth.activity.flush()
+            await flush_each(self.hearth.activity.flush, self.hearth.ledger.flush)()
         except Exception:
             log.exception("could not store recent activity at shutdown")
         await self.hearth.moderation.pace.close()
@@ -155,14 +137,18 @@ def subscriptions(
     buddies: BuddyService,
     checkins: CheckinService,
     pacer: WelcomePacer,
+    ledger: Ledger,
 ) -> list[Subscription[Any]]:
     """Who reacts to which event, in the order they run. A failing subscriber is logged and
     skipped, never undoing the use case that published the event."""
     return [
+        on(MemberArrived, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.JOINED)),
         on(MemberJoined, lambda e: billing.member_joined(e.chat, e.person, e.privileged)),
         on(WelcomeAwaited, lambda e: pacer.wake()),
+        on(MemberVerified, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.VERIFIED)),
         on(MemberVerified, lambda e: buddies.assign(e.chat_id, e.user_id)),
         on(MemberVerified, lambda e: checkins.offer(e.chat_id, e.user_id)),
+        on(MemberLeft, lambda e: ledger.left(e.chat_id, e.user_id, removed=e.removed)),
         on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
         on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
@@ -227,7 +213,7 @@ def _build_core(
 
 
 def _build_joining(
-    c: _Core, moderation: ModerationService
+    c: _Core, moderation: ModerationService, ledger: Ledger
 ) -> tuple[JoinRequests, BillingService, Onboarding]:
     """requests -> billing -> onboarding: billing approves paid requests through `requests`
     and gates new ones for onboarding, so nothing needs the other after it is built."""
@@ -249,6 +235,7 @@ def _build_joining(
         c.admins,
         secret=c.settings.payment_key,
         old_secrets=(c.settings.bot_token.get_secret_value(),),  # signed with the token earlier
+        ledger=ledger,
     )
     onboarding = Onboarding(
         c.db,
@@ -271,11 +258,12 @@ def build_hearth(
     """Every service, each given what it needs when it is built; events wire them together."""
     c = _build_core(settings, clock, timer, bot, db, budget)
     activity = ActivityTracker(db)
+    ledger = Ledger(db, clock, hourly_days=settings.ledger_hourly_days)
     pace = build_pace(settings.redis_url, timer=timer)
     moderation = ModerationService(
-        db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer
+        db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer, ledger=ledger
     )
-    requests, billing, onboarding = _build_joining(c, moderation)
+    requests, billing, onboarding = _build_joining(c, moderation, ledger)
     return Hearth(
         config=settings,
         clock=clock,
@@ -290,14 +278,17 @@ def build_hearth(
         requests=requests,
         trust=TrustService(db, clock, c.chat_settings, c.directory, c.events),
         activity=activity,
-        buddies=BuddyService(db, clock, c.notifier, c.chat_settings, activity),
+        ledger=ledger,
+        buddies=BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger),
         moderation=moderation,
         outbox=c.outbox,
-        checkins=CheckinService(db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake),
+        checkins=CheckinService(
+            db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake, ledger
+        ),
         billing=billing,
         upgrades=ChatUpgrades(
             db,
-            before=activity.flush,
+            before=flush_each(activity.flush, ledger.flush),
             forget=(
                 c.chat_settings.forget,
                 c.admins.admin_changed,
@@ -333,11 +324,12 @@ def build_scheduler(
         sweep_deadlines=sweeper.sweep,
         checkin_tick=hearth.checkins.tick,
         promote=hearth.trust.promote_due,
-        flush_activity=hearth.activity.flush,
+        flush_activity=flush_each(hearth.activity.flush, hearth.ledger.flush),
         prune_counters=hearth.moderation.prune_counters,
         reconcile=hearth.billing.reconcile,
         sweep_interval=settings.sweep_interval,
         startup_grace=settings.startup_grace,
+        roll_up_ledger=hearth.ledger.roll_up,
     )
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)
@@ -363,7 +355,9 @@ def build_application(
         interval=settings.welcome_interval,
         timer=timer,
     )
-    hearth.events.subscribe(subscriptions(hearth.billing, hearth.buddies, hearth.checkins, pacer))
+    hearth.events.subscribe(
+        subscriptions(hearth.billing, hearth.buddies, hearth.checkins, pacer, hearth.ledger)
+    )
     sweeper = build_sweeper(hearth)
     return Application(
         settings=settings,

@@ -15,6 +15,7 @@ from bot.services.billing import BillingService
 from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
+from bot.services.ledger import Ledger
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
 from bot.services.onboarding import JoinRequests, Onboarding
@@ -38,6 +39,7 @@ class Hearth:
     requests: JoinRequests
     trust: TrustService
     activity: ActivityTracker
+    ledger: Ledger
     buddies: BuddyService
     moderation: ModerationService
     outbox: Outbox

@@ -29,6 +29,15 @@ class MemberJoined:
 
 
 @dataclass(frozen=True)
+class MemberArrived:
+    """Someone became a member once (a join seen the first time, an admin or owner joining,
+    or a join request approved); `MemberJoined` comes with every sighting of a join."""
+
+    chat_id: int
+    user_id: int
+
+
+@dataclass(frozen=True)
 class MemberVerified:
     """A newcomer confirmed the rules (in the group, or by accepting a join request)."""
 
@@ -38,10 +47,12 @@ class MemberVerified:
 
 @dataclass(frozen=True)
 class MemberLeft:
-    """Someone who was in the group (or waiting to get in) left or was removed."""
+    """Someone who was in the group (or waiting to get in) left, or was `removed` by someone
+    else (kicked or banned)."""
 
     chat_id: int
     user_id: int
+    removed: bool = False
 
 
 @dataclass(frozen=True)

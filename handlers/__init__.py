@@ -13,6 +13,7 @@ from handlers import (
     members,
     membership,
     moderation,
+    reactions,
     verification,
 )
 from handlers.common import commands_only
@@ -36,5 +37,6 @@ def build_router() -> Router:
         checkins.build_router(),
         billing.build_router(),
         members.build_router(),
+        reactions.build_router(),
     )
     return router

@@ -7,6 +7,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
 from bot.context import Hearth
+from bot.services.ledger import ME_DAYS
 from bot.views import common
 from bot.views import members as views
 from bot.views.onboarding import RULES_PAYLOAD
@@ -46,7 +47,8 @@ async def help_(message: Message, hearth: Hearth, lang: str) -> None:
 
 
 async def me(message: Message, hearth: Hearth, lang: str) -> None:
-    """Your level in each chat (in a group: only there), streaks, pause, subscriptions."""
+    """Your level in each chat (in a group: only there), days active, streaks, pause,
+    subscriptions."""
     if message.from_user is None:
         return
     user_id = message.from_user.id
@@ -61,6 +63,8 @@ async def me(message: Message, hearth: Hearth, lang: str) -> None:
     for s in standings:
         zone = (await hearth.chat_settings.get(s.chat_id)).timezone
         lines += views.me_standing(lang, s, zone)
+        days = await hearth.ledger.days_active(s.chat_id, user_id, ME_DAYS)
+        lines.append(views.me_days_active(lang, days, ME_DAYS))
         streak = await hearth.checkins.streaks(s.chat_id, user_id)
         if streak is not None:
             lines.append(views.me_streak(lang, streak.current, streak.best))

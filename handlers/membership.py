@@ -59,7 +59,11 @@ async def joined(event: ChatMemberUpdated, hearth: Hearth) -> None:
 async def left(event: ChatMemberUpdated, hearth: Hearth) -> None:
     if event.old_chat_member.status in ADMIN_STATUSES:
         hearth.admins.admin_changed(event.chat.id)
-    await hearth.onboarding.on_leave(event.chat.id, event.new_chat_member.user.id)
+    user_id = event.new_chat_member.user.id
+    removed = event.new_chat_member.status == ChatMemberStatus.KICKED or (
+        event.from_user.id != user_id
+    )
+    await hearth.onboarding.on_leave(event.chat.id, user_id, removed=removed)
 
 
 async def changed(event: ChatMemberUpdated, hearth: Hearth) -> None:
@@ -80,7 +84,9 @@ async def joined_message(message: Message, hearth: Hearth) -> None:
 
 async def left_message(message: Message, hearth: Hearth) -> None:
     if message.left_chat_member is not None:
-        await hearth.onboarding.on_leave(message.chat.id, message.left_chat_member.id)
+        gone = message.left_chat_member.id
+        removed = message.from_user is not None and message.from_user.id != gone
+        await hearth.onboarding.on_leave(message.chat.id, gone, removed=removed)
 
 
 async def group_upgraded(message: Message, hearth: Hearth) -> None:

@@ -16,6 +16,7 @@ from bot.clock import Clock
 
 STARTUP_GRACE = 5.0  # seconds; the default of the STARTUP_GRACE setting
 RECONCILE_AFTER_START = timedelta(minutes=1)
+ROLL_UP_AFTER_START = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ def scheduled_jobs(
     reconcile: Callable[[], Awaitable[int]] | None,
     sweep_interval: float,
     startup_grace: float = STARTUP_GRACE,
+    roll_up_ledger: Callable[[], Awaitable[int]] | None = None,
 ) -> list[Job]:
     """Every recurring job of the bot, in one table."""
     # the first sweep and check-in tick wait a little, so button presses queued while the bot
@@ -49,9 +51,11 @@ def scheduled_jobs(
         # plan, start, remind and close check-ins and send nudges
         Job("checkins", checkin_tick, timedelta(seconds=max(sweep_interval, 1.0)), grace),
         Job("promotions", promote, timedelta(seconds=60)),
-        Job("activity", flush_activity, timedelta(seconds=60)),
+        Job("activity", flush_activity, timedelta(seconds=60)),  # and the ledger's counters
         Job("counters", prune_counters, timedelta(seconds=300)),
     ]
+    if roll_up_ledger is not None:  # old hourly ledger rows become daily ones
+        jobs.append(Job("ledger_rollup", roll_up_ledger, timedelta(hours=24), ROLL_UP_AFTER_START))
     if reconcile is not None:
         # paid membership: payments whose updates were missed, read from getStarTransactions
         jobs.append(Job("reconcile_stars", reconcile, timedelta(hours=24), RECONCILE_AFTER_START))

@@ -12,6 +12,7 @@ from models.checkins import (
     CheckinRound,
 )
 from models.deadlines import Deadline
+from models.ledger import LedgerRow
 from models.members import Member, TrustLevel, WelcomePost
 from models.moderation import ModAction, Report, StopWord, Warning_
 from models.outbox import OutboxMessage
@@ -30,6 +31,7 @@ __all__ = [
     "CheckinQuestions",
     "CheckinRound",
     "Deadline",
+    "LedgerRow",
     "Member",
     "ModAction",
     "OutboxMessage",

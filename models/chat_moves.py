@@ -6,7 +6,7 @@ Rows the new chat already has win: an old row that would collide with one of the
 primary key or unique constraint is dropped, every other old row moves. One exception: a
 person's member row that the new chat got only because they wrote there first (source
 "seen", a placeholder) gives way to their real row, so trust levels, probation and pins
-survive the upgrade."""
+survive the upgrade. The activity ledger's counters are added to the new chat's instead."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 
 from models.base import Base
 from models.chats import Chat, ChatSetting
+from models.ledger import LedgerRepository
 from models.members import Member
 
 CHATS = Chat.__table__
@@ -59,6 +60,7 @@ class ChatMoves:
         old = await self.session.get(Chat, old_id)
         await self._ensure_new(old, new_id, title)
         await self._drop_placeholders(old_id, new_id)
+        await LedgerRepository(self.session).merge_chat(old_id, new_id)  # counters add up
         for column in chat_columns():
             await self._move_column(column, old_id, new_id)
         for key in value_keys:

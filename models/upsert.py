@@ -33,6 +33,26 @@ async def upsert(
     await session.execute(stmt)
 
 
+async def insert_or_add(
+    session: AsyncSession,
+    model: type[Any],
+    rows: list[dict[str, Any]],
+    *,
+    key: list[str],
+    add: str,
+    also: dict[str, Any] | None = None,
+) -> None:
+    """Insert the rows, or add each one's `add` column to the row with the same `key`
+    (`count = count + excluded.count`), in one statement run for every row; on a conflict
+    `also` sets further columns."""
+    stmt = _insert(session, model)
+    column = model.__table__.c[add]
+    change = {add: column + stmt.excluded[add], **(also or {})}
+    stmt = stmt.on_conflict_do_update(index_elements=key, set_=change)
+    connection = await session.connection()
+    await connection.execute(stmt, rows)
+
+
 async def insert_ignore(
     session: AsyncSession, model: type[Any], values: dict[str, Any], *, key: list[str]
 ) -> bool:

@@ -12,6 +12,7 @@ from aiogram.types import Message, TelegramObject
 
 from bot.context import Hearth
 from bot.convert import chat_ref, incoming, is_upgrade, person
+from bot.services.ledger import LedgerKind
 from bot.services.people import Person
 from models.members import TrustLevel
 
@@ -44,6 +45,8 @@ class GroupGate(BaseMiddleware):
         now = hearth.clock.now()
         hearth.activity.touch(event.chat.id, user.id, now)
         edited = event.edit_date is not None
+        if not edited:  # counted in memory; the activity flush writes it
+            hearth.ledger.count(event.chat.id, user.id, LedgerKind.MESSAGE, now)
         # Telegram's timestamp, so a backlog delivered after a restart is not a "flood"
         at = event.date if not edited else now
         if not await hearth.moderation.check(incoming(event, sender, level, at, edited)):

@@ -62,6 +62,11 @@ def me_standing(language: str, standing: Standing, zone: tzinfo) -> list[str]:
     return lines
 
 
+def me_days_active(language: str, days: int, of: int) -> str:
+    """/me for one chat: on how many of the last `of` days the person was active there."""
+    return t(language, "me.days_active", days=days, of=of)
+
+
 def me_streak(language: str, current: int, best: int) -> str:
     return t(language, "checkin.me_streak", streak=current, best=best)
 

@@ -32,6 +32,7 @@ from .limits import RateLimiter
 from .methods import BotApi
 from .objects import JSON
 from .payments import Ledger
+from .reactions import Reactions
 
 __all__ = ["Call", "FakeTelegram"]
 
@@ -158,6 +159,7 @@ class FakeTelegram(ForumWorld):
         )
         self.api = BotApi(self, self.limiter)
         self.payments = Ledger(self)
+        self.reactions = Reactions(self)  # reactions and their (admin-only) updates
         self.calls: list[Call] = []
         self.server_errors: list[str] = []  # tracebacks of bugs in the fake itself
         self.url = ""

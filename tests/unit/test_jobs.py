@@ -33,6 +33,7 @@ async def test_every_scheduled_job_is_awaited(db_url: str) -> None:
             "activity",
             "counters",
             "reconcile_stars",
+            "ledger_rollup",
         }
         for job in jobs:
             assert inspect.iscoroutinefunction(job.func), job.id
@@ -57,9 +58,18 @@ def test_the_table_holds_every_job_and_the_start_up_grace_is_a_setting() -> None
         reconcile=None,
         sweep_interval=0.5,
         startup_grace=0.25,
+        roll_up_ledger=work,
     )
     by_id = {job.id: job for job in jobs}
-    assert set(by_id) == {"deadlines", "checkins", "promotions", "activity", "counters"}
+    assert set(by_id) == {
+        "deadlines",
+        "checkins",
+        "promotions",
+        "activity",
+        "counters",
+        "ledger_rollup",
+    }
+    assert by_id["ledger_rollup"].every == timedelta(hours=24)
     assert by_id["deadlines"].first_after == timedelta(seconds=0.25)
     assert by_id["checkins"].first_after == timedelta(seconds=0.25)
     assert by_id["checkins"].every == timedelta(seconds=1)  # never more often than once a second

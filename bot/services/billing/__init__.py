@@ -44,6 +44,7 @@ from bot.services.billing.values import (
     RulesAccepted,
     SubView,
 )
+from bot.services.ledger import Ledger
 from bot.services.members import AdminGuard
 from bot.services.settings import SettingsService
 
@@ -91,10 +92,11 @@ class BillingService:
         admins: AdminGuard,
         secret: str,
         old_secrets: tuple[str, ...] = (),
+        ledger: Ledger | None = None,
     ) -> None:
         # payloads signed before a key change still verify with the older keys
         self._context = billing = BillingContext(
-            db, clock, notifier, settings, door, admins, secret, (secret, *old_secrets)
+            db, clock, notifier, settings, door, admins, secret, (secret, *old_secrets), ledger
         )
         offers = Offers(billing)
         payments = Payments(billing)

@@ -18,6 +18,7 @@ from bot.services.billing.policy import (
     skip_past_reminders,
 )
 from bot.services.billing.ports import JoinDoor
+from bot.services.ledger import Ledger, LedgerKind
 from bot.services.members import AdminGuard
 from bot.services.settings import ChatConfig, SettingsService
 from models.billing import Renewal, Subscription, SubscriptionRepository, SubStatus
@@ -42,6 +43,11 @@ class BillingContext:
     admins: AdminGuard
     secret: str
     secrets: tuple[str, ...]
+    ledger: Ledger | None = None  # counts payments and expiries
+
+    def count(self, chat_id: int, user_id: int, kind: LedgerKind) -> None:
+        if self.ledger is not None:
+            self.ledger.count(chat_id, user_id, kind)
 
     async def language(self, user_id: int, config: ChatConfig) -> str:
         async with self.db.transaction() as session:

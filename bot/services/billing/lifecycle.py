@@ -30,6 +30,7 @@ from bot.services.billing.ports import (
     REQUEST_UNPAID,
 )
 from bot.services.billing.values import RulesAccepted
+from bot.services.ledger import LedgerKind
 from bot.services.members import remember_person
 from bot.services.people import ChatRef, Person
 from bot.services.settings import ChatConfig
@@ -214,9 +215,11 @@ class Lifecycle:
             await DeadlineRepository(session).cancel(BILL_REMIND, chat_id, user_id)
         if not present:
             log.info("chat %s: time of %s ran out after they left", chat_id, user_id)
+            b.count(chat_id, user_id, LedgerKind.EXPIRED)
             return
         if not await self._remove(chat_id, user_id, previous):
             return
+        b.count(chat_id, user_id, LedgerKind.EXPIRED)
         log.info("chat %s: removed %s whose paid time ended", chat_id, user_id)
         language = await b.language(user_id, config)
         text, keyboard = views.removed(language, chat_id, await b.title(chat_id))

@@ -27,6 +27,7 @@ from bot.services.billing.ports import (
     REQUEST_RETRY,
 )
 from bot.services.billing.values import Applied, PaymentIn, Refusal
+from bot.services.ledger import LedgerKind
 from bot.services.people import Person
 from bot.services.settings import ChatConfig
 from bot.views import billing as views
@@ -177,6 +178,7 @@ class Payments:
                 member_status = None  # a removal racing this payment: they need a way back
             user = await UserRepository(session).get(paid.user_id)
         log.info("chat %s: payment %s from %s recorded", chat_id, paid.charge_id, paid.user_id)
+        b.count(chat_id, paid.user_id, LedgerKind.PAID)
         await self._after_payment(chat_id, paid.user_id, user, member_status, ends_at, config)
         return Applied(duplicate=False, chat_id=chat_id, ends_at=ends_at)
 

@@ -16,6 +16,7 @@ from bot.services.activity import ActivityTracker
 from bot.services.buddies.messages import BuddyMessages
 from bot.services.buddies.outcomes import Change, Followup, Volunteer, VolunteerResult
 from bot.services.buddies.readouts import BuddyView, Overview, read_overview, read_view
+from bot.services.ledger import Ledger, LedgerKind
 from bot.services.matching import Candidate, choose_buddy, normalise_interests, parse_stored
 from bot.services.people import Person
 from bot.services.settings import SettingsService
@@ -50,11 +51,13 @@ class BuddyService:
         notifier: Notifier,
         settings: SettingsService,
         activity: ActivityTracker,
+        ledger: Ledger | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._settings = settings
         self._activity = activity
+        self._ledger = ledger
         self._messages = BuddyMessages(db, notifier, settings)
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -156,6 +159,7 @@ class BuddyService:
             if first:
                 await self._messages.waiting(chat_id, newcomer_id, tell_admins)
             return None
+        self._count(chat_id, newcomer_id, LedgerKind.BUDDY_ASSIGNED)
         await self._introduce(chat_id, newcomer_id, chosen.user_id)
         return chosen.user_id
 
@@ -303,11 +307,16 @@ class BuddyService:
             pair = await BuddyRepository(session).active_pair(chat_id, newcomer_id)
         if pair is None:
             return Followup.NO_BUDDY
+        self._count(chat_id, newcomer_id, LedgerKind.BUDDY_FOLLOWUP)
         if connected:
             return Followup.CONNECTED
         newcomer = await self._messages.who(newcomer_id)
         await self._messages.tell(pair.buddy_id, chat_id, "nudge", newcomer=newcomer)
         return Followup.NUDGED
+
+    def _count(self, chat_id: int, user_id: int, kind: LedgerKind) -> None:
+        if self._ledger is not None:
+            self._ledger.count(chat_id, user_id, kind)
 
     async def view(self, chat_id: int, user_id: int) -> BuddyView:
         async with self._db.transaction() as session:

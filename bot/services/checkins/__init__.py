@@ -27,6 +27,7 @@ from bot.services.checkins.preferences import MAX_PAUSE, Preferences, Streak
 from bot.services.checkins.questions import Question, parse_questions
 from bot.services.checkins.rounds import Rounds, StartNow, StartResult
 from bot.services.checkins.support import SupportFallback
+from bot.services.ledger import Ledger
 from bot.services.settings import SettingsService
 
 __all__ = [
@@ -57,8 +58,9 @@ class CheckinService:
         settings: SettingsService,
         activity: ActivityTracker,
         wake_outbox: Callable[[], None],
+        ledger: Ledger | None = None,
     ) -> None:
-        deps = Deps(db, clock, notifier, settings, activity, wake_outbox)
+        deps = Deps(db, clock, notifier, settings, activity, wake_outbox, ledger)
         self._deps = deps
         self._planner = Planner(deps)
         self._rounds = Rounds(deps)

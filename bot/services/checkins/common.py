@@ -14,6 +14,7 @@ from bot.notifier import Notifier
 from bot.services.activity import ActivityTracker
 from bot.services.checkins import keys
 from bot.services.checkins.questions import Question, decode, defaults
+from bot.services.ledger import Ledger
 from bot.services.settings import ChatConfig, SettingsService
 from bot.views import checkins as views
 from models.chats import ChatRepository
@@ -31,6 +32,7 @@ class Deps:
     settings: SettingsService
     activity: ActivityTracker
     wake: Callable[[], None]  # the outbox: there is something new to send
+    ledger: Ledger | None = None  # counts answered check-ins
 
 
 def questions_for(raw: str | None, language: str) -> list[Question]:

@@ -20,6 +20,7 @@ from bot.services.checkins.common import (
     withdraw_prompts,
 )
 from bot.services.checkins.questions import decode_answers, encode_answers
+from bot.services.ledger import LedgerKind
 from bot.services.settings import ChatConfig
 from bot.views import checkins as views
 from models.checkin_repository import CheckinRepository
@@ -202,6 +203,8 @@ class Flow:
             if entry is None or entry.step < len(questions) or choice not in views.SHARE_CHOICES:
                 return Prompt(views.stale(lang))
             entry.share = choice
+            if not entry.done and self._deps.ledger is not None:  # once a round, not per edit
+                self._deps.ledger.count(row.chat_id, user_id, LedgerKind.CHECKIN_ANSWERED)
             entry.done = True
             entry.step = -1
             entry.updated_at = self._deps.clock.now()

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock, SystemTimer, Timer
 from bot.db import Database
 from bot.notifier import Notifier, Outcome
+from bot.services.ledger import Ledger
 from bot.services.members import AdminGuard
 from bot.services.moderation.audit import AuditLog
 from bot.services.moderation.executor import Executor
@@ -56,13 +57,14 @@ class ModerationService:
         pace: Pace,
         *,
         timer: Timer | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         timer = timer if timer is not None else SystemTimer()
         self._db = db
         self._clock = clock
         self._notifier = notifier
         self.pace = pace
-        self._audit = AuditLog(db, clock, notifier, settings, timer=timer)
+        self._audit = AuditLog(db, clock, notifier, settings, timer=timer, ledger=ledger)
         self._words = StopWords(db, timer=timer)
         deps = Deps(db, clock, notifier, settings, admins, pace, self._audit)
         self._punishments = Punishments(deps)

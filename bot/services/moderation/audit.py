@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.clock import Clock, SystemTimer, Timer
 from bot.db import Database
 from bot.notifier import Notifier
+from bot.services.ledger import Ledger, LedgerKind
 from bot.services.moderation.values import REASON_LIMIT, Action
 from bot.services.settings import CACHE_TTL, SettingsService
 from bot.views import moderation as views
@@ -15,6 +16,15 @@ from models.chats import ChatRepository
 from models.moderation import ModAction, ModerationRepository
 
 LOG_CHAT_KEY = "log_chat"
+COUNTED = {
+    Action.WARN: LedgerKind.WARNED,
+    Action.MUTE: LedgerKind.MUTED,
+    Action.FLOOD: LedgerKind.MUTED,
+    Action.BAN: LedgerKind.BANNED,
+    Action.REPORT: LedgerKind.REPORTED,
+}
+"""Actions the activity ledger counts for their target (a kick counts as "removed" when the
+member leaves)."""
 
 
 class AuditLog:
@@ -28,8 +38,10 @@ class AuditLog:
         settings: SettingsService,
         *,
         timer: Timer | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self._db = db
+        self._ledger = ledger
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._clock = clock
         self._notifier = notifier
@@ -61,6 +73,8 @@ class AuditLog:
             repo = ModerationRepository(session)
             await repo.log(entry)
             names = await repo.names({i for i in (actor_id, target_id) if i is not None})
+        if self._ledger is not None and action in COUNTED:
+            self._ledger.count(chat_id, target_id, COUNTED[action], entry.created_at)
         log_chat = await self.log_chat(chat_id) if post else None
         if log_chat is not None:
             config = await self._settings.get(chat_id)

@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from bot.clock import Clock
 from bot.db import Database
-from bot.events import EventBus, MemberVerified
+from bot.events import EventBus, MemberArrived, MemberVerified
 from bot.i18n import pick_language
 from bot.notifier import Notifier, TelegramUnavailable
 from bot.services.members import MemberDirectory
@@ -110,6 +110,7 @@ class JoinRequests:
         if approved:
             async with self._db.transaction() as session:
                 await DeadlineRepository(session).cancel(REQUEST, chat_id, person.id)
+            await self._events.publish(MemberArrived(chat_id, person.id))
             await self._events.publish(MemberVerified(chat_id, person.id))
             return AcceptResult(Accept.APPROVED, title)
         await self._not_approved(chat_id, person.id, now, MemberStatus.LEFT)
@@ -126,6 +127,7 @@ class JoinRequests:
         async with self._db.transaction() as session:
             await DeadlineRepository(session).cancel(REQUEST, chat_id, user_id)
         if approved:
+            await self._events.publish(MemberArrived(chat_id, user_id))
             await self._events.publish(MemberVerified(chat_id, user_id))
         log.info("chat %s: finished the interrupted approval of %s", chat_id, user_id)
         return Accept.APPROVED

@@ -9,7 +9,14 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.db import Database
-from bot.events import EventBus, MemberJoined, MemberLeft, MemberVerified, WelcomeAwaited
+from bot.events import (
+    EventBus,
+    MemberArrived,
+    MemberJoined,
+    MemberLeft,
+    MemberVerified,
+    WelcomeAwaited,
+)
 from bot.i18n import pick_language
 from bot.notifier import Notifier, Outcome, TelegramUnavailable
 from bot.services.members import SEEN, MemberDirectory, remember_person
@@ -114,7 +121,8 @@ class Onboarding:
         privileged = privileged or person.id in self._owner_ids
         await self._events.publish(MemberJoined(chat, person, privileged))
         if person.is_bot or privileged:
-            await self._admit_without_check(chat, person, now)
+            if await self._admit_without_check(chat, person, now) and not person.is_bot:
+                await self._events.publish(MemberArrived(chat.id, person.id))
             return False
         async with self._db.transaction() as session:
             await ChatRepository(session).ensure(chat.id, chat.title, chat.type, now)
@@ -127,6 +135,7 @@ class Onboarding:
                 return False  # the same join seen twice, or already let in through a request
             await DeadlineRepository(session).cancel(REQUEST, chat.id, person.id)
         self._directory.set(chat.id, person.id, TrustLevel.PENDING)
+        await self._events.publish(MemberArrived(chat.id, person.id))
         try:
             held = await self._notifier.hold(chat.id, person.id)
         except TelegramUnavailable:
@@ -139,7 +148,8 @@ class Onboarding:
         await self._events.publish(WelcomeAwaited(chat.id))
         return True
 
-    async def _admit_without_check(self, chat: ChatRef, person: Person, now: datetime) -> None:
+    async def _admit_without_check(self, chat: ChatRef, person: Person, now: datetime) -> bool:
+        """Let an admin, owner or bot in; True when they were not in before."""
         async with self._db.transaction() as session:
             await ChatRepository(session).ensure(chat.id, chat.title, chat.type, now)
             await remember_person(session, person, now)
@@ -157,13 +167,15 @@ class Onboarding:
                         source="admin" if not person.is_bot else "bot",
                     )
                 )
-                level = TrustLevel.MEMBER
+                level, arrived = TrustLevel.MEMBER, True
             else:
+                arrived = member.status != MemberStatus.IN
                 member.status = MemberStatus.IN
                 if member.trust == TrustLevel.PENDING:
                     member.trust = TrustLevel.MEMBER
                 level = TrustLevel(member.trust)
         self._directory.set(chat.id, person.id, level)
+        return arrived
 
     async def _cannot_hold(self, chat: ChatRef, person: Person) -> None:
         """Without the right to restrict, verification is impossible: let them in, say why."""
@@ -261,8 +273,8 @@ class Onboarding:
         if trust is not None:
             self._directory.set(chat_id, user_id, trust)
 
-    async def on_leave(self, chat_id: int, user_id: int) -> None:
-        """Someone left or was removed: stop any verification and forget their level."""
+    async def on_leave(self, chat_id: int, user_id: int, *, removed: bool = False) -> None:
+        """Someone left or was `removed`: stop any verification and forget their level."""
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat_id, user_id))
             if member is None or member.status == MemberStatus.LEFT:
@@ -275,7 +287,7 @@ class Onboarding:
             )
         self._directory.set(chat_id, user_id, None)
         await self.welcomes.finish(closed)
-        await self._events.publish(MemberLeft(chat_id, user_id))
+        await self._events.publish(MemberLeft(chat_id, user_id, removed))
 
     async def on_join_request(self, chat: ChatRef, person: Person, user_chat_id: int) -> bool:
         """Someone asked to join: write to them privately with the rules and a button."""

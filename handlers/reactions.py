@@ -1,0 +1,27 @@
+"""Reactions: the ledger counts one `reaction` for a person who set a new one. Anonymous
+reactions (an anonymous admin, or only the totals in `message_reaction_count`) are not
+counted: there is no person to count them for."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import MessageReactionUpdated
+
+from bot.context import Hearth
+from bot.services.ledger import LedgerKind
+from handlers.filters import GROUP_TYPES
+
+
+async def reacted(event: MessageReactionUpdated, hearth: Hearth) -> None:
+    user = event.user
+    if user is None or user.is_bot or event.chat.type not in GROUP_TYPES:
+        return
+    if not any(reaction not in event.old_reaction for reaction in event.new_reaction):
+        return  # a reaction taken back is not activity
+    hearth.ledger.count(event.chat.id, user.id, LedgerKind.REACTION)
+
+
+def build_router() -> Router:
+    router = Router(name="reactions")
+    router.message_reaction.register(reacted)
+    return router

@@ -1,0 +1,200 @@
+"""The activity ledger: counters per (chat, person, hour, kind). Never the text of a message.
+
+Rows are hourly (`daily` false); the roll-up turns old hourly rows into one row per day
+whose bucket is midnight UTC and `daily` true, so totals stay and hour-of-day figures can
+leave the daily rows out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    and_,
+    delete,
+    distinct,
+    func,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime
+from models.upsert import insert_or_add
+
+Key = tuple[int, int, datetime, str]
+"""(chat_id, user_id, bucket, kind)"""
+
+
+class LedgerKind(StrEnum):
+    MESSAGE = "message"
+    REACTION = "reaction"
+    JOINED = "joined"
+    VERIFIED = "verified"
+    REMOVED = "removed"
+    LEFT = "left"
+    CHECKIN_ANSWERED = "checkin_answered"
+    BUDDY_ASSIGNED = "buddy_assigned"
+    BUDDY_FOLLOWUP = "buddy_followup"
+    WARNED = "warned"
+    MUTED = "muted"
+    BANNED = "banned"
+    REPORTED = "reported"
+    PAID = "paid"
+    EXPIRED = "expired"
+
+
+ACTIVE_KINDS = (LedgerKind.MESSAGE, LedgerKind.REACTION, LedgerKind.CHECKIN_ANSWERED)
+"""What makes a person "alive" on a day: they wrote, reacted or answered a check-in."""
+
+
+class LedgerRow(Base):
+    """How many times `user_id` did `kind` in `chat_id` during the hour (or day) `bucket`."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (Index("ix_ledger_chat_bucket", "chat_id", "bucket"),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    bucket: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    daily: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+TABLE = cast(Table, LedgerRow.__table__)
+KEY = ["chat_id", "user_id", "bucket", "kind"]
+
+
+def hour_of(at: datetime) -> datetime:
+    """The hourly bucket `at` falls in (UTC)."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def day_of(at: datetime) -> datetime:
+    """The daily bucket `at` falls in: midnight UTC."""
+    return hour_of(at).replace(hour=0)
+
+
+class LedgerRepository:
+    """Writes and reads the counters inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _dialect(self) -> str:
+        bind = self.session.bind
+        return bind.dialect.name if bind is not None else "sqlite"
+
+    async def add(self, counts: Mapping[Key, int], *, daily: bool = False) -> None:
+        """Add the counts to their rows (created at 0 when missing), in one statement."""
+        if not counts:
+            return
+        rows = [
+            {"chat_id": c, "user_id": u, "bucket": b, "kind": k, "count": n, "daily": daily}
+            for (c, u, b, k), n in counts.items()
+        ]
+        # a late hourly count never turns a rolled-up day back into an hour
+        await insert_or_add(
+            self.session,
+            LedgerRow,
+            rows,
+            key=KEY,
+            add="count",
+            also={"daily": True} if daily else None,
+        )
+
+    def _day(self) -> ColumnElement[Any]:
+        """The UTC day of a row's bucket, as SQL."""
+        if self._dialect() == "postgresql":
+            return func.timezone("UTC", TABLE.c.bucket).cast(Date)
+        return func.date(TABLE.c.bucket)
+
+    async def active_days(self, chat_id: int, since: datetime, until: datetime) -> dict[int, int]:
+        """Per person: on how many distinct UTC days in [since, until) they were alive."""
+        query = (
+            select(TABLE.c.user_id, func.count(distinct(self._day())))
+            .where(
+                TABLE.c.chat_id == chat_id,
+                TABLE.c.bucket >= since,
+                TABLE.c.bucket < until,
+                TABLE.c.kind.in_([k.value for k in ACTIVE_KINDS]),
+            )
+            .group_by(TABLE.c.user_id)
+        )
+        return {int(user): int(days) for user, days in (await self.session.execute(query)).all()}
+
+    async def days_active(self, chat_id: int, user_id: int, days: int, now: datetime) -> int:
+        """On how many of the last `days` days (today included, UTC) the person was alive."""
+        since = day_of(now) - timedelta(days=days - 1)
+        query = select(func.count(distinct(self._day()))).where(
+            TABLE.c.chat_id == chat_id,
+            TABLE.c.user_id == user_id,
+            TABLE.c.bucket >= since,
+            TABLE.c.kind.in_([k.value for k in ACTIVE_KINDS]),
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def chats_with_hourly_before(self, cutoff: datetime) -> list[int]:
+        query = (
+            select(TABLE.c.chat_id)
+            .where(TABLE.c.daily.is_(False), TABLE.c.bucket < cutoff)
+            .distinct()
+            .order_by(TABLE.c.chat_id)
+        )
+        return [int(c) for c in (await self.session.execute(query)).scalars()]
+
+    async def roll_up(self, chat_id: int, cutoff: datetime) -> int:
+        """Turn the chat's hourly rows before `cutoff` into daily rows (adding to a daily row
+        already there); returns how many hourly rows went. Running it again changes nothing."""
+        old = and_(TABLE.c.chat_id == chat_id, TABLE.c.daily.is_(False), TABLE.c.bucket < cutoff)
+        found = (
+            await self.session.execute(
+                select(TABLE.c.user_id, TABLE.c.bucket, TABLE.c.kind, TABLE.c.count).where(old)
+            )
+        ).all()
+        if not found:
+            return 0
+        sums: dict[Key, int] = defaultdict(int)
+        for user_id, bucket, kind, count in found:
+            sums[(chat_id, int(user_id), day_of(bucket), str(kind))] += int(count)
+        await self.session.execute(delete(TABLE).where(old))
+        await self.add(sums, daily=True)
+        return len(found)
+
+    async def merge_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: add its counters to the new chat's (an hour both
+        have is summed, not dropped) and delete the old ones."""
+        columns = (TABLE.c.user_id, TABLE.c.bucket, TABLE.c.kind, TABLE.c.count, TABLE.c.daily)
+        found = (
+            await self.session.execute(select(*columns).where(TABLE.c.chat_id == old_id))
+        ).all()
+        for daily in (False, True):
+            counts = {
+                (new_id, int(user_id), bucket, str(kind)): int(count)
+                for user_id, bucket, kind, count, is_daily in found
+                if bool(is_daily) == daily
+            }
+            await self.add(counts, daily=daily)
+        await self.session.execute(delete(TABLE).where(TABLE.c.chat_id == old_id))
+
+    async def totals(self, chat_id: int) -> dict[str, int]:
+        """Every kind's total in the chat (any period)."""
+        query = (
+            select(TABLE.c.kind, func.sum(TABLE.c.count))
+            .where(TABLE.c.chat_id == chat_id)
+            .group_by(TABLE.c.kind)
+        )
+        return {str(k): int(n) for k, n in (await self.session.execute(query)).all()}
