@@ -18,7 +18,6 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Date,
-    Index,
     Integer,
     String,
     Table,
@@ -64,11 +63,14 @@ class LedgerRow(Base):
     """How many times `user_id` did `kind` in `chat_id` during the hour (or day) `bucket`."""
 
     __tablename__ = "ledger"
-    __table_args__ = (Index("ix_ledger_chat_bucket", "chat_id", "bucket"),)
+    # the key leads with (chat, bucket), so a chat's period is one range scan and no second
+    # index is needed; on SQLite the rows live in the key itself (WITHOUT ROWID): a busy
+    # 1,000-member chat's year takes about 25 MB instead of 77 MB
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     bucket: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     daily: Mapped[bool] = mapped_column(Boolean, default=False)

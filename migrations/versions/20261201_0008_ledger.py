@@ -26,14 +26,11 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('daily', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('chat_id', 'user_id', 'bucket', 'kind', name=op.f('pk_ledger'))
+    sa.PrimaryKeyConstraint('chat_id', 'bucket', 'user_id', 'kind', name=op.f('pk_ledger')),
+    sqlite_with_rowid=False,
     )
-    with op.batch_alter_table('ledger', schema=None) as batch_op:
-        batch_op.create_index('ix_ledger_chat_bucket', ['chat_id', 'bucket'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('ledger', schema=None) as batch_op:
-        batch_op.drop_index('ix_ledger_chat_bucket')
 
     op.drop_table('ledger')
