@@ -90,6 +90,26 @@ async def test_the_button_nudges_the_buddy_privately_once_a_day(harness: Harness
     assert len(h.fake.sent_messages(MEMBER)) == before + 2
 
 
+async def test_a_member_who_paused_nudges_has_no_button_and_is_not_nudged(
+    harness: Harness,
+) -> None:
+    h = harness
+    await drifting_chat(h)
+    await say(h, GROUP, ADMIN, "/atrisk")
+    before = await last_private(h, ADMIN)  # the button as it was before the pause
+    assert "Paused until" in await say(h, NEWCOMER, NEWCOMER, "/pause 4w")
+    await say(h, GROUP, ADMIN, "/atrisk")
+    answer = await last_private(h, ADMIN)
+    assert "1. Nina — silent 40 d" in answer["text"]
+    assert "reply_markup" not in answer
+    privately = len(texts(h, MEMBER))
+    h.fake.press_button(ADMIN, ADMIN, before["message_id"], f"drift:b:{GROUP}:{NEWCOMER}")
+    await h.settle()
+    await h.app.hearth.outbox.drain()
+    assert h.fake.callback_answers[-1]["text"].startswith("Their buddy can't be reached")
+    assert texts(h, MEMBER)[privately:] == []
+
+
 async def test_a_non_admin_is_refused_and_the_group_sees_no_names(harness: Harness) -> None:
     h = harness
     await drifting_chat(h)
