@@ -41,6 +41,7 @@ from bot.services.billing import BILL_END, BILL_REMIND, BillingService
 from bot.services.buddies import FOLLOWUP, BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
+from bot.services.drift import DriftService
 from bot.services.ledger import Ledger, LedgerKind, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
@@ -296,6 +297,7 @@ def build_hearth(
                 c.directory.forget_chat,
             ),
         ),
+        drift=DriftService(db, clock, ledger, c.chat_settings, c.outbox.wake),
     )
 
 

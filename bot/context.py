@@ -15,6 +15,7 @@ from bot.services.billing import BillingService
 from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
+from bot.services.drift import DriftService
 from bot.services.ledger import Ledger
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
@@ -46,3 +47,4 @@ class Hearth:
     checkins: CheckinService
     billing: BillingService
     upgrades: ChatUpgrades
+    drift: DriftService

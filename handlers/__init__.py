@@ -9,6 +9,7 @@ from handlers import (
     billing,
     buddies,
     checkins,
+    drift,
     errors,
     members,
     membership,
@@ -36,6 +37,7 @@ def build_router() -> Router:
         commands,
         checkins.build_router(),
         billing.build_router(),
+        drift.build_router(),
         members.build_router(),
         reactions.build_router(),
     )

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
+from models.members import Member, MemberStatus
 from models.upsert import insert_or_add
 
 Key = tuple[int, int, datetime, str]
@@ -137,6 +138,35 @@ class LedgerRepository:
             .group_by(TABLE.c.user_id)
         )
         return {int(user): int(days) for user, days in (await self.session.execute(query)).all()}
+
+    async def first_bucket(self, chat_id: int) -> datetime | None:
+        """When the chat's earliest counter was recorded (None: nothing yet)."""
+        query = select(func.min(TABLE.c.bucket)).where(TABLE.c.chat_id == chat_id)
+        return cast(datetime | None, (await self.session.execute(query)).scalar_one())
+
+    async def gone_quiet(
+        self, chat_id: int, active_since: datetime, silent_since: datetime, limit: int
+    ) -> list[tuple[int, datetime]]:
+        """People still in the chat whose latest activity (message, reaction, check-in answer)
+        since `active_since` came before `silent_since`: (user, last active), the most
+        recently active first, at most `limit`."""
+        last = func.max(TABLE.c.bucket)
+        same = and_(Member.chat_id == TABLE.c.chat_id, Member.user_id == TABLE.c.user_id)
+        query = (
+            select(TABLE.c.user_id, last)
+            .join(Member, same)
+            .where(
+                TABLE.c.chat_id == chat_id,
+                TABLE.c.bucket >= active_since,
+                TABLE.c.kind.in_([k.value for k in ACTIVE_KINDS]),
+                Member.status == MemberStatus.IN,
+            )
+            .group_by(TABLE.c.user_id)
+            .having(last < silent_since)
+            .order_by(last.desc(), TABLE.c.user_id)
+            .limit(limit)
+        )
+        return [(int(user), at) for user, at in (await self.session.execute(query)).all()]
 
     async def days_active(self, chat_id: int, user_id: int, days: int, now: datetime) -> int:
         """On how many of the last `days` days (today included, UTC) the person was alive."""

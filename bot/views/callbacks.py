@@ -101,3 +101,18 @@ class CheckinOptIn(CallbackData, prefix="ci"):
     op: Literal["o"] = "o"
     chat_id: int
     on: bool
+
+
+class AtRiskChat(CallbackData, prefix="drift"):
+    """/atrisk in private: list who is drifting away in this chat (to the admin who asked)."""
+
+    op: Literal["c"] = "c"
+    chat_id: int
+
+
+class AskBuddy(CallbackData, prefix="drift"):
+    """/atrisk: ask this member's buddy to say hi (privately; admins only, checked on press)."""
+
+    op: Literal["b"] = "b"
+    chat_id: int
+    user_id: int

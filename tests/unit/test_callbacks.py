@@ -7,6 +7,8 @@ from aiogram.filters.callback_data import CallbackData
 
 from bot.views.callbacks import (
     AcceptRules,
+    AskBuddy,
+    AtRiskChat,
     BuddyFollowup,
     CancelSubscription,
     CheckinBegin,
@@ -34,6 +36,8 @@ LEGACY: list[tuple[CallbackData, str]] = [
     (CheckinShare(round_id=42, choice="anon"), "ci:s:42:anon"),
     (CheckinOptIn(chat_id=-1001, on=True), "ci:o:-1001:1"),
     (CheckinOptIn(chat_id=-1001, on=False), "ci:o:-1001:0"),
+    (AtRiskChat(chat_id=-1001), "drift:c:-1001"),
+    (AskBuddy(chat_id=-1001, user_id=42), "drift:b:-1001:42"),
 ]
 
 
