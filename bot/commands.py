@@ -39,6 +39,8 @@ ADMIN = (
     # check-ins
     "checkin_now",
     "checkin_questions",
+    # community health
+    "stats",
 )
 PAID_PRIVATE = ("subscribe", "cancel", "paysupport")
 PAID_ADMIN = ("invite", "grant", "exempt", "unexempt", "subs", "refund")

@@ -14,6 +14,7 @@ from handlers import (
     membership,
     moderation,
     reactions,
+    stats,
     verification,
 )
 from handlers.common import commands_only
@@ -36,7 +37,8 @@ def build_router() -> Router:
         commands,
         checkins.build_router(),
         billing.build_router(),
-        members.build_router(),
+        stats.build_router(),
+        members.build_router(),  # after every router with buttons: it answers stale ones
         reactions.build_router(),
     )
     return router

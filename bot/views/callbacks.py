@@ -101,3 +101,11 @@ class CheckinOptIn(CallbackData, prefix="ci"):
     op: Literal["o"] = "o"
     chat_id: int
     on: bool
+
+
+class StatsChat(CallbackData, prefix="st"):
+    """/stats in private: this chat's figures (or its CSV) over `days`, to the admin who asked."""
+
+    chat_id: int
+    days: int
+    csv: bool = False
