@@ -9,7 +9,11 @@ import csv
 import io
 from datetime import timedelta
 
+from sqlalchemy import func, select
+
+from models.ledger import LedgerRow
 from tests.dispatcher.conftest import ADMIN, BOSS, GROUP, MEMBER, NEWCOMER, OWNER, Harness
+from tests.dispatcher.test_billing import paid_chat, request_and_pay
 from tests.dispatcher.test_ledger import SECRET, flush_job, join_and_verify
 from tests.dispatcher.test_moderation import say
 
@@ -182,3 +186,88 @@ async def test_stats_in_private_offers_the_chats_the_person_administers(
 async def test_a_chat_without_activity_has_no_report(harness: Harness) -> None:
     h = harness
     assert await h.app.hearth.health.report(GROUP, 30) is None
+
+
+async def test_a_member_count_telegram_will_not_give_leaves_the_ratio_out(
+    harness: Harness,
+) -> None:
+    h = harness
+    await lively_group(h)
+    h.fake.send_message(ADMIN, ADMIN, "/start")
+    h.fake.fail_next("getChatMemberCount", 400, "Bad Request: CHAT_ADMIN_REQUIRED")
+    await group_command(h, ADMIN, "/stats")
+    report = h.replies(ADMIN)[-1]
+    assert "Alive in 30 days: 5 (Telegram did not give the member count" in report
+    assert " of " not in report.split("\n")[1]
+
+
+async def join_and_press(h: Harness, user_id: int, *, press: bool = True) -> None:
+    h.fake.add_user(user_id, f"Newcomer {user_id}", language_code="en")
+    h.fake.user_joins(GROUP, user_id)
+    await h.settle()
+    if not press:
+        return
+    welcome = [
+        m for m in h.fake.sent_messages(GROUP) if "hearth:verify" in str(m.get("reply_markup"))
+    ][-1]
+    h.fake.press_button(user_id, GROUP, welcome["message_id"], "hearth:verify")
+    await h.settle()
+
+
+async def test_the_funnel_counts_who_joined_verified_and_wrote_within_a_week(
+    harness: Harness,
+) -> None:
+    h = harness
+    newcomers = (601, 602, 603, 604)
+    for user_id in newcomers:
+        await join_and_press(h, user_id, press=user_id != 604)  # 604 never confirms
+    await say(h, 601, "hi")
+    h.clock.advance(timedelta(days=6))
+    h.fake.advance(timedelta(days=6).total_seconds())
+    await say(h, 602, "hello, after six days")
+    h.clock.advance(timedelta(days=2))
+    h.fake.advance(timedelta(days=2).total_seconds())
+    await say(h, 603, "a week and more later")  # too late for the funnel
+    h.fake.send_message(ADMIN, ADMIN, "/start")
+
+    await group_command(h, ADMIN, "/stats")
+
+    report = h.replies(ADMIN)[-1]
+    verified = await verified_among(h, newcomers)
+    assert verified == 3
+    assert "Newcomers: joined 4 → verified 3 → wrote within 7 days 2" in report
+
+
+async def verified_among(h: Harness, users: tuple[int, ...]) -> int:
+    async with h.app.db.transaction() as session:
+        query = select(func.count()).where(
+            LedgerRow.chat_id == GROUP, LedgerRow.kind == "verified", LedgerRow.user_id.in_(users)
+        )
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_a_paid_chat_shows_its_payments(harness: Harness) -> None:
+    h = harness
+    await paid_chat(h)
+    for user_id in (701, 702, 703):
+        h.fake.add_user(user_id, f"Payer {user_id}", language_code="en")
+        await request_and_pay(h, user_id)
+    h.fake.send_message(ADMIN, ADMIN, "/start")
+
+    await group_command(h, ADMIN, "/stats")
+
+    assert "Paid membership: 3 payments, 0 expired" in h.replies(ADMIN)[-1]
+
+
+async def test_an_anonymous_admin_is_asked_to_use_their_own_account(harness: Harness) -> None:
+    h = harness
+    await lively_group(h)
+    h.fake.add_user(1087968824, "Group", username="GroupAnonymousBot", is_bot=True)
+    anonymous = {"id": GROUP, "type": "supergroup", "title": "Circle"}
+    documents = len(h.fake.payments.documents)
+    for text in ("/stats", "/stats csv"):
+        h.fake.send_message(GROUP, 1087968824, text, sender_chat=anonymous, force=True)
+        await h.settle()
+        assert "своего аккаунта" in h.replies(GROUP)[-1]  # the group speaks Russian
+    assert len(h.fake.payments.documents) == documents
+    assert not [text for text in h.replies(GROUP) if "Живых" in text or "Alive" in text]
