@@ -42,6 +42,7 @@ from bot.services.buddies import FOLLOWUP, BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
 from bot.services.drift import DriftService
+from bot.services.health import HealthService
 from bot.services.ledger import Ledger, LedgerKind, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
@@ -280,6 +281,7 @@ def build_hearth(
         trust=TrustService(db, clock, c.chat_settings, c.directory, c.events),
         activity=activity,
         ledger=ledger,
+        health=HealthService(db, clock, ledger, c.notifier, c.chat_settings),
         buddies=BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger),
         moderation=moderation,
         outbox=c.outbox,

@@ -41,6 +41,7 @@ ADMIN = (
     "checkin_questions",
     # community health
     "atrisk",
+    "stats",
 )
 PAID_PRIVATE = ("subscribe", "cancel", "paysupport")
 PAID_ADMIN = ("invite", "grant", "exempt", "unexempt", "subs", "refund")

@@ -16,6 +16,7 @@ from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
 from bot.services.drift import DriftService
+from bot.services.health import HealthService
 from bot.services.ledger import Ledger
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
@@ -41,6 +42,7 @@ class Hearth:
     trust: TrustService
     activity: ActivityTracker
     ledger: Ledger
+    health: HealthService
     buddies: BuddyService
     moderation: ModerationService
     outbox: Outbox

@@ -15,6 +15,7 @@ from handlers import (
     membership,
     moderation,
     reactions,
+    stats,
     verification,
 )
 from handlers.common import commands_only
@@ -38,7 +39,8 @@ def build_router() -> Router:
         checkins.build_router(),
         billing.build_router(),
         drift.build_router(),
-        members.build_router(),
+        stats.build_router(),
+        members.build_router(),  # after every router with buttons: it answers stale ones
         reactions.build_router(),
     )
     return router

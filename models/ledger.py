@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
@@ -139,11 +139,6 @@ class LedgerRepository:
         )
         return {int(user): int(days) for user, days in (await self.session.execute(query)).all()}
 
-    async def first_bucket(self, chat_id: int) -> datetime | None:
-        """When the chat's earliest counter was recorded (None: nothing yet)."""
-        query = select(func.min(TABLE.c.bucket)).where(TABLE.c.chat_id == chat_id)
-        return cast(datetime | None, (await self.session.execute(query)).scalar_one())
-
     async def gone_quiet(
         self, chat_id: int, active_since: datetime, silent_since: datetime, limit: int
     ) -> list[tuple[int, datetime]]:
@@ -230,3 +225,35 @@ class LedgerRepository:
             .group_by(TABLE.c.kind)
         )
         return {str(k): int(n) for k, n in (await self.session.execute(query)).all()}
+
+    async def daily_counts(
+        self, chat_id: int, since: datetime, until: datetime
+    ) -> list[tuple[int, date, str, int]]:
+        """(person, UTC day, kind, count) of the chat's rows in [since, until), summed per day."""
+        day = self._day()
+        query = (
+            select(TABLE.c.user_id, day, TABLE.c.kind, func.sum(TABLE.c.count))
+            .where(TABLE.c.chat_id == chat_id, TABLE.c.bucket >= since, TABLE.c.bucket < until)
+            .group_by(TABLE.c.user_id, day, TABLE.c.kind)
+        )
+        return [
+            (int(user), _as_date(when), str(kind), int(n))
+            for user, when, kind, n in (await self.session.execute(query)).all()
+        ]
+
+    async def first_bucket(self, chat_id: int) -> datetime | None:
+        """When the chat's earliest counter was recorded (None: nothing yet)."""
+        query = select(func.min(TABLE.c.bucket)).where(TABLE.c.chat_id == chat_id)
+        found = (await self.session.execute(query)).scalar_one_or_none()
+        return None if found is None else _as_datetime(found)
+
+
+def _as_date(value: Any) -> date:
+    """SQLite's date() gives text, PostgreSQL a date."""
+    return date.fromisoformat(value) if isinstance(value, str) else cast(date, value)
+
+
+def _as_datetime(value: Any) -> datetime:
+    """min() may come back as text on SQLite (the column type is not applied to it)."""
+    found = datetime.fromisoformat(value) if isinstance(value, str) else cast(datetime, value)
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)

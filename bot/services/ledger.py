@@ -68,7 +68,7 @@ class Ledger:
     async def days_active(self, chat_id: int, user_id: int, days: int = ME_DAYS) -> int:
         """On how many of the last `days` days the person wrote, reacted or answered a
         check-in in the chat (what is still in memory included)."""
-        await self._flush_quietly()
+        await self.flush_quietly()
         async with self._db.transaction() as session:
             return await LedgerRepository(session).days_active(
                 chat_id, user_id, days, self._clock.now()
@@ -89,7 +89,8 @@ class Ledger:
             log.info("ledger: %d hourly rows of %d chats rolled up", gone, len(chats))
         return gone
 
-    async def _flush_quietly(self) -> None:
+    async def flush_quietly(self) -> None:
+        """Flush before reading; a failure is logged, and the read goes on with what is stored."""
         try:
             await self.flush()
         except Exception:

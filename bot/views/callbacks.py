@@ -116,3 +116,11 @@ class AskBuddy(CallbackData, prefix="drift"):
     op: Literal["b"] = "b"
     chat_id: int
     user_id: int
+
+
+class StatsChat(CallbackData, prefix="st"):
+    """/stats in private: this chat's figures (or its CSV) over `days`, to the admin who asked."""
+
+    chat_id: int
+    days: int
+    csv: bool = False
