@@ -92,3 +92,13 @@ def parse_chat_id(token: str) -> int | None:
     if not digits.isascii() or not digits.isdigit() or len(digits) > 16:
         return None
     return int(token)
+
+
+async def admin_chats(hearth: Hearth, user_id: int) -> list[tuple[int, str]]:
+    """The chats (id, title) the person is in and administers (asked of Telegram each time),
+    for commands that offer a choice of chat in private."""
+    return [
+        (chat_id, title)
+        for chat_id, title in await hearth.directory.chats_of(user_id)
+        if await hearth.admins.is_admin(chat_id, user_id)
+    ]

@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.context import Hearth
 from bot.views import drift as views
 from bot.views.callbacks import AskBuddy, AtRiskChat
-from handlers.common import commands_only, reply
+from handlers.common import admin_chats, commands_only, reply
 from handlers.filters import GroupAdmin, private_chat
 
 
@@ -48,19 +48,11 @@ async def atrisk(message: Message, hearth: Hearth, lang: str) -> None:
     await reply(hearth, message, views.delivered(lang, sent))
 
 
-async def _admin_chats(hearth: Hearth, user_id: int) -> list[tuple[int, str]]:
-    return [
-        (chat_id, title)
-        for chat_id, title in await hearth.drift.chats_of(user_id)
-        if await hearth.admins.is_admin(chat_id, user_id)
-    ]
-
-
 async def atrisk_in_private(message: Message, hearth: Hearth, lang: str) -> None:
     """In private: the one chat the sender administers, or a choice among several."""
     if message.from_user is None:
         return
-    chats = await _admin_chats(hearth, message.from_user.id)
+    chats = await admin_chats(hearth, message.from_user.id)
     if not chats:
         await reply(hearth, message, views.no_chats(lang))
     elif len(chats) == 1:
@@ -75,7 +67,7 @@ async def on_chat(
 ) -> None:
     """The chat chosen for /atrisk in private: its list, to its admins only."""
     user_id = query.from_user.id
-    chats = dict(await _admin_chats(hearth, user_id))
+    chats = dict(await admin_chats(hearth, user_id))
     if callback_data.chat_id not in chats:
         await hearth.notifier.answer(query.id, views.not_admin(lang), alert=True)
         return

@@ -12,7 +12,7 @@ from bot.context import Hearth
 from bot.services.health import PERIODS
 from bot.views import stats as views
 from bot.views.callbacks import StatsChat
-from handlers.common import commands_only, reply
+from handlers.common import admin_chats, commands_only, reply
 from handlers.filters import GroupAdmin, private_chat
 
 DEFAULT_DAYS = 30
@@ -71,14 +71,6 @@ async def stats(message: Message, command: CommandObject, hearth: Hearth, lang: 
     await reply(hearth, message, views.delivered(lang, sent))
 
 
-async def _admin_chats(hearth: Hearth, user_id: int) -> list[tuple[int, str]]:
-    return [
-        (chat_id, title)
-        for chat_id, title in await hearth.health.member_chats(user_id)
-        if await hearth.admins.is_admin(chat_id, user_id)
-    ]
-
-
 async def stats_in_private(
     message: Message, command: CommandObject, hearth: Hearth, lang: str
 ) -> None:
@@ -91,7 +83,7 @@ async def stats_in_private(
         return
     days, as_csv = parsed
     user_id = message.from_user.id
-    chats = await _admin_chats(hearth, user_id)
+    chats = await admin_chats(hearth, user_id)
     if not chats:
         await reply(hearth, message, views.no_chats(lang))
     elif len(chats) == 1:
@@ -107,7 +99,7 @@ async def on_stats_chat(
     """The chat chosen for /stats in private: its figures, to its admins only (checked
     again: the button may be old, the person no longer an admin)."""
     chat_id, user_id = callback_data.chat_id, query.from_user.id
-    chats = dict(await _admin_chats(hearth, user_id))
+    chats = dict(await admin_chats(hearth, user_id))
     days = callback_data.days if callback_data.days in PERIODS else DEFAULT_DAYS
     if chat_id not in chats:
         await hearth.notifier.answer(query.id, views.no_chats(lang), alert=True)

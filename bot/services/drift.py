@@ -103,13 +103,6 @@ class DriftService:
                 )
         return DriftReport(drifters)
 
-    async def chats_of(self, user_id: int) -> list[tuple[int, str]]:
-        """The chats (id, title) the bot is in where the person is a member, by title; the
-        caller keeps those they administer."""
-        async with self._db.transaction() as session:
-            rows = await MemberRepository(session).in_active_chats(user_id)
-        return [(chat.id, chat.title) for _, chat in rows]
-
     async def ask_buddy(self, chat_id: int, user_id: int) -> AskOutcome:
         """Queue one private nudge to the member's active buddy, at most one a day (the
         chat's day); the member must still be in the chat and accept nudges."""

@@ -18,7 +18,6 @@ from bot.notifier import Notifier
 from bot.services.ledger import Ledger
 from bot.services.settings import SettingsService
 from models.ledger import ACTIVE_KINDS, LedgerKind, LedgerRepository, day_of
-from models.members import MemberRepository
 
 __all__ = [
     "ALIVE_DAYS",
@@ -176,13 +175,6 @@ class HealthService:
                 one.people[kind].add(user)
                 one.counts[kind] += n
         return list(series.values())
-
-    async def member_chats(self, user_id: int) -> list[tuple[int, str]]:
-        """Chats the bot is in where the person is a member, by title (the caller checks
-        which of them they administer)."""
-        async with self._db.transaction() as session:
-            found = await MemberRepository(session).in_active_chats(user_id)
-        return [(chat.id, chat.title) for _, chat in found]
 
 
 def _per_day(rows: Rows, kind: str, start: date, days: int) -> list[int]:

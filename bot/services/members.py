@@ -11,7 +11,7 @@ from bot.db import Database
 from bot.notifier import Notifier
 from bot.services.people import ChatRef, Person
 from models.chats import ChatRepository
-from models.members import Member, MemberStatus, TrustLevel
+from models.members import Member, MemberRepository, MemberStatus, TrustLevel
 from models.upsert import insert_ignore
 from models.users import UserRepository
 
@@ -40,6 +40,12 @@ class MemberDirectory:
             self._levels.pop((chat_id, user_id), None)
         else:
             self._levels[(chat_id, user_id)] = level
+
+    async def chats_of(self, user_id: int) -> list[tuple[int, str]]:
+        """The chats (id, title) the bot is in where the person is a member, by title."""
+        async with self._db.transaction() as session:
+            rows = await MemberRepository(session).in_active_chats(user_id)
+        return [(chat.id, chat.title) for _, chat in rows]
 
     def forget_chat(self, chat_id: int) -> None:
         """Drop what is cached about the chat (it moved to a supergroup id)."""
