@@ -79,7 +79,7 @@ class DriftService:
         """Members still in the chat, alive in the 30 days before the last 21 and silent in
         those 21, the most recently active first (at most 30); what is only counted in
         memory so far is written first."""
-        await self._flush()
+        await self._ledger.flush_quietly()
         now = self._clock.now()
         silent_since = now - timedelta(days=SILENT_DAYS)
         active_since = silent_since - timedelta(days=ACTIVE_DAYS)
@@ -149,9 +149,3 @@ class DriftService:
         person = await session.get(CheckinPerson, user_id)
         paused = person.paused_until if person is not None else None
         return paused is None or paused <= now
-
-    async def _flush(self) -> None:
-        try:
-            await self._ledger.flush()
-        except Exception:
-            log.exception("could not store the ledger's counters")

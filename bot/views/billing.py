@@ -11,8 +11,7 @@ from bot.notifier import Button, Keyboard
 from bot.services.billing.values import Overview, PaymentLine, Refund, Refusal, SubView
 from bot.services.people import mention
 from bot.views.callbacks import CancelSubscription, Offer, RefundChat, ResumeSubscription
-
-Chats = list[tuple[int, str]]
+from bot.views.common import Chats, chat_buttons
 
 
 def _renew_button(lang: str, chat_id: int) -> Keyboard:
@@ -166,18 +165,13 @@ def me_line(lang: str, view: SubView, until: datetime, zone: tzinfo) -> str:
 
 def choose_offer(lang: str, chats: Chats) -> tuple[str, Keyboard]:
     """Which paid chat to get an invoice for."""
-    keyboard = [
-        [Button(title[:60], data=Offer(chat_id=chat_id).pack())] for chat_id, title in chats
-    ]
+    keyboard = chat_buttons(chats, lambda chat_id: Offer(chat_id=chat_id))
     return t(lang, "billing.choose_chat"), keyboard
 
 
 def choose_cancel(lang: str, chats: Chats) -> tuple[str, Keyboard]:
     """Which subscription to stop renewing."""
-    keyboard = [
-        [Button(title[:60], data=CancelSubscription(chat_id=chat_id).pack())]
-        for chat_id, title in chats
-    ]
+    keyboard = chat_buttons(chats, lambda chat_id: CancelSubscription(chat_id=chat_id))
     return t(lang, "billing.choose_chat"), keyboard
 
 
@@ -284,9 +278,7 @@ def refund_not_anonymous(lang: str) -> str:
 
 def choose_refund_chat(lang: str, chats: Chats) -> tuple[str, Keyboard]:
     """/refund in private without a charge id: whose payments to list."""
-    keyboard = [
-        [Button(title[:60], data=RefundChat(chat_id=chat_id).pack())] for chat_id, title in chats
-    ]
+    keyboard = chat_buttons(chats, lambda chat_id: RefundChat(chat_id=chat_id))
     return t(lang, "billing.choose_chat"), keyboard
 
 

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
+from aiogram.filters.callback_data import CallbackData
+
 from bot.i18n import t
+from bot.messages import Button, Keyboard
+
+Chats = list[tuple[int, str]]
+"""(chat id, title) pairs, e.g. the chats a person may pick from in private."""
+
+
+def chat_buttons(chats: Chats, data: Callable[[int], CallbackData]) -> Keyboard:
+    """One button per chat (its title, cut to 60 characters) carrying `data(chat id)`."""
+    return [[Button(title[:60], data=data(chat_id).pack())] for chat_id, title in chats]
 
 
 def group_only(lang: str) -> str:

@@ -12,11 +12,10 @@ from bot.i18n import format_moment, t
 from bot.messages import split_lines
 from bot.notifier import Button, Keyboard
 from bot.views.callbacks import AskBuddy, AtRiskChat
+from bot.views.common import Chats, chat_buttons
 
 if TYPE_CHECKING:  # the service builds the buddy's text here: no import cycle at run time
     from bot.services.drift import AskOutcome, DriftReport
-
-Chats = list[tuple[int, str]]
 
 
 def report(
@@ -77,7 +76,5 @@ def not_admin(lang: str) -> str:
 
 def choose_chat(lang: str, chats: Chats) -> tuple[str, Keyboard]:
     """/atrisk in private, for an admin of several chats: which one."""
-    keyboard = [
-        [Button(title[:60], data=AtRiskChat(chat_id=chat_id).pack())] for chat_id, title in chats
-    ]
+    keyboard = chat_buttons(chats, lambda chat_id: AtRiskChat(chat_id=chat_id))
     return t(lang, "drift.choose_chat"), keyboard

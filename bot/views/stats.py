@@ -9,9 +9,10 @@ import io
 from html import escape
 
 from bot.i18n import t
-from bot.notifier import Button, Keyboard
+from bot.notifier import Keyboard
 from bot.services.health import DayFigures, HealthReport
 from bot.views.callbacks import StatsChat
+from bot.views.common import chat_buttons
 from models.ledger import LedgerKind
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -107,10 +108,9 @@ def choose_chat(
     lang: str, chats: list[tuple[int, str]], days: int, as_csv: bool
 ) -> tuple[str, Keyboard]:
     """/stats in private, several chats: which one."""
-    keyboard = [
-        [Button(title[:60], data=StatsChat(chat_id=chat_id, days=days, csv=as_csv).pack())]
-        for chat_id, title in chats
-    ]
+    keyboard = chat_buttons(
+        chats, lambda chat_id: StatsChat(chat_id=chat_id, days=days, csv=as_csv)
+    )
     return t(lang, "stats.choose_chat"), keyboard
 
 
