@@ -4,7 +4,6 @@ through the outbox, once a day). Nothing here ever writes into the group."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,8 +25,6 @@ from models.checkins import CheckinPerson
 from models.ledger import LedgerRepository
 from models.members import MemberRepository, MemberStatus
 from models.users import UserRepository
-
-log = logging.getLogger(__name__)
 
 SILENT_DAYS = 21  # silent for at least this long
 ACTIVE_DAYS = 30  # ... after having been alive in the 30 days before that
