@@ -117,7 +117,7 @@ class Application:
         await self.pacer.stop()
         await self.hearth.outbox.stop()
         try:
-            await flush_each(self.hearth.activity.flush, self.hearth.ledger.flush)()
+            await self.hearth.flush_counters()
         except Exception:
             log.exception("could not store recent activity at shutdown")
         await self.hearth.moderation.pace.close()
@@ -328,7 +328,7 @@ def build_scheduler(
         sweep_deadlines=sweeper.sweep,
         checkin_tick=hearth.checkins.tick,
         promote=hearth.trust.promote_due,
-        flush_activity=flush_each(hearth.activity.flush, hearth.ledger.flush),
+        flush_activity=hearth.flush_counters,
         prune_counters=hearth.moderation.prune_counters,
         reconcile=hearth.billing.reconcile,
         sweep_interval=settings.sweep_interval,

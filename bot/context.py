@@ -17,7 +17,7 @@ from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
 from bot.services.drift import DriftService
 from bot.services.health import HealthService
-from bot.services.ledger import Ledger
+from bot.services.ledger import Ledger, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
 from bot.services.onboarding import JoinRequests, Onboarding
@@ -50,3 +50,8 @@ class Hearth:
     billing: BillingService
     upgrades: ChatUpgrades
     drift: DriftService
+
+    async def flush_counters(self) -> int:
+        """Store what is counted in memory (last activity, the ledger) in one go each; both
+        run even if one fails (the first failure is raised); the number of rows written."""
+        return await flush_each(self.activity.flush, self.ledger.flush)()
