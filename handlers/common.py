@@ -96,9 +96,11 @@ def parse_chat_id(token: str) -> int | None:
 
 async def admin_chats(hearth: Hearth, user_id: int) -> list[tuple[int, str]]:
     """The chats (id, title) the person is in and administers (asked of Telegram each time),
-    for commands that offer a choice of chat in private."""
+    for commands that offer a choice of chat in private. Owners (OWNER_IDS) get every chat
+    the bot is in, members of it or not."""
+    owner = user_id in hearth.admins.owner_ids
     return [
         (chat_id, title)
-        for chat_id, title in await hearth.directory.chats_of(user_id)
+        for chat_id, title in await hearth.directory.chats_of(user_id, every=owner)
         if await hearth.admins.is_admin(chat_id, user_id)
     ]

@@ -67,6 +67,11 @@ class ChatRepository:
             (await self.session.execute(select(Chat.id).where(Chat.active.is_(True)))).scalars()
         )
 
+    async def active_titles(self) -> list[tuple[int, str]]:
+        """Chats the bot is still in, (id, title) by title."""
+        query = select(Chat.id, Chat.title).where(Chat.active.is_(True)).order_by(Chat.title)
+        return [(int(i), str(title)) for i, title in (await self.session.execute(query)).all()]
+
     async def set_active(self, chat_id: int, active: bool) -> None:
         chat = await self.get(chat_id)
         if chat is not None:

@@ -41,9 +41,12 @@ class MemberDirectory:
         else:
             self._levels[(chat_id, user_id)] = level
 
-    async def chats_of(self, user_id: int) -> list[tuple[int, str]]:
-        """The chats (id, title) the bot is in where the person is a member, by title."""
+    async def chats_of(self, user_id: int, *, every: bool = False) -> list[tuple[int, str]]:
+        """The chats (id, title) the bot is in where the person is a member, by title; with
+        `every`, all the chats the bot is in (for owners, who need not be members)."""
         async with self._db.transaction() as session:
+            if every:
+                return await ChatRepository(session).active_titles()
             rows = await MemberRepository(session).in_active_chats(user_id)
         return [(chat.id, chat.title) for _, chat in rows]
 

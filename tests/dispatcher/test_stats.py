@@ -183,6 +183,24 @@ async def test_stats_in_private_offers_the_chats_the_person_administers(
     assert not [t for t in h.replies(MEMBER)[before:] if "Alive" in t]
 
 
+async def test_an_owner_gets_every_chat_the_bot_is_in_even_one_they_never_joined(
+    harness: Harness,
+) -> None:
+    h = harness
+    await lively_group(h)  # the owner (OWNER_IDS) wrote in the first chat only
+    h.fake.add_chat(SECOND, "Second circle")
+    h.fake.set_member(SECOND, ADMIN, "administrator")
+    h.fake.add_bot_to_chat(SECOND, ADMIN, admin=True)
+    await h.settle()
+    h.fake.send_message(BOSS, BOSS, "/start")
+    h.fake.send_message(BOSS, BOSS, "/stats")
+    await h.settle()
+
+    choice = h.fake.sent_messages(BOSS)[-1]
+    buttons = [row[0]["text"] for row in choice["reply_markup"]["inline_keyboard"]]
+    assert buttons == ["Circle", "Second circle"]
+
+
 async def test_a_chat_without_activity_has_no_report(harness: Harness) -> None:
     h = harness
     assert await h.app.hearth.health.report(GROUP, 30) is None
