@@ -35,6 +35,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.clock import SystemTimer, Timer
+from bot.redis_pool import connect
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -120,9 +121,9 @@ class _Waiter:
 
 
 class SharedWindow:
-    """The windows in Redis, shared by every process of the bot."""
+    """The windows in Redis, shared by every process of the bot (a bounded pool whose
+    callers wait for a connection: `bot/redis_pool.py`)."""
 
-    TIMEOUT = 0.5
     SCRIPT = """
     local now, member = tonumber(ARGV[1]), ARGV[2]
     local function wait(key, limit, span)
@@ -144,9 +145,7 @@ class SharedWindow:
     """
 
     def __init__(self, url: str, wall: Callable[[], float], prefix: str = "hearth:send:") -> None:
-        self._redis: Redis = Redis.from_url(
-            url, socket_timeout=self.TIMEOUT, socket_connect_timeout=self.TIMEOUT
-        )
+        self._redis: Redis = connect(url)
         self._script = self._redis.register_script(self.SCRIPT)
         self._wall = wall  # a clock every process agrees on (time.time; tests pass a fake)
         self._prefix = prefix

@@ -18,6 +18,10 @@ from bot.db import is_sqlite, upgrade_async
 
 log = logging.getLogger("hearth")
 
+# polling hands over up to 100 updates a call and each runs as a task: after downtime a backlog
+# of thousands would run at once, queueing on the database and Redis pools; this many at a time
+UPDATES_IN_FLIGHT = 256
+
 
 async def run(settings: Settings) -> int:
     """Migrate (SQLite), check the token, register commands, then poll or serve a webhook."""
@@ -40,7 +44,11 @@ async def run(settings: Settings) -> int:
     else:
         await app.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
         await app.dispatcher.start_polling(
-            app.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, polling_timeout=25
+            app.bot,
+            allowed_updates=ALLOWED_UPDATES,
+            handle_signals=True,
+            polling_timeout=25,
+            tasks_concurrency_limit=UPDATES_IN_FLIGHT,
         )
     log.info("stopped")
     return 0

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.clock import SystemTimer, Timer
+from bot.redis_pool import connect
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,19 +95,26 @@ class MemoryPace:
 class RedisPace:
     """The same counters in Redis: a sorted set per window, `SET NX PX` per lease.
 
-    If Redis fails or is slow, the rules fail open (the message stays) and a warning is
+    Callers beyond the pool's connections wait for one (`bot/redis_pool.py`), so a burst
+    is counted, not waved through. Only when Redis is really down (refused, unreachable,
+    silent past the timeouts) do the rules fail open (the message stays), with a warning
     logged at most once a minute: a broken counter store must not silence the chat.
     """
 
-    TIMEOUT = 0.5
+    HIT = """
+    local at, window = tonumber(ARGV[1]), tonumber(ARGV[3])
+    redis.call('ZADD', KEYS[1], at, ARGV[2])
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', at - window)
+    redis.call('EXPIRE', KEYS[1], ARGV[4])
+    return redis.call('ZCARD', KEYS[1])
+    """  # one round trip per counted message
 
     def __init__(
         self, url: str, prefix: str = "hearth:pace:", *, timer: Timer | None = None
     ) -> None:
         self._timer: Timer = timer if timer is not None else SystemTimer()
-        self._redis: Redis = Redis.from_url(
-            url, socket_timeout=self.TIMEOUT, socket_connect_timeout=self.TIMEOUT
-        )
+        self._redis: Redis = connect(url)
+        self._hit_script = self._redis.register_script(self.HIT)
         self._prefix = prefix
         self._warned_at = 0.0
 
@@ -124,14 +132,9 @@ class RedisPace:
         return await self._safe(self._hit(key, at, window), 0)
 
     async def _hit(self, key: str, at: float, window: float) -> int:
-        name = self._prefix + "w:" + key
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(name, {uuid.uuid4().hex: at})
-            pipe.zremrangebyscore(name, "-inf", at - window)
-            pipe.zcard(name)
-            pipe.expire(name, int(window) + 1)
-            _, _, count, _ = await pipe.execute()
-        return int(count)
+        keys = [self._prefix + "w:" + key]
+        args: list[str | float] = [at, uuid.uuid4().hex, window, int(window) + 1]
+        return int(await self._hit_script(keys=keys, args=args))
 
     async def claim(self, key: str, at: float, ttl: float) -> bool:
         ok = self._redis.set(

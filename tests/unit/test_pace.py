@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -95,3 +96,16 @@ async def test_a_message_handled_out_of_order_does_not_inflate_later_windows(pac
         await pace.hit(key, 1000.0, 10)
     await pace.hit(key, 100.0, 10)  # dated long before, handled last
     assert await pace.hit(key, 1001.0, 10) == 5  # the four and this one, not the old one
+
+
+async def test_a_burst_larger_than_the_connection_pool_is_counted_not_waved_through(
+    pace: Pace,
+) -> None:
+    """2,000 messages of 200 people at once (a flood): every one is counted, none fails open
+    because the Redis pool ran out of connections."""
+    people, each = 200, 10
+    counts = await asyncio.gather(
+        *(pace.hit(f"f:1:{n % people}", 1000.0 + n / 1000, 10) for n in range(people * each))
+    )
+    assert 0 not in counts
+    assert sorted(counts)[-people:] == [each] * people  # every person's last hit saw all 10
