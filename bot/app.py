@@ -30,6 +30,7 @@ from bot.events import (
     WelcomeAwaited,
     on,
 )
+from bot.leader import Leadership, RedisLeader
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
 from bot.migrated import FollowUpgrades
@@ -99,6 +100,7 @@ class Application:
     pacer: WelcomePacer
     sweeper: DeadlineSweeper
     budget: SendBudget
+    leadership: Leadership | None = None
     _started: bool = field(default=False)
 
     async def start_background(self) -> None:
@@ -122,6 +124,8 @@ class Application:
             log.exception("could not store recent activity at shutdown")
         await self.hearth.moderation.pace.close()
         await self.budget.close()
+        if self.leadership is not None:
+            await self.leadership.close()
         if self._started and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.db.close()
@@ -320,7 +324,10 @@ def build_sweeper(hearth: Hearth) -> DeadlineSweeper:
 
 
 def build_scheduler(
-    settings: Settings, hearth: Hearth, sweeper: DeadlineSweeper
+    settings: Settings,
+    hearth: Hearth,
+    sweeper: DeadlineSweeper,
+    leadership: Leadership | None = None,
 ) -> AsyncIOScheduler:
     """The table of scheduled jobs; each reads its due work from the database."""
     scheduler = AsyncIOScheduler(timezone=UTC)
@@ -337,7 +344,7 @@ def build_scheduler(
     )
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)
-    register_jobs(scheduler, jobs, SystemClock())
+    register_jobs(scheduler, jobs, SystemClock(), leadership)
     return scheduler
 
 
@@ -347,7 +354,7 @@ def build_application(
     clock = clock or choose_clock(settings)
     timer = timer or SystemTimer()
     db = Database(settings.database_url)
-    bot_id = settings.bot_token.get_secret_value().partition(":")[0]
+    bot_id = settings.bot_id
     budget = build_budget(settings.redis_url, timer, bot_id)
     bot = build_bot(settings, timer, budget)
     hearth = build_hearth(settings, clock, timer, bot, db, budget)
@@ -363,14 +370,17 @@ def build_application(
         subscriptions(hearth.billing, hearth.buddies, hearth.checkins, pacer, hearth.ledger)
     )
     sweeper = build_sweeper(hearth)
+    # several processes share Redis: one of them leads the whole-table jobs
+    leadership = RedisLeader(settings.redis_url, bot_id) if settings.redis_url else None
     return Application(
         settings=settings,
         bot=bot,
         db=db,
         hearth=hearth,
         dispatcher=build_dispatcher(hearth),
-        scheduler=build_scheduler(settings, hearth, sweeper),
+        scheduler=build_scheduler(settings, hearth, sweeper, leadership),
         pacer=pacer,
         sweeper=sweeper,
         budget=budget,
+        leadership=leadership,
     )

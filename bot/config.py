@@ -154,8 +154,12 @@ class Settings(DatabaseSettings):
         revoked or changed token never invalidates the payloads of running subscriptions."""
         if self.payment_secret is not None:
             return self.payment_secret.get_secret_value()
-        bot_id = self.bot_token.get_secret_value().partition(":")[0]
-        return f"hearth-payments:{bot_id}"
+        return f"hearth-payments:{self.bot_id}"
+
+    @property
+    def bot_id(self) -> str:
+        """The bot's numeric id: the token's public part, before the colon."""
+        return self.bot_token.get_secret_value().partition(":")[0]
 
     @property
     def webhook_host(self) -> str:

@@ -15,6 +15,7 @@ from bot.app import ALLOWED_UPDATES, Application, build_application
 from bot.commands import register_commands
 from bot.config import ConfigError, Settings, redact
 from bot.db import is_sqlite, upgrade_async
+from bot.singleton import SingleProcess
 
 log = logging.getLogger("hearth")
 
@@ -28,14 +29,30 @@ async def run(settings: Settings) -> int:
     if is_sqlite(settings.database_url):
         await upgrade_async(settings.database_url)
     app = build_application(settings)
+    single = SingleProcess(app.db.engine, settings.bot_id, settings.redis_url)
     try:
+        await single.acquire()
         me = await app.bot.get_me()
-    except TelegramUnauthorizedError:
+    except (ConfigError, TelegramUnauthorizedError) as error:
+        await single.release()
         await app.bot.session.close()
         await app.db.close()
+        if isinstance(error, ConfigError):
+            raise
         raise ConfigError("BOT_TOKEN was rejected by Telegram (401 Unauthorized)") from None
-    app.hearth.notifier.username = me.username or ""
-    log.info("started as @%s (id %s)", me.username, me.id)
+    try:
+        await _serve(app, me.username or "", me.id)
+    finally:
+        await single.release()
+    log.info("stopped")
+    return 0
+
+
+async def _serve(app: Application, username: str, bot_id: int) -> None:
+    """Register the commands, then poll or serve a webhook until a signal."""
+    settings = app.settings
+    app.hearth.notifier.username = username
+    log.info("started as @%s (id %s)", username, bot_id)
     await register_commands(app.bot)
     app.dispatcher.startup.register(app.start_background)
     app.dispatcher.shutdown.register(app.stop_background)
@@ -50,8 +67,6 @@ async def run(settings: Settings) -> int:
             polling_timeout=25,
             tasks_concurrency_limit=UPDATES_IN_FLIGHT,
         )
-    log.info("stopped")
-    return 0
 
 
 async def _serve_webhook(app: Application) -> None:

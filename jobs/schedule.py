@@ -13,6 +13,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
+from bot.leader import RENEW_EVERY, Leadership, led
 
 STARTUP_GRACE = 5.0  # seconds; the default of the STARTUP_GRACE setting
 RECONCILE_AFTER_START = timedelta(minutes=1)
@@ -28,6 +29,7 @@ class Job:
     run: Callable[[], Awaitable[object]]
     every: timedelta
     first_after: timedelta | None = None
+    shared: bool = False  # a whole-table pass: only the leading process runs it (bot/leader.py)
 
 
 def scheduled_jobs(
@@ -50,27 +52,42 @@ def scheduled_jobs(
         Job("deadlines", sweep_deadlines, timedelta(seconds=sweep_interval), first_after=grace),
         # plan, start, remind and close check-ins and send nudges
         Job("checkins", checkin_tick, timedelta(seconds=max(sweep_interval, 1.0)), grace),
-        Job("promotions", promote, timedelta(seconds=60)),
+        Job("promotions", promote, timedelta(seconds=60), shared=True),
         Job("activity", flush_activity, timedelta(seconds=60)),  # and the ledger's counters
         Job("counters", prune_counters, timedelta(seconds=300)),
     ]
     if roll_up_ledger is not None:  # old hourly ledger rows become daily ones
-        jobs.append(Job("ledger_rollup", roll_up_ledger, timedelta(hours=24), ROLL_UP_AFTER_START))
+        jobs.append(
+            Job("ledger_rollup", roll_up_ledger, timedelta(hours=24), ROLL_UP_AFTER_START, True)
+        )
     if reconcile is not None:
         # paid membership: payments whose updates were missed, read from getStarTransactions
-        jobs.append(Job("reconcile_stars", reconcile, timedelta(hours=24), RECONCILE_AFTER_START))
+        jobs.append(
+            Job("reconcile_stars", reconcile, timedelta(hours=24), RECONCILE_AFTER_START, True)
+        )
     return jobs
 
 
-def register_jobs(scheduler: AsyncIOScheduler, jobs: Iterable[Job], clock: Clock) -> None:
+def register_jobs(
+    scheduler: AsyncIOScheduler,
+    jobs: Iterable[Job],
+    clock: Clock,
+    leadership: Leadership | None = None,
+) -> None:
     """Add each job as an interval job: one instance at a time, missed runs coalesced.
+    Shared jobs run only while this process leads; with a `leadership`, a job renews it
+    every `RENEW_EVERY` so the lease outlives the gaps between daily jobs.
 
     `clock` must be the one APScheduler fires on (the wall clock), since `first_after`
     becomes an absolute first run time."""
+    jobs = list(jobs)
+    if leadership is not None:
+        jobs.append(Job("leadership", leadership.lead, RENEW_EVERY, timedelta(0)))
     for job in jobs:
         first = {} if job.first_after is None else {"next_run_time": clock.now() + job.first_after}
+        run = led(leadership, job.run) if job.shared and leadership is not None else job.run
         scheduler.add_job(
-            job.run,
+            run,
             "interval",
             seconds=job.every.total_seconds(),
             id=job.id,

@@ -42,6 +42,9 @@ class Pace(Protocol):
 
     async def close(self) -> None: ...
 
+    def outage(self) -> int:
+        """0 while the counters work; else which outage of the store this is (1, 2, ...)."""
+
 
 class MemoryPace:
     """Sliding windows and leases in a dict; pruned by a periodic job."""
@@ -91,6 +94,9 @@ class MemoryPace:
     async def close(self) -> None:
         return None
 
+    def outage(self) -> int:
+        return 0
+
 
 class RedisPace:
     """The same counters in Redis: a sorted set per window, `SET NX PX` per lease.
@@ -117,16 +123,26 @@ class RedisPace:
         self._hit_script = self._redis.register_script(self.HIT)
         self._prefix = prefix
         self._warned_at = 0.0
+        self._outages = 0
+        self._down = False
 
     async def _safe(self, call: Awaitable[T], fallback: T) -> T:
         try:
-            return await call
+            found = await call
         except (RedisError, OSError, TimeoutError) as error:
+            if not self._down:
+                self._down = True
+                self._outages += 1
             now = self._timer.monotonic()
             if now - self._warned_at > 60:
                 self._warned_at = now
                 log.warning("Redis unavailable, rate rules are off meanwhile: %s", error)
             return fallback
+        self._down = False
+        return found
+
+    def outage(self) -> int:
+        return self._outages if self._down else 0
 
     async def hit(self, key: str, at: float, window: float) -> int:
         return await self._safe(self._hit(key, at, window), 0)

@@ -35,6 +35,11 @@ def until_text(lang: str, until: datetime, zone: ZoneInfo) -> str:
 # the automatic rules
 
 
+def counters_down(lang: str, chat_title: str) -> str:
+    """To the chat's log channel: the rate rules are off while Redis is down."""
+    return t(lang, "moderation.counters_down", chat=escape(chat_title))
+
+
 def stop_word_reason(lang: str) -> str:
     return t(lang, "moderation.reason_stop_word")
 

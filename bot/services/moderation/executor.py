@@ -43,6 +43,7 @@ class Executor(Part):
         self._stop_words = stop_words
         self._punishments = punishments
         self._rules: dict[int, tuple[ChatConfig, Rules]] = {}
+        self._outage_told: dict[int, int] = {}  # chat -> the counter store's outage it heard of
 
     async def check(self, message: Incoming) -> bool:
         """Apply the automatic rules; False when the message was removed."""
@@ -55,10 +56,24 @@ class Executor(Part):
         while isinstance(step, Ask):
             facts[step.fact] = await self._read(message, step, at, now)
             step = decide(message, rules, facts, now)
+        if self._pace.outage():
+            await self._tell_outage(message.chat_id, config)
         if step.allow:
             return True
         await self._carry_out(message, config, step)
         return False
+
+    async def _tell_outage(self, chat_id: int, config: ChatConfig) -> None:
+        """The counter store is down, so the rate rules let everything through: the chat's
+        log channel hears it once per outage."""
+        outage = self._pace.outage()
+        if self._outage_told.get(chat_id) == outage:
+            return
+        log_chat = await self._audit.log_chat(chat_id)  # cached: cheap on every message
+        if log_chat is not None:
+            self._outage_told[chat_id] = outage
+            title = await self._audit.chat_title(chat_id)
+            await self._notifier.send(log_chat, views.counters_down(config.language, title))
 
     def _rules_of(self, chat_id: int, config: ChatConfig) -> Rules:
         """The parsed rules, rebuilt only when the settings service hands out a new config."""
