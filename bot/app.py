@@ -48,6 +48,7 @@ from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
 from bot.services.pace import build_pace
+from bot.services.retention import Retention, hourly_limit
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
 from bot.services.topics import ChatTopics
@@ -260,7 +261,7 @@ def build_hearth(
     """Every service, each given what it needs when it is built; events wire them together."""
     c = _build_core(settings, clock, timer, bot, db, budget)
     activity = ActivityTracker(db)
-    ledger = Ledger(db, clock, hourly_days=settings.ledger_hourly_days)
+    ledger = Ledger(db, clock, hourly_for=hourly_limit(c.chat_settings))
     pace = build_pace(settings.redis_url, timer=timer)
     moderation = ModerationService(
         db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer, ledger=ledger
@@ -300,6 +301,7 @@ def build_hearth(
             ),
         ),
         drift=DriftService(db, clock, ledger, c.chat_settings, c.outbox.wake),
+        retention=Retention(db, clock, c.chat_settings),
     )
 
 
@@ -334,6 +336,7 @@ def build_scheduler(
         sweep_interval=settings.sweep_interval,
         startup_grace=settings.startup_grace,
         roll_up_ledger=hearth.ledger.roll_up,
+        retention=hearth.retention.run,
     )
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)
