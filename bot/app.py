@@ -48,7 +48,7 @@ from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
 from bot.services.pace import build_pace
-from bot.services.retention import Retention, hourly_limit
+from bot.services.retention import PURGE_LEFT, Retention, hourly_limit
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
 from bot.services.topics import ChatTopics
@@ -135,15 +135,11 @@ def choose_clock(settings: Settings) -> Clock:
     return SystemClock()
 
 
-def subscriptions(
-    billing: BillingService,
-    buddies: BuddyService,
-    checkins: CheckinService,
-    pacer: WelcomePacer,
-    ledger: Ledger,
-) -> list[Subscription[Any]]:
+def subscriptions(hearth: Hearth, pacer: WelcomePacer) -> list[Subscription[Any]]:
     """Who reacts to which event, in the order they run. A failing subscriber is logged and
     skipped, never undoing the use case that published the event."""
+    billing, buddies, checkins = hearth.billing, hearth.buddies, hearth.checkins
+    ledger, retention = hearth.ledger, hearth.retention
     return [
         on(MemberArrived, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.JOINED)),
         on(MemberJoined, lambda e: billing.member_joined(e.chat, e.person, e.privileged)),
@@ -154,6 +150,7 @@ def subscriptions(
         on(MemberLeft, lambda e: ledger.left(e.chat_id, e.user_id, removed=e.removed)),
         on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
+        on(MemberLeft, lambda e: retention.member_left(e.chat_id, e.user_id)),  # purged later
         on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
         on(MessageUndeliverable, lambda e: checkins.undeliverable(e.key, e.chat_id)),
     ]
@@ -317,6 +314,7 @@ def build_sweeper(hearth: Hearth) -> DeadlineSweeper:
             UNPOST: hearth.moderation.unpost,
             BILL_END: hearth.billing.expire,
             BILL_REMIND: hearth.billing.remind,
+            PURGE_LEFT: hearth.retention.purge_left,
         },
     )
 
@@ -362,9 +360,7 @@ def build_application(
         interval=settings.welcome_interval,
         timer=timer,
     )
-    hearth.events.subscribe(
-        subscriptions(hearth.billing, hearth.buddies, hearth.checkins, pacer, hearth.ledger)
-    )
+    hearth.events.subscribe(subscriptions(hearth, pacer))
     sweeper = build_sweeper(hearth)
     return Application(
         settings=settings,

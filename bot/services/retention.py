@@ -15,8 +15,11 @@ The ledger's roll-up, a job of its own, turns hourly rows into daily ones after 
 Every step is a conditional UPDATE of rows still holding words, so running it twice, or again
 after a restart, changes nothing; one chat's failure does not stop the others.
 
-Not here: people who left are to be purged 30 days after leaving; that needs the personal data
-registry's deletion (`/forget`), and is the next step to add to `run`.
+People who leave are purged from the chat `LEFT_KEEP` after leaving unless they came back: a
+deadline row per leaver (`member_left`), run by the deadline sweeper (`purge_left`). The
+deletion itself, and what it keeps (active warnings, bans, payment records), belongs to the
+personal data registry (`/forget`): it is the `purge_member` given at construction. Until one
+is given, the deadlines wait a day at a time, so nobody who left is missed once it is.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.services.settings import ChatConfig, SettingsService
 from models.checkin_repository import CheckinRepository
+from models.deadlines import DeadlineRepository
+from models.members import MemberRepository, MemberStatus
 from models.moderation import ModerationRepository
 from models.outbox import OutboxRepository
 
@@ -41,6 +46,14 @@ MIN_KEEP = timedelta(days=1)
 """The shortest `answers_keep` or `reports_keep` a chat may set: rows younger than this are
 never looked at."""
 
+PURGE_LEFT = "purge_left"
+"""Deadline kind: someone who left a chat, to be purged from it `LEFT_KEEP` later."""
+LEFT_KEEP = timedelta(days=30)
+PURGE_WAIT = timedelta(days=1)
+"""How long a due purge waits for another try while no deletion is wired."""
+
+PurgeMember = Callable[[int, int], Awaitable[None]]
+"""Deletes a person's personal rows in one chat, keeping what the registry says to keep."""
 Find = Callable[[AsyncSession, datetime], Awaitable[list[int]]]
 Clear = Callable[[AsyncSession, int, datetime], Awaitable[int]]
 
@@ -71,10 +84,37 @@ def hourly_limit(settings: SettingsService) -> Callable[[int], Awaitable[timedel
 class Retention:
     """Deletes the words each chat's retention settings no longer allow to be kept."""
 
-    def __init__(self, db: Database, clock: Clock, settings: SettingsService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: SettingsService,
+        *,
+        purge_member: PurgeMember | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._settings = settings
+        self._purge_member = purge_member
+
+    async def member_left(self, chat_id: int, user_id: int) -> None:
+        """Someone left the chat (or was removed): their rows in it go `LEFT_KEEP` from now,
+        unless they come back (leaving again moves the date)."""
+        due = self._clock.now() + LEFT_KEEP
+        async with self._db.transaction() as session:
+            await DeadlineRepository(session).schedule(PURGE_LEFT, chat_id, user_id, due)
+
+    async def purge_left(self, chat_id: int, user_id: int) -> None:
+        """The `PURGE_LEFT` deadline: purge the person from the chat unless they are back
+        (in, or asking to join again)."""
+        async with self._db.transaction() as session:
+            member = await MemberRepository(session).get(chat_id, user_id)
+            back = member is not None and member.status != MemberStatus.LEFT
+            if not back and self._purge_member is None:
+                wait = self._clock.now() + PURGE_WAIT  # kept for when a deletion is wired
+                await DeadlineRepository(session).schedule(PURGE_LEFT, chat_id, user_id, wait)
+        if not back and self._purge_member is not None:
+            await self._purge_member(chat_id, user_id)
 
     async def run(self) -> int:
         """Scheduled daily: every retention rule once; how many rows lost their words."""

@@ -10,10 +10,13 @@ from sqlalchemy import select
 
 from bot.clock import FakeClock
 from bot.db import Database
-from bot.services.retention import Retention, Swept
+from bot.services.retention import PURGE_LEFT, Retention, Swept
 from bot.services.settings import ChatConfig, SettingsService
+from jobs.deadlines import DeadlineSweeper
 from models.chats import ChatRepository
 from models.checkins import CheckinEntry, CheckinRound, RoundStatus
+from models.deadlines import DeadlineRepository
+from models.members import Member, MemberStatus
 from models.moderation import Report
 from models.outbox import OutboxMessage, OutboxStatus
 
@@ -151,3 +154,48 @@ async def test_one_chat_failing_does_not_stop_the_others(db: Database) -> None:
     retention = Retention(db, FakeClock(NOW + timedelta(days=200)), settings)
     assert await retention.run() == 1
     assert await _answers(db) == {(SHORT, "2026-W24"): WORDS, (LONG, "2026-W24"): "[]"}
+
+
+async def _member(db: Database, chat_id: int, user_id: int, status: MemberStatus) -> None:
+    async with db.transaction() as session:
+        await ChatRepository(session).ensure(chat_id, "chat", "supergroup", NOW)
+        session.add(
+            Member(chat_id=chat_id, user_id=user_id, status=status, level_since=NOW, joined_at=NOW)
+        )
+
+
+async def test_who_left_is_purged_30_days_later_unless_they_came_back(db: Database) -> None:
+    clock = FakeClock(NOW)
+    purged: list[tuple[int, int]] = []
+
+    async def purge(chat_id: int, user_id: int) -> None:
+        purged.append((chat_id, user_id))
+
+    retention = Retention(db, clock, SettingsService(db, "en", "UTC"), purge_member=purge)
+    sweeper = DeadlineSweeper(db, clock, {PURGE_LEFT: retention.purge_left})
+    await _member(db, SHORT, 7, MemberStatus.LEFT)
+    await _member(db, LONG, 8, MemberStatus.IN)  # left, then came back
+    await retention.member_left(SHORT, 7)
+    await retention.member_left(LONG, 8)
+
+    clock.set(NOW + timedelta(days=29, hours=23))
+    assert await sweeper.sweep() == 0
+    clock.set(NOW + timedelta(days=30))
+    assert await sweeper.sweep() == 2
+    assert purged == [(SHORT, 7)]
+    clock.advance(timedelta(days=30))
+    assert await sweeper.sweep() == 0  # each runs once
+    assert purged == [(SHORT, 7)]
+
+
+async def test_without_a_deletion_the_purge_waits_for_one(db: Database) -> None:
+    clock = FakeClock(NOW)
+    retention = Retention(db, clock, SettingsService(db, "en", "UTC"))
+    sweeper = DeadlineSweeper(db, clock, {PURGE_LEFT: retention.purge_left})
+    await _member(db, SHORT, 7, MemberStatus.LEFT)
+    await retention.member_left(SHORT, 7)
+    clock.set(NOW + timedelta(days=31))
+    await sweeper.sweep()
+    async with db.transaction() as session:
+        waiting = await DeadlineRepository(session).get(PURGE_LEFT, SHORT, 7)
+    assert waiting is not None and waiting.due_at == clock.now() + timedelta(days=1)
