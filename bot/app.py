@@ -49,6 +49,7 @@ from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
 from bot.services.pace import build_pace
+from bot.services.retention import PURGE_LEFT, Retention, hourly_limit
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
 from bot.services.topics import ChatTopics
@@ -138,15 +139,11 @@ def choose_clock(settings: Settings) -> Clock:
     return SystemClock()
 
 
-def subscriptions(
-    billing: BillingService,
-    buddies: BuddyService,
-    checkins: CheckinService,
-    pacer: WelcomePacer,
-    ledger: Ledger,
-) -> list[Subscription[Any]]:
+def subscriptions(hearth: Hearth, pacer: WelcomePacer) -> list[Subscription[Any]]:
     """Who reacts to which event, in the order they run. A failing subscriber is logged and
     skipped, never undoing the use case that published the event."""
+    billing, buddies, checkins = hearth.billing, hearth.buddies, hearth.checkins
+    ledger, retention = hearth.ledger, hearth.retention
     return [
         on(MemberArrived, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.JOINED)),
         on(MemberJoined, lambda e: billing.member_joined(e.chat, e.person, e.privileged)),
@@ -157,6 +154,7 @@ def subscriptions(
         on(MemberLeft, lambda e: ledger.left(e.chat_id, e.user_id, removed=e.removed)),
         on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
+        on(MemberLeft, lambda e: retention.member_left(e.chat_id, e.user_id)),  # purged later
         on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
         on(MessageUndeliverable, lambda e: checkins.undeliverable(e.key, e.chat_id)),
     ]
@@ -264,7 +262,7 @@ def build_hearth(
     """Every service, each given what it needs when it is built; events wire them together."""
     c = _build_core(settings, clock, timer, bot, db, budget)
     activity = ActivityTracker(db)
-    ledger = Ledger(db, clock, hourly_days=settings.ledger_hourly_days)
+    ledger = Ledger(db, clock, hourly_for=hourly_limit(c.chat_settings))
     pace = build_pace(settings.redis_url, timer=timer)
     moderation = ModerationService(
         db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer, ledger=ledger
@@ -304,6 +302,7 @@ def build_hearth(
             ),
         ),
         drift=DriftService(db, clock, ledger, c.chat_settings, c.outbox.wake),
+        retention=Retention(db, clock, c.chat_settings),
     )
 
 
@@ -319,6 +318,7 @@ def build_sweeper(hearth: Hearth) -> DeadlineSweeper:
             UNPOST: hearth.moderation.unpost,
             BILL_END: hearth.billing.expire,
             BILL_REMIND: hearth.billing.remind,
+            PURGE_LEFT: hearth.retention.purge_left,
         },
     )
 
@@ -341,6 +341,7 @@ def build_scheduler(
         sweep_interval=settings.sweep_interval,
         startup_grace=settings.startup_grace,
         roll_up_ledger=hearth.ledger.roll_up,
+        retention=hearth.retention.run,
     )
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)
@@ -366,9 +367,7 @@ def build_application(
         interval=settings.welcome_interval,
         timer=timer,
     )
-    hearth.events.subscribe(
-        subscriptions(hearth.billing, hearth.buddies, hearth.checkins, pacer, hearth.ledger)
-    )
+    hearth.events.subscribe(subscriptions(hearth, pacer))
     sweeper = build_sweeper(hearth)
     # several processes share Redis: one of them leads the whole-table jobs
     leadership = RedisLeader(settings.redis_url, bot_id) if settings.redis_url else None

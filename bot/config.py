@@ -47,7 +47,6 @@ class Settings(DatabaseSettings):
     payment_secret: SecretStr | None = None
     startup_grace: float = Field(default=5.0, ge=0, le=300)
     welcome_interval: float = Field(default=6.0, gt=0, le=600)
-    ledger_hourly_days: int = Field(default=90, ge=1, le=3650)  # then hourly rows become daily
     # test-only: the process clock is real time plus the offset (seconds) in this file
     test_clock_file: str | None = None
 

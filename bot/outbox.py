@@ -249,11 +249,15 @@ class Outbox:
             return True
         except (TelegramAPIError, TelegramNetworkError, TimeoutError) as error:
             return await self._failed_transiently(row, error)
+        # a message to a person is theirs to keep, not ours: its words go once delivered
+        # (group posts keep theirs; the retention job blanks private rows settled otherwise)
+        blank = {"text": ""} if row.chat_id > 0 else {}
         await self._settle(
             row.id,
             status=OutboxStatus.SENT,
             sent_at=self._clock.now(),
             message_id=message.message_id,
+            **blank,
         )
         self.sent += 1
         return True

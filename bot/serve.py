@@ -105,8 +105,20 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+QUIETER = {"aiogram.event": logging.WARNING, "aiosqlite": logging.INFO}
+"""Library loggers held at least at this level whatever LOG_LEVEL says: aiogram.event logs
+every update; aiosqlite, at DEBUG, logs every statement with its values (people's check-in
+answers, report texts)."""
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    logging.getLogger("aiogram.event").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    quiet_libraries(level)
+
+
+def quiet_libraries(level: str) -> None:
+    """Hold the chatty library loggers at `QUIETER` (or `level`, if that is higher)."""
+    for name, least in QUIETER.items():
+        logging.getLogger(name).setLevel(max(logging.getLevelName(level), least))

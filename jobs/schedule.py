@@ -18,6 +18,7 @@ from bot.leader import RENEW_EVERY, Leadership, led
 STARTUP_GRACE = 5.0  # seconds; the default of the STARTUP_GRACE setting
 RECONCILE_AFTER_START = timedelta(minutes=1)
 ROLL_UP_AFTER_START = timedelta(minutes=10)
+RETENTION_AFTER_START = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ def scheduled_jobs(
     sweep_interval: float,
     startup_grace: float = STARTUP_GRACE,
     roll_up_ledger: Callable[[], Awaitable[int]] | None = None,
+    retention: Callable[[], Awaitable[int]] | None = None,
 ) -> list[Job]:
     """Every recurring job of the bot, in one table."""
     # the first sweep and check-in tick wait a little, so button presses queued while the bot
@@ -60,6 +62,8 @@ def scheduled_jobs(
         jobs.append(
             Job("ledger_rollup", roll_up_ledger, timedelta(hours=24), ROLL_UP_AFTER_START, True)
         )
+    if retention is not None:  # words past each chat's retention settings are deleted
+        jobs.append(Job("retention", retention, timedelta(hours=24), RETENTION_AFTER_START, True))
     if reconcile is not None:
         # paid membership: payments whose updates were missed, read from getStarTransactions
         jobs.append(

@@ -21,6 +21,17 @@ from models.checkins import (
 )
 from models.upsert import insert_ignore
 
+EMPTY_ANSWERS = "[]"
+"""An entry's answers when there are none: not answered yet, or deleted after the round."""
+
+
+def _closed_with_answers(before: datetime) -> list[ColumnElement[bool]]:
+    return [
+        CheckinRound.status == RoundStatus.CLOSED,
+        CheckinRound.closes_at < before,
+        CheckinEntry.answers != EMPTY_ANSWERS,
+    ]
+
 
 class CheckinRepository(CheckinAudience):
     """Rounds, entries, opt-ins and who gets what, inside the caller's transaction."""
@@ -206,6 +217,34 @@ class CheckinRepository(CheckinAudience):
                 CheckinRound.starts_at.not_in(wanted) if wanted else CheckinRound.id.is_not(None),
             )
         )
+
+    async def chats_with_answers_closed_before(self, before: datetime) -> list[int]:
+        """Chats with answers still kept in a round that closed before `before`."""
+        result = await self.session.execute(
+            select(CheckinRound.chat_id)
+            .join(CheckinEntry, CheckinEntry.round_id == CheckinRound.id)
+            .where(*_closed_with_answers(before))
+            .distinct()
+            .order_by(CheckinRound.chat_id)
+        )
+        return [int(chat_id) for chat_id in result.scalars()]
+
+    async def clear_answers(self, chat_id: int, before: datetime) -> int:
+        """Delete the answers of the chat's rounds closed before `before`; whether each
+        person answered (`done`), their sharing choice and their streaks stay. Returns how
+        many entries lost their answers."""
+        rounds = select(CheckinRound.id).where(
+            CheckinRound.chat_id == chat_id,
+            CheckinRound.status == RoundStatus.CLOSED,
+            CheckinRound.closes_at < before,
+        )
+        result = await self.session.execute(
+            update(CheckinEntry)
+            .where(CheckinEntry.round_id.in_(rounds), CheckinEntry.answers != EMPTY_ANSWERS)
+            .values(answers=EMPTY_ANSWERS)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def add_round(self, values: dict[str, object]) -> int:
         """A new round (started by hand); its id."""

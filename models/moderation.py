@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import (
@@ -23,6 +24,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, UTCDateTime
 from models.upsert import insert_ignore
 from models.users import User
+
+SHOWN = "shown"
+"""The audit action recording that a member's private words were shown to an admin."""
 
 
 class ModAction(Base):
@@ -81,6 +85,8 @@ class Report(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     handled: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # when an admin resolved it: the reported text is deleted `reports_keep` after this
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AutoAction(Base):
@@ -107,9 +113,11 @@ class ModerationRepository:
         return action
 
     async def recent_actions(self, chat_id: int, limit: int) -> list[ModAction]:
+        """The chat's latest actions, without the records of private words shown to admins
+        (those would tell the chat who asked for support)."""
         result = await self.session.execute(
             select(ModAction)
-            .where(ModAction.chat_id == chat_id)
+            .where(ModAction.chat_id == chat_id, ModAction.action != SHOWN)
             .order_by(ModAction.created_at.desc(), ModAction.id.desc())
             .limit(limit)
         )
@@ -193,12 +201,12 @@ class ModerationRepository:
     async def report(self, report_id: int) -> Report | None:
         return await self.session.get(Report, report_id)
 
-    async def claim_report(self, report_id: int, choice: str) -> bool:
+    async def claim_report(self, report_id: int, choice: str, now: datetime) -> bool:
         """Mark an unhandled report as handled by `choice`; False if someone was first."""
         result = await self.session.execute(
             update(Report)
             .where(Report.id == report_id, Report.handled.is_(None))
-            .values(handled=choice)
+            .values(handled=choice, handled_at=now)
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
@@ -207,9 +215,32 @@ class ModerationRepository:
         await self.session.execute(
             update(Report)
             .where(Report.id == report_id)
-            .values(handled=None)
+            .values(handled=None, handled_at=None)
             .execution_options(synchronize_session=False)
         )
+
+    async def log_shown(
+        self,
+        chat_id: int,
+        admin_ids: Sequence[int | None],
+        member_id: int,
+        what: str,
+        now: datetime,
+    ) -> None:
+        """Record that a member's private words (`what`: a support request, a report's text)
+        were shown to each of `admin_ids` (None: a log chat, whoever reads it)."""
+        for admin_id in admin_ids:
+            self.session.add(
+                ModAction(
+                    chat_id=chat_id,
+                    actor_id=admin_id,
+                    target_id=member_id,
+                    action=SHOWN,
+                    reason=what,
+                    created_at=now,
+                )
+            )
+        await self.session.flush()
 
     async def names(self, ids: set[int]) -> dict[int, str]:
         """Full names of the people among `ids` the bot knows (for the audit log)."""
@@ -223,6 +254,27 @@ class ModerationRepository:
             select(StopWord.phrase).where(StopWord.chat_id == chat_id).order_by(StopWord.phrase)
         )
         return list(result.scalars())
+
+    async def chats_with_reports_handled_before(self, before: datetime) -> list[int]:
+        """Chats holding the text of a report resolved before `before`."""
+        result = await self.session.execute(
+            select(Report.chat_id)
+            .where(Report.handled_at < before, Report.text != "")
+            .distinct()
+            .order_by(Report.chat_id)
+        )
+        return [int(chat_id) for chat_id in result.scalars()]
+
+    async def clear_report_texts(self, chat_id: int, before: datetime) -> int:
+        """Delete the reported text of the chat's reports resolved before `before` (who
+        reported whom, the reason and the decision stay); how many reports lost their text."""
+        result = await self.session.execute(
+            update(Report)
+            .where(Report.chat_id == chat_id, Report.handled_at < before, Report.text != "")
+            .values(text="")
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def reports_since(self, chat_id: int, reporter_id: int, since: datetime) -> int:
         result = await self.session.execute(

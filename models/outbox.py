@@ -178,6 +178,21 @@ class OutboxRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def blank_private_settled(self) -> int:
+        """Blank the text of every settled message to a person (a private chat: a positive
+        id): once delivered, or given up on, the words are not needed; how many rows."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id > 0,
+                OutboxMessage.status != OutboxStatus.PENDING,
+                OutboxMessage.text != "",
+            )
+            .values(text="")
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def next_due(self) -> datetime | None:
         result = await self.session.execute(
             select(func.min(OutboxMessage.not_before)).where(

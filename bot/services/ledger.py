@@ -3,7 +3,8 @@
 `count()` only adds to a dict in memory, so the per-message path writes nothing; `flush()`
 writes everything counted since the last flush in one transaction (the activity flush job,
 shutdown and a supergroup move call it). A failed flush keeps its counts for the next try.
-`roll_up()` (daily job) turns hourly rows older than `hourly_days` into daily rows.
+`roll_up()` (daily job) turns hourly rows older than each chat's `ledger_hourly` setting (or
+`hourly_days` when built without settings) into daily rows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = ["LEDGER_HOURLY_DAYS", "Ledger", "LedgerKind", "flush_each"]
 log = logging.getLogger(__name__)
 
 LEDGER_HOURLY_DAYS = 90
+MIN_HOURLY = timedelta(days=1)  # the least the `ledger_hourly` setting accepts
 ME_DAYS = 30  # /me: "active on N of the last 30 days"
 
 
@@ -29,11 +31,17 @@ class Ledger:
     """Buffers counters in memory and writes them in batches; reads what /me shows."""
 
     def __init__(
-        self, db: Database, clock: Clock, *, hourly_days: int = LEDGER_HOURLY_DAYS
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        hourly_days: int = LEDGER_HOURLY_DAYS,
+        hourly_for: Callable[[int], Awaitable[timedelta]] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._hourly_days = hourly_days
+        self._hourly_for = hourly_for  # a chat's `ledger_hourly` setting
         self._pending: dict[Key, int] = defaultdict(int)
 
     def count(
@@ -75,19 +83,28 @@ class Ledger:
             )
 
     async def roll_up(self) -> int:
-        """Scheduled daily: hourly rows of days older than `hourly_days` become one row per
-        day (midnight UTC, `daily`), one transaction per chat; returns the hourly rows gone.
-        Totals stay; running it twice changes nothing."""
-        cutoff = day_of(self._clock.now()) - timedelta(days=self._hourly_days)
+        """Scheduled daily: hourly rows of days older than the chat's limit become one row
+        per day (midnight UTC, `daily`), one transaction per chat; returns the hourly rows
+        gone. Totals stay; running it twice changes nothing."""
+        today = day_of(self._clock.now())
+        # the shortest limit a chat may choose: every chat with older hours is looked at
+        earliest = today - (MIN_HOURLY if self._hourly_for else timedelta(self._hourly_days))
         async with self._db.transaction() as session:
-            chats = await LedgerRepository(session).chats_with_hourly_before(cutoff)
+            chats = await LedgerRepository(session).chats_with_hourly_before(earliest)
         gone = 0
         for chat_id in chats:
+            cutoff = today - await self._hourly_limit(chat_id)
             async with self._db.transaction() as session:
                 gone += await LedgerRepository(session).roll_up(chat_id, cutoff)
         if gone:
             log.info("ledger: %d hourly rows of %d chats rolled up", gone, len(chats))
         return gone
+
+    async def _hourly_limit(self, chat_id: int) -> timedelta:
+        if self._hourly_for is None:
+            return timedelta(days=self._hourly_days)
+        # a whole number of days: a day is rolled up whole or not at all
+        return timedelta(days=max(1, (await self._hourly_for(chat_id)).days))
 
     async def flush_quietly(self) -> None:
         """Flush before reading; a failure is logged, and the read goes on with what is stored."""

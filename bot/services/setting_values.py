@@ -224,5 +224,9 @@ def specs(default_language: str, default_timezone: str) -> dict[str, SettingSpec
         SettingSpec("grace", "1d", _duration(timedelta(0), timedelta(days=30))),
         SettingSpec("remind_before", "3d,1d", _optional(_durations(timedelta(days=30)))),
         SettingSpec("trial", "off", _optional(_duration(timedelta(hours=1), timedelta(days=90)))),
+        # ---- privacy: how long personal words and fine-grained activity are kept
+        SettingSpec("answers_keep", "180d", _duration(timedelta(days=1), timedelta(days=3650))),
+        SettingSpec("reports_keep", "30d", _duration(timedelta(days=1), timedelta(days=365))),
+        SettingSpec("ledger_hourly", "90d", _duration(timedelta(days=1), timedelta(days=3650))),
     ]
     return {spec.key: spec for spec in specs}

@@ -195,6 +195,22 @@ class ChatConfig:
         value = self.values["trial"]
         return None if value == "off" else parse_duration(value)
 
+    # ---- privacy and retention
+    @property
+    def answers_keep(self) -> timedelta:
+        """How long check-in answers are kept after their round closes."""
+        return parse_duration(self.values["answers_keep"])
+
+    @property
+    def reports_keep(self) -> timedelta:
+        """How long a reported message's text is kept after the report is resolved."""
+        return parse_duration(self.values["reports_keep"])
+
+    @property
+    def ledger_hourly(self) -> timedelta:
+        """How long the activity ledger keeps hourly rows before rolling them into days."""
+        return parse_duration(self.values["ledger_hourly"])
+
 
 class SettingsService:
     """Reads chat settings (cached) and changes them with validation."""

@@ -89,6 +89,8 @@ def digest(lang: str, tally: Tally) -> str:
     heading = t(lang, "checkin.digest_title", n=tally.participants)
     milestones = [
         t(lang, "checkin.digest_milestone", name=escape(who), weeks=weeks)
+        if who
+        else t(lang, "checkin.digest_milestone_anon", weeks=weeks)
         for who, weeks in tally.milestones
     ]
     wins = [

@@ -34,6 +34,7 @@ async def test_every_scheduled_job_is_awaited(db_url: str) -> None:
             "counters",
             "reconcile_stars",
             "ledger_rollup",
+            "retention",
         }
         for job in jobs:
             assert inspect.iscoroutinefunction(job.func), job.id

@@ -21,11 +21,12 @@ SHARED = ("name", "anon")
 
 @dataclass
 class Tally:
-    """A closed round: how many took part, who reached a milestone, the wins they shared
-    (the win, and the name or None for an anonymous one). Names and wins are raw text."""
+    """A closed round: how many took part, who reached a milestone (the name only of those
+    who chose to share with their name, else None), the wins they shared (the win, and the
+    name or None for an anonymous one). Names and wins are raw text."""
 
     participants: int = 0
-    milestones: list[tuple[str, int]] = field(default_factory=list)
+    milestones: list[tuple[str | None, int]] = field(default_factory=list)
     wins: list[tuple[str, str | None]] = field(default_factory=list)
 
 
@@ -61,6 +62,11 @@ def shared_win(
     if not win or share not in SHARED:
         return None
     return win, name if share == "name" else None
+
+
+def milestone_name(share: str | None, name: str) -> str | None:
+    """The name a milestone is shown with: only theirs who chose to share with their name."""
+    return name if share == "name" else None
 
 
 def support_requests(

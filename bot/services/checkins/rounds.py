@@ -297,7 +297,7 @@ class Rounds:
             name = user.full_name if user else str(entry.user_id)
             tally.participants += 1
             if streak is not None and digest.is_milestone(streak):
-                tally.milestones.append((name, streak))
+                tally.milestones.append((digest.milestone_name(entry.share, name), streak))
             answers = decode_answers(entry.answers)
             win = digest.shared_win(questions, answers, entry.share, name)
             if win is not None:
@@ -326,4 +326,4 @@ class Rounds:
             request,
             closing.config,
         )
-        return await support.route(session, found, closing.admins)
+        return await support.route(session, found, closing.admins, now=self._deps.clock.now())

@@ -1,11 +1,15 @@
 """Where a support request goes: the buddy if the bot can write to them, else every admin it
 can write to; when nobody can be reached, the person is told so instead of the request being
-lost. A delivery refused later (403: the recipient blocked the bot) routes it again."""
+lost. A delivery refused later (403: the recipient blocked the bot) routes it again.
+
+A request queued for admins is recorded in the audit log (`shown`) in the same transaction: an
+admin reading a member's private words leaves a trace; a buddy is the member's own choice."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,12 +22,15 @@ from bot.services.settings import ChatConfig
 from bot.views import checkins as views
 from models.buddies import BuddyRepository
 from models.checkin_repository import CheckinRepository
+from models.moderation import ModerationRepository
 from models.outbox import OutboxRepository, OutboxStatus
 from models.users import UserRepository
 
 log = logging.getLogger(__name__)
 
 STILL_GOING = (OutboxStatus.PENDING, OutboxStatus.SENT)
+SHOWN_SUPPORT = "support request {}/{}"
+"""The audit reason of a support request shown to admins: the round and the question."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ async def route(
     request: Request,
     admins: frozenset[int],
     tried: frozenset[int] = frozenset(),
+    *,
+    now: datetime,
 ) -> list[Outgoing]:
     """The messages carrying `request`: to the buddy, else to the admins, else a note to the
     person that nobody could be reached. `tried`: recipients it already failed to reach."""
@@ -81,6 +90,10 @@ async def route(
         # one message per support question and recipient: two questions, two keys
         key = keys.Support(request.round_id, user_id, request.index, recipient).encode()
         out.append(Outgoing(key, recipient, text))
+    if out and not to_buddy:
+        what = SHOWN_SUPPORT.format(request.round_id, request.index)
+        viewers = [message.chat_id for message in out]
+        await ModerationRepository(session).log_shown(request.chat_id, viewers, user_id, what, now)
     if not out:
         log.warning("chat %s: nobody can take the support request of %s", request.chat_id, user_id)
         _, language = await _reachable(session, user_id)
@@ -120,7 +133,7 @@ class SupportFallback:
             if request is None:
                 return
             tried = frozenset(copy.chat_id for copy in copies)
-            messages = await route(session, request, admins, tried)
+            messages = await route(session, request, admins, tried, now=now)
             # keys already used (the note, say) are not queued twice
             fresh = [m for m in messages if m.key not in {copy.key for copy in copies}]
             await queue_many(session, fresh, now=now)

@@ -3,6 +3,7 @@ one, and listed by /modlog."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clock import Clock, SystemTimer, Timer
@@ -81,6 +82,16 @@ class AuditLog:
             title = await self.chat_title(chat_id)
             line = views.log_line(config.language, config.timezone, entry, names, title)
             await self._notifier.send(log_chat, line)
+
+    async def shown(
+        self, chat_id: int, viewers: Sequence[int | None], member_id: int, what: str
+    ) -> None:
+        """Record that a member's private words were shown to `viewers` (admins; None: a log
+        chat). Stored only: /modlog and the log chat never list these."""
+        async with self._db.transaction() as session:
+            await ModerationRepository(session).log_shown(
+                chat_id, viewers, member_id, what, self._clock.now()
+            )
 
     async def modlog(self, chat_id: int, limit: int) -> list[str]:
         """The latest entries as lines for the chat itself (reporters stay anonymous)."""

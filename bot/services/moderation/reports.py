@@ -21,6 +21,9 @@ from bot.views import moderation as views
 from models.moderation import ModerationRepository, Report
 from models.users import UserRepository
 
+SHOWN_REPORT = "report {}"
+"""The audit reason of a reported message's text shown to admins (the report's id)."""
+
 
 class Reports(Part):
     """Takes members' reports to the admins (log chat, else privately, else in the group)
@@ -84,14 +87,18 @@ class Reports(Part):
         body, buttons = card(reporter)
         log_chat = await self._audit.log_chat(chat_id)
         if log_chat is not None and await self._notifier.send(log_chat, body, buttons):
+            # whoever reads the log chat saw the reported text (no one admin to name)
+            await self._audit.shown(chat_id, [None], target.id, SHOWN_REPORT.format(report_id))
             return
-        delivered = 0
+        delivered: list[int | None] = []
         for admin_id in sorted(await self._notifier.admins(chat_id) or ()):
             if admin_id == reporter.id:
                 continue
             if await self._notifier.send(admin_id, body, buttons):
-                delivered += 1
-        if not delivered:  # nobody reachable in private: ask in the group, without the reporter
+                delivered.append(admin_id)
+        if delivered:
+            await self._audit.shown(chat_id, delivered, target.id, SHOWN_REPORT.format(report_id))
+        else:  # nobody reachable in private: ask in the group, without the reporter
             public, buttons = card(None)
             await self._notifier.send(chat_id, public, buttons, reply_to=message_id)
 
@@ -107,7 +114,10 @@ class Reports(Part):
         if not await self._admins.is_admin(report.chat_id, admin_id):
             return "not_admin", report
         async with self._db.transaction() as session:
-            if not await ModerationRepository(session).claim_report(report_id, choice):
+            claimed = await ModerationRepository(session).claim_report(
+                report_id, choice, self._clock.now()
+            )
+            if not claimed:
                 return "handled", report
             target_user = await UserRepository(session).get(report.target_id)
         if choice in ("warn", "mute", "ban") and await self._admins.is_admin(
