@@ -48,6 +48,7 @@ from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
 from bot.services.pace import build_pace
+from bot.services.privacy import PrivacyService
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
 from bot.services.topics import ChatTopics
@@ -300,6 +301,7 @@ def build_hearth(
             ),
         ),
         drift=DriftService(db, clock, ledger, c.chat_settings, c.outbox.wake),
+        privacy=PrivacyService(db, clock, c.directory, activity, ledger),
     )
 
 
