@@ -84,7 +84,9 @@ def mydata_summary(lang: str, document: dict[str, Any]) -> list[str]:
         if section == "chats":
             lines += [_chat_line(lang, chat) for chat in found]
     for chat in document["activity"]:
-        counts = ", ".join(f"{kind} {n}" for kind, n in chat["counts"].items())
+        counts = ", ".join(
+            f"{t(lang, f'privacy.activity.{kind}')}: {n}" for kind, n in chat["counts"].items()
+        )
         lines.append(t(lang, "privacy.mydata_activity", chat=escape(chat["chat"]), counts=counts))
     return lines
 

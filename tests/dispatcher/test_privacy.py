@@ -212,9 +212,9 @@ async def test_mydata_sends_everything_about_her_and_nobody_else_once_a_day(
     flat = json.dumps(document, ensure_ascii=False).lower()
     for other in ("nina", "anton", "olga", "buy my stuff"):
         assert other not in flat
-    assert "Check-in answers: 1" in summary or "Check-in answers: 1" in "\n".join(
-        m["text"] for m in h.fake.sent_messages(MEMBER)[-3:]
-    )
+    for line in ("Check-in answers: 1", "• Garden: member, in the chat", "Payments: 1"):
+        assert line in summary
+    assert "Activity in Garden: messages: 1" in summary
 
     h.clock.advance(timedelta(hours=20))
     again = await say(h, MEMBER, MEMBER, "/mydata")
@@ -254,6 +254,25 @@ async def test_forget_erases_her_everywhere_and_keeps_the_warning_and_the_paymen
     log = await command(h, ADMIN, "/modlog")
     assert "warning" in log.lower() and "a former member" in log
     assert "Maria" not in log
+
+    # back in the group she is someone new: a plain member, not the veteran she was
+    assert h.app.hearth.directory.cached(GROUP, MEMBER) is None
+    await in_group(h, GROUP, MEMBER, "hi again")
+    assert h.app.hearth.directory.cached(GROUP, MEMBER) == "member"
+
+
+async def test_an_active_ban_stays_in_the_audit_log_and_the_answer_says_so(
+    harness: Harness,
+) -> None:
+    h = harness
+    await say(h, MEMBER, MEMBER, "/start")
+    message = await post(h, MEMBER, "something awful")
+    await command(h, ADMIN, "/ban", reply_to=message)
+    assert h.fake.member(GROUP, MEMBER)["status"] == "kicked"
+    await say(h, MEMBER, MEMBER, "/forget")
+    answer = await press(h, MEMBER, "pv:f:1")
+    assert "active bans or mutes: 1" in answer
+    assert await tables_naming(h, MEMBER, ("maria",)) == {"mod_actions": 1}
 
 
 async def test_saying_no_deletes_nothing(harness: Harness) -> None:

@@ -105,3 +105,36 @@ def test_payments_and_active_warnings_are_kept_and_answers_deleted() -> None:
     assert by_key["checkin_answers"].forget is Forget.DELETE
     assert by_key["checkin_answers"].retention.setting == "answers_keep"
     assert by_key["audit"].forget is Forget.ANONYMISE
+
+
+def test_every_activity_kind_is_named_in_both_languages() -> None:
+    from models.ledger import LedgerKind
+
+    for language in ("ru", "en"):
+        texts = catalog(language)
+        assert {f"privacy.activity.{kind.value}" for kind in LedgerKind} <= set(texts)
+
+
+def test_forget_finds_the_messages_about_the_person_by_their_outbox_key() -> None:
+    from bot.services.checkins.keys import Digest, GroupPost, Invite, Nudge, Reminder, Support
+    from bot.services.privacy.forget import about
+
+    maria, nina = 3, 500
+    for key in (
+        Invite(7, maria),
+        Reminder(7, maria),
+        Support(7, maria, 2, nina),  # her words, sent to her buddy
+        Nudge(-100, maria, "20261201"),
+        Nudge(-100, maria, "20261201", buddy=True),  # the word to her buddy about her
+    ):
+        assert about(key.encode(), maria), key
+    assert about(f"drift:-100:{maria}:20261201", maria)
+    for key in (
+        Invite(maria, nina),  # round 3 is not Maria
+        Support(7, nina, 2, maria),  # Nina's words (sent to Maria: deleted by chat id)
+        GroupPost(maria),
+        Digest(maria),
+        Nudge(-100, nina, "20261201"),
+    ):
+        assert not about(key.encode(), maria), key
+    assert not about(f"drift:-100:{nina}:20261201", maria)
