@@ -267,6 +267,7 @@ def build_hearth(
         db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer, ledger=ledger
     )
     requests, billing, onboarding = _build_joining(c, moderation, ledger)
+    buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger)
     return Hearth(
         config=settings,
         clock=clock,
@@ -283,7 +284,7 @@ def build_hearth(
         activity=activity,
         ledger=ledger,
         health=HealthService(db, clock, ledger, c.notifier, c.chat_settings),
-        buddies=BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger),
+        buddies=buddies,
         moderation=moderation,
         outbox=c.outbox,
         checkins=CheckinService(
@@ -301,7 +302,7 @@ def build_hearth(
             ),
         ),
         drift=DriftService(db, clock, ledger, c.chat_settings, c.outbox.wake),
-        privacy=PrivacyService(db, clock, c.directory, activity, ledger),
+        privacy=PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign),
     )
 
 

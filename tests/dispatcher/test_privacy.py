@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 import models
 from bot.services.privacy.registry import REGISTRY, Forget, person_columns
 from models.billing import Payment, Plan, Renewal, Subscription, SubStatus
+from models.buddies import BuddyWaiting
 from models.checkins import CheckinEntry
 from models.ledger import LedgerRow
 from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, OWNER, Harness
@@ -249,6 +250,8 @@ async def test_forget_erases_her_everywhere_and_keeps_the_warning_and_the_paymen
     assert left == {"warnings": 1, "payments": 1, "subscriptions": 1}
     assert await rows_of(h, CheckinEntry, CheckinEntry.user_id == MEMBER) == 0
     assert await rows_of(h, Payment, Payment.user_id == MEMBER) == 1
+    # Nina, whose buddy Maria was, waits for a new one (no other volunteer yet)
+    assert await rows_of(h, BuddyWaiting, BuddyWaiting.newcomer_id == NEWCOMER) == 1
 
     assert "haven't seen you" in await say(h, MEMBER, MEMBER, "/me")
     log = await command(h, ADMIN, "/modlog")

@@ -4,6 +4,8 @@ totals", /mydata's export (at most once a day) and /forget."""
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +22,8 @@ from bot.services.privacy.forget import Erased, Kept, erase
 from models.users import User
 
 __all__ = ["EXPORT_EVERY", "Erased", "Export", "Kept", "PrivacyService", "TooSoon"]
+
+log = logging.getLogger(__name__)
 
 EXPORT_EVERY = timedelta(days=1)
 
@@ -51,12 +55,16 @@ class PrivacyService:
         directory: MemberDirectory,
         activity: ActivityTracker,
         ledger: Ledger,
+        reassign: Callable[[int, int], Awaitable[object]],
     ) -> None:
+        """`reassign(chat_id, newcomer_id)` finds a new buddy for a newcomer whose buddy
+        was forgotten (BuddyService.assign)."""
         self._db = db
         self._clock = clock
         self._directory = directory
         self._activity = activity
         self._ledger = ledger
+        self._reassign = reassign
 
     async def totals_only(self, user_id: int) -> bool:
         """Whether the person asked to be counted only in totals."""
@@ -88,7 +96,8 @@ class PrivacyService:
     async def forget_person(self, user_id: int) -> Erased:
         """Erase the person from every chat in one transaction (see forget.py); what is
         only counted in memory for them is dropped first and again after, so nothing
-        comes back with a later flush. The retention job may call this too."""
+        comes back with a later flush; newcomers whose buddy they were get a new one (or
+        wait for one). The retention job may call this too."""
         self._ledger.forget_person(user_id)
         self._activity.forget_person(user_id)
         async with self._db.transaction() as session:
@@ -97,4 +106,9 @@ class PrivacyService:
         self._activity.forget_person(user_id)
         for chat_id in erased.chats:
             self._directory.set(chat_id, user_id, None)  # seen again = seen for the first time
+        for chat_id, newcomer_id in erased.orphans:
+            try:
+                await self._reassign(chat_id, newcomer_id)
+            except Exception:
+                log.exception("could not find a new buddy for a newcomer in %s", chat_id)
         return erased

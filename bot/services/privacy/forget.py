@@ -52,6 +52,7 @@ class Erased:
     chats: list[int]  # the chats the person had a membership in
     deleted: int  # rows deleted
     kept: Kept
+    orphans: list[tuple[int, int]]  # (chat, newcomer) whose active buddy the person was
 
 
 async def _count(session: AsyncSession, *where: ColumnElement[bool], model: type[Any]) -> int:
@@ -149,6 +150,16 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
         .scalars()
         .all()
     )
+    orphans = [
+        (int(chat_id), int(newcomer_id))
+        for chat_id, newcomer_id in (
+            await session.execute(
+                select(BuddyPair.chat_id, BuddyPair.newcomer_id).where(
+                    BuddyPair.buddy_id == user_id, BuddyPair.active.is_(True)
+                )
+            )
+        ).all()
+    ]
     gone, kept = await _moderation(session, user_id, now)
     await session.execute(
         update(BuddyVolunteer)
@@ -177,4 +188,4 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
         payments=await _count(session, Payment.user_id == user_id, model=Payment),
         subscriptions=await _count(session, Subscription.user_id == user_id, model=Subscription),
     )
-    return Erased(chats, gone, kept)
+    return Erased(chats, gone, kept, orphans)
