@@ -168,7 +168,7 @@ REGISTRY: tuple[DataKind, ...] = (
         ("reason", "created_at"),
         ("reporter_id",),
         Forget.DELETE,
-        Retention(Since.RESOLVED, fixed=timedelta(days=30)),
+        Retention(Since.NEVER),
     ),
     DataKind(
         "reports_about",
@@ -177,7 +177,7 @@ REGISTRY: tuple[DataKind, ...] = (
         ("text", "reason", "handled"),
         ("target_id",),
         Forget.DELETE,
-        Retention(Since.RESOLVED, fixed=timedelta(days=30)),
+        Retention(Since.RESOLVED, setting="reports_keep"),
     ),
     DataKind(
         "subscriptions",
