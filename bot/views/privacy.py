@@ -11,6 +11,7 @@ from typing import Any
 from bot.i18n import format_moment, t
 from bot.messages import split_lines
 from bot.notifier import Button, Keyboard
+from bot.services.privacy.export import SECTIONS
 from bot.services.privacy.registry import FEATURES, REGISTRY
 from bot.views.callbacks import ForgetConfirm, PrivacyTotals
 
@@ -66,17 +67,9 @@ def mydata_summary(lang: str, document: dict[str, Any]) -> list[str]:
     ]
     if profile["interests"]:
         lines.append(t(lang, "privacy.mydata_interests", interests=escape(profile["interests"])))
-    for section in (
-        "chats",
-        "buddy_pairs",
-        "checkin_answers",
-        "warnings",
-        "moderation",
-        "reports_filed",
-        "reports_about_you",
-        "subscriptions",
-        "payments",
-    ):
+    for section in SECTIONS:
+        if section == "activity":
+            continue  # per chat and kind, below
         found = document[section]
         if found:
             title = t(lang, f"privacy.section.{section}")
