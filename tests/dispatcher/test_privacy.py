@@ -242,7 +242,7 @@ async def test_forget_erases_her_everywhere_and_keeps_the_warning_and_the_paymen
     assert ask.startswith("Erase everything about you?")
     answer = await press(h, MEMBER, "pv:f:1")
 
-    assert answer.startswith("Done: I have erased what I kept about you (2 chats).")
+    assert answer.startswith("Done: I have erased what I kept about you (chats: 2).")
     assert "active warnings: 1" in answer and "payment records: 1" in answer
     left = await tables_naming(h, MEMBER, words)
     kept = {kind.table for kind in REGISTRY if kind.forget is Forget.KEEP}
@@ -302,3 +302,22 @@ async def test_counts_still_in_memory_do_not_come_back_after_forget(harness: Har
     await in_group(h, GROUP, OWNER, "the others are still counted")
     await flush_job(h)
     assert await rows_of(h, LedgerRow, LedgerRow.user_id == OWNER) > 0
+
+
+async def test_a_rules_confirmation_still_running_is_kept_and_can_finish(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.fake.user_joins(GROUP, NEWCOMER)
+    await h.settle()
+    assert h.app.hearth.directory.cached(GROUP, NEWCOMER) == "pending"
+    await say(h, NEWCOMER, NEWCOMER, "/forget")
+    answer = await press(h, NEWCOMER, "pv:f:1")
+    assert "rules confirmation still running: 1" in answer
+    welcome = next(
+        m for m in h.fake.sent_messages(GROUP) if "hearth:verify" in str(m.get("reply_markup"))
+    )
+    h.fake.press_button(NEWCOMER, GROUP, welcome["message_id"], "hearth:verify")
+    await h.settle()
+    assert h.app.hearth.directory.cached(GROUP, NEWCOMER) == "newcomer"
+    assert h.fake.member(GROUP, NEWCOMER)["status"] != "restricted"

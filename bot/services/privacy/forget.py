@@ -5,7 +5,8 @@ pause, activity counters, buddy follow-ups, reports the person filed (and handle
 about them), expired warnings, queued or sent private messages to them and messages about
 them. Anonymised (id replaced by FORMER_MEMBER): the audit log and warnings they gave as an
 admin. Kept, and said so: active warnings, active bans and mutes, pending reports about them,
-subscriptions and payments (refunds and support), and deadlines still to run.
+subscriptions and payments (refunds and support), a join request or rules confirmation still
+running (its membership row), and deadlines still to run.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from models.buddies import BuddyPair, BuddyVolunteer, BuddyWaiting
 from models.checkins import CheckinEntry, CheckinMember, CheckinPerson
 from models.deadlines import Deadline
 from models.ledger import LedgerRow
-from models.members import Member
+from models.members import Member, MemberStatus, TrustLevel
 from models.moderation import ModAction, Report, Warning_
 from models.outbox import OutboxMessage
 from models.users import FORMER_MEMBER, User
@@ -41,10 +42,7 @@ class Kept:
     payments: int = 0
     subscriptions: int = 0
     reports: int = 0  # reports about the person the admins have not decided yet
-
-    @property
-    def anything(self) -> bool:
-        return any((self.warnings, self.restrictions, self.payments, self.subscriptions))
+    joining: int = 0  # a join request or a rules confirmation still running
 
 
 @dataclass(frozen=True)
@@ -145,11 +143,17 @@ async def _moderation(session: AsyncSession, user_id: int, now: datetime) -> tup
 
 async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
     """Erase the person inside the caller's transaction (see the module's docstring)."""
-    chats = list(
-        (await session.execute(select(Member.chat_id).where(Member.user_id == user_id)))
-        .scalars()
-        .all()
+    # a join request or a rules confirmation still running keeps its row until it ends:
+    # without it the person would stay restricted (or the request pending) for good
+    joining = or_(
+        Member.status == MemberStatus.REQUESTED,
+        and_(Member.status == MemberStatus.IN, Member.trust == TrustLevel.PENDING),
     )
+    mine = Member.user_id == user_id
+    chats = list(
+        (await session.execute(select(Member.chat_id).where(mine, not_(joining)))).scalars()
+    )
+    in_progress = await _count(session, mine, joining, model=Member)
     orphans = [
         (int(chat_id), int(newcomer_id))
         for chat_id, newcomer_id in (
@@ -168,7 +172,7 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
         .execution_options(synchronize_session=False)
     )
     for model, where in (
-        (Member, Member.user_id == user_id),
+        (Member, and_(mine, not_(joining))),
         (CheckinEntry, CheckinEntry.user_id == user_id),
         (CheckinMember, CheckinMember.user_id == user_id),
         (CheckinPerson, CheckinPerson.user_id == user_id),
@@ -185,6 +189,7 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
         warnings=kept.warnings,
         restrictions=kept.restrictions,
         reports=kept.reports,
+        joining=in_progress,
         payments=await _count(session, Payment.user_id == user_id, model=Payment),
         subscriptions=await _count(session, Subscription.user_id == user_id, model=Subscription),
     )
