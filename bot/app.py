@@ -49,6 +49,7 @@ from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
 from bot.services.pace import build_pace
+from bot.services.privacy import PrivacyService
 from bot.services.retention import PURGE_LEFT, Retention, hourly_limit
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
@@ -268,6 +269,8 @@ def build_hearth(
         db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer, ledger=ledger
     )
     requests, billing, onboarding = _build_joining(c, moderation, ledger)
+    buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger)
+    privacy = PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign)
     return Hearth(
         config=settings,
         clock=clock,
@@ -284,7 +287,7 @@ def build_hearth(
         activity=activity,
         ledger=ledger,
         health=HealthService(db, clock, ledger, c.notifier, c.chat_settings),
-        buddies=BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger),
+        buddies=buddies,
         moderation=moderation,
         outbox=c.outbox,
         checkins=CheckinService(
@@ -302,7 +305,8 @@ def build_hearth(
             ),
         ),
         drift=DriftService(db, clock, ledger, c.chat_settings, c.outbox.wake),
-        retention=Retention(db, clock, c.chat_settings),
+        retention=Retention(db, clock, c.chat_settings, purge_member=privacy.purge_left),
+        privacy=privacy,
     )
 
 

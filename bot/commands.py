@@ -13,7 +13,7 @@ from aiogram.types import (
 
 from bot.i18n import SUPPORTED, t
 
-PRIVATE = ("start", "me", "interests", "checkins", "pause", "help")
+PRIVATE = ("start", "me", "interests", "checkins", "pause", "privacy", "mydata", "forget", "help")
 MEMBER = ("rules", "me", "buddy", "interests", "volunteer", "warns", "report", "help")
 ADMIN = (
     *MEMBER,

@@ -21,6 +21,7 @@ from bot.services.ledger import Ledger, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
 from bot.services.onboarding import JoinRequests, Onboarding
+from bot.services.privacy import PrivacyService
 from bot.services.retention import Retention
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
@@ -52,6 +53,7 @@ class Hearth:
     upgrades: ChatUpgrades
     drift: DriftService
     retention: Retention
+    privacy: PrivacyService
 
     async def flush_counters(self) -> int:
         """Store what is counted in memory (last activity, the ledger) in one go each; both

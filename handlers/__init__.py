@@ -14,6 +14,7 @@ from handlers import (
     members,
     membership,
     moderation,
+    privacy,
     reactions,
     stats,
     verification,
@@ -39,6 +40,7 @@ def build_router() -> Router:
         checkins.build_router(),
         billing.build_router(),
         drift.build_router(),
+        privacy.build_router(),
         stats.build_router(),
         members.build_router(),  # after every router with buttons: it answers stale ones
         reactions.build_router(),

@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     delete,
     distinct,
+    exists,
     func,
     select,
 )
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, UTCDateTime
 from models.members import Member, MemberStatus
 from models.upsert import insert_or_add
+from models.users import User
 
 Key = tuple[int, int, datetime, str]
 """(chat_id, user_id, bucket, kind)"""
@@ -142,9 +144,9 @@ class LedgerRepository:
     async def gone_quiet(
         self, chat_id: int, active_since: datetime, silent_since: datetime, limit: int
     ) -> list[tuple[int, datetime]]:
-        """People still in the chat whose latest activity (message, reaction, check-in answer)
-        since `active_since` came before `silent_since`: (user, last active), the most
-        recently active first, at most `limit`."""
+        """People still in the chat (not counted only in totals, see /privacy) whose latest
+        activity (message, reaction, check-in answer) since `active_since` came before
+        `silent_since`: (user, last active), the most recently active first, at most `limit`."""
         last = func.max(TABLE.c.bucket)
         same = and_(Member.chat_id == TABLE.c.chat_id, Member.user_id == TABLE.c.user_id)
         query = (
@@ -155,6 +157,7 @@ class LedgerRepository:
                 TABLE.c.bucket >= active_since,
                 TABLE.c.kind.in_([k.value for k in ACTIVE_KINDS]),
                 Member.status == MemberStatus.IN,
+                ~exists().where(User.id == TABLE.c.user_id, User.totals_only.is_(True)),
             )
             .group_by(TABLE.c.user_id)
             .having(last < silent_since)

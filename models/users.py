@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, String, select, update
+from sqlalchemy import BigInteger, Boolean, String, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
 from models.upsert import upsert
+
+FORMER_MEMBER = 0
+"""Stands in for a person's id in others' records (the audit log) after /forget."""
 
 
 class User(Base):
@@ -24,6 +27,9 @@ class User(Base):
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     interests: Mapped[str | None] = mapped_column(String(500), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # /privacy: "count me only in totals" (left out of every list of people shown by name)
+    totals_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # /mydata
 
     @property
     def full_name(self) -> str:

@@ -25,6 +25,11 @@ class ActivityTracker:
     def touch(self, chat_id: int, user_id: int, at: datetime) -> None:
         self._pending[(chat_id, user_id)] = at
 
+    def forget_person(self, user_id: int) -> None:
+        """Drop the person's last-seen times not yet written (/forget)."""
+        for key in [key for key in self._pending if key[1] == user_id]:
+            del self._pending[key]
+
     def unflushed(self, chat_id: int) -> dict[int, datetime]:
         return {user: at for (chat, user), at in self._pending.items() if chat == chat_id}
 

@@ -55,6 +55,13 @@ class Ledger:
         """Someone left the chat, or was removed from it by someone else."""
         self.count(chat_id, user_id, LedgerKind.REMOVED if removed else LedgerKind.LEFT)
 
+    def forget_person(self, user_id: int) -> int:
+        """Drop what is counted in memory for the person (/forget); how many counters went."""
+        mine = [key for key in self._pending if key[1] == user_id]
+        for key in mine:
+            del self._pending[key]
+        return len(mine)
+
     def pending(self) -> int:
         """How many counters wait for the next flush."""
         return len(self._pending)

@@ -124,3 +124,17 @@ class StatsChat(CallbackData, prefix="st"):
     chat_id: int
     days: int
     csv: bool = False
+
+
+class PrivacyTotals(CallbackData, prefix="pv"):
+    """/privacy: count me only in totals (`on`), or show me in lists again."""
+
+    op: Literal["t"] = "t"
+    on: bool
+
+
+class ForgetConfirm(CallbackData, prefix="pv"):
+    """/forget asks once more: erase everything (`yes`), or keep it."""
+
+    op: Literal["f"] = "f"
+    yes: bool

@@ -12,6 +12,7 @@ from bot.notifier import Button, Keyboard, Outcome
 from bot.services.people import Person, mention
 from bot.views.callbacks import ReportAction, ReportChoice
 from models.moderation import ModAction, Warning_
+from models.users import FORMER_MEMBER
 
 REPORT_ROWS: tuple[tuple[ReportAction, ...], ...] = (("delete", "warn", "mute"), ("ban", "dismiss"))
 
@@ -193,6 +194,13 @@ def report_self(lang: str) -> str:
 # the audit log
 
 
+def _someone(lang: str, user_id: int, names: dict[int, str]) -> str:
+    """A person in the audit log; one who used /forget is "a former member"."""
+    if user_id == FORMER_MEMBER:
+        return t(lang, "privacy.former_member")
+    return mention(user_id, names.get(user_id, str(user_id)))
+
+
 def log_line(
     lang: str,
     zone: ZoneInfo,
@@ -207,8 +215,8 @@ def log_line(
     elif public and entry.action == "report":
         actor = t(lang, "moderation.report_anonymous")
     else:
-        actor = mention(entry.actor_id, names.get(entry.actor_id, str(entry.actor_id)))
-    target = mention(entry.target_id, names.get(entry.target_id, str(entry.target_id)))
+        actor = _someone(lang, entry.actor_id, names)
+    target = _someone(lang, entry.target_id, names)
     return t(
         lang,
         "moderation.log_line",

@@ -16,10 +16,12 @@ from models.deadlines import DeadlineRepository
 from models.ledger import LedgerRow
 from models.moderation import SHOWN, ModAction, Report
 from models.outbox import OutboxMessage
+from models.users import User
 from tests.dispatcher.conftest import ADMIN, BOSS, GROUP, MEMBER, OWNER, Harness, restart
 from tests.dispatcher.test_checkins import answer_all, close_round, opt_in, say, setup_chat
 
 WIN = "Finished my thesis"
+SECOND = -1001000000002
 PLEA = "Feeling lonely, please write to me"  # a support request: to the admins only
 
 
@@ -272,9 +274,19 @@ async def test_who_leaves_has_a_purge_date_30_days_on_that_survives_a_restart(
         due = await DeadlineRepository(session).get(PURGE_LEFT, GROUP, MEMBER)
     assert due is not None and due.due_at == left_at + timedelta(days=30)
 
-    # no deletion is wired yet (it is /forget's): the due purge waits a day at a time
-    h.clock.set(left_at + timedelta(days=30))
+    # 30 days on, Maria is known from no other chat: she is forgotten as /forget would
+    await say(h, GROUP, ADMIN, "still here")
+    h.fake.add_chat(SECOND, "Second circle")
+    h.fake.set_member(SECOND, ADMIN, "creator")
+    h.fake.add_bot_to_chat(SECOND, ADMIN, admin=True)
+    await h.settle()
+    await say(h, SECOND, ADMIN, "hello second")
+    h.fake.user_leaves(GROUP, ADMIN)  # Anton leaves too, but is still in the second chat
+    await h.settle()
+    h.clock.set(left_at + timedelta(days=31))
     await h.settle()
     async with h.app.db.transaction() as session:
-        due = await DeadlineRepository(session).get(PURGE_LEFT, GROUP, MEMBER)
-    assert due is not None and due.due_at == h.clock.now() + timedelta(days=1)
+        people = set((await session.execute(select(User.id))).scalars())
+        counted = set((await session.execute(select(LedgerRow.user_id))).scalars())
+    assert MEMBER not in people and MEMBER not in counted
+    assert ADMIN in people  # his profile still serves the second chat

@@ -2,8 +2,8 @@
 chat's `reports_keep`; reports resolved before this get the time they were made (the time
 they were resolved was not stored, and it came after)
 
-Revision ID: 0012
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01 13:30:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import models.base
 
-revision: str = '0012'
-down_revision: str | None = '0008'
+revision: str = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
