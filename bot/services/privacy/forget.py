@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, not_, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.buddies.service import FOLLOWUP
+from bot.services.retention import PURGE_LEFT
 from models.billing import Payment, Subscription
 from models.buddies import BuddyPair, BuddyVolunteer, BuddyWaiting
 from models.checkins import CheckinEntry, CheckinMember, CheckinPerson
@@ -180,7 +181,8 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
         (BuddyVolunteer, BuddyVolunteer.user_id == user_id),
         (BuddyWaiting, BuddyWaiting.newcomer_id == user_id),
         (LedgerRow, LedgerRow.user_id == user_id),
-        (Deadline, and_(Deadline.user_id == user_id, Deadline.kind == FOLLOWUP)),
+        # a buddy follow-up, and the retention purge of a chat they left (done here now)
+        (Deadline, and_(Deadline.user_id == user_id, Deadline.kind.in_((FOLLOWUP, PURGE_LEFT)))),
         (User, User.id == user_id),
     ):
         gone += await _delete(session, model, where)
