@@ -41,6 +41,7 @@ def scheduled_jobs(
     sweep_interval: float,
     startup_grace: float = STARTUP_GRACE,
     roll_up_ledger: Callable[[], Awaitable[int]] | None = None,
+    health_digest: Callable[[], Awaitable[int]] | None = None,
 ) -> list[Job]:
     """Every recurring job of the bot, in one table."""
     # the first sweep and check-in tick wait a little, so button presses queued while the bot
@@ -56,6 +57,8 @@ def scheduled_jobs(
     ]
     if roll_up_ledger is not None:  # old hourly ledger rows become daily ones
         jobs.append(Job("ledger_rollup", roll_up_ledger, timedelta(hours=24), ROLL_UP_AFTER_START))
+    if health_digest is not None:  # the weekly health note to each chat's admins
+        jobs.append(Job("health_digest", health_digest, timedelta(seconds=60), grace))
     if reconcile is not None:
         # paid membership: payments whose updates were missed, read from getStarTransactions
         jobs.append(Job("reconcile_stars", reconcile, timedelta(hours=24), RECONCILE_AFTER_START))
