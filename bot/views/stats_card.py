@@ -18,6 +18,7 @@ from html import escape
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bot.i18n import t
 from bot.messages import plain_text, utf16_length
@@ -35,6 +36,7 @@ DPI = 100
 ALIVE_COLOUR = "#2a9d8f"
 MESSAGES_COLOUR = "#e76f51"
 INK, MUTED = "#222222", "#777777"
+LEFT = 0.08  # the left margin, as a share of the width
 # matplotlib's caches (fonts, text layout) are shared by every figure: one render at a time
 _LOCK = threading.Lock()
 
@@ -49,22 +51,22 @@ def _ratio(report: HealthReport) -> str | None:
     return f"{round(report.alive * 100 / report.members)}%"
 
 
-def _headline(ax: Axes, report: HealthReport, lang: str, title: str) -> None:
-    ax.set_axis_off()
+def _headline(figure: Figure, report: HealthReport, lang: str, title: str) -> None:
+    """Figure-level text, not an Axes: an Axes (even hidden) costs its ticks."""
     head = t(lang, "stats_card.title", chat=title, days=report.days)
-    ax.text(0, 1, head, fontsize=12, color=MUTED, va="top", parse_math=False)
-    ratio = _ratio(report)
+    figure.text(LEFT, 0.965, head, fontsize=12, color=MUTED, va="top", parse_math=False)
     if report.members is None:
         big = t(lang, "stats_card.alive_no_count", alive=_shown(report.alive))
     else:
+        ratio = _ratio(report) or "?"
         big = t(
             lang,
             "stats_card.alive",
             alive=_shown(report.alive),
             members=report.members,
-            ratio=ratio or "?",
+            ratio=ratio,
         )
-    ax.text(0, 0.55, big, fontsize=20, color=INK, weight="bold", va="top", parse_math=False)
+    figure.text(LEFT, 0.915, big, fontsize=20, color=INK, weight="bold", va="top", parse_math=False)
     change = "" if report.change is None else f"{report.change:+d}"
     before = t(
         lang,
@@ -72,7 +74,7 @@ def _headline(ax: Axes, report: HealthReport, lang: str, title: str) -> None:
         before=_shown(report.alive_before),
         change=change,
     )
-    ax.text(0, 0.0, before, fontsize=11, color=MUTED, va="top", parse_math=False)
+    figure.text(LEFT, 0.845, before, fontsize=11, color=MUTED, va="top", parse_math=False)
 
 
 def _heatmap(ax: Axes, rhythm: Rhythm, lang: str) -> None:
@@ -85,19 +87,21 @@ def _heatmap(ax: Axes, rhythm: Rhythm, lang: str) -> None:
     )
     days = t(lang, "stats_card.weekdays").split()
     ax.set_yticks(range(len(days)), days, fontsize=9)
-    ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)], fontsize=9)
+    ax.set_xticks(range(0, 24, 3), [f"{h:02d}" for h in range(0, 24, 3)], fontsize=9)
     ax.tick_params(length=0)
     if rhythm.heatmap is None:
         ax.set_xlim(-0.5, 23.5)
         ax.set_ylim(6.5, -0.5)
         ax.text(11.5, 3, HIDDEN, fontsize=28, color=MUTED, ha="center", va="center")
         return
-    image = ax.imshow(rhythm.heatmap, aspect="auto", cmap="YlOrRd", interpolation="nearest")
+    # no colour bar (another Axes); the busiest cell's count is written in it instead
+    ax.imshow(rhythm.heatmap, aspect="auto", cmap="YlOrRd", interpolation="nearest")
     for spine in ax.spines.values():
         spine.set_visible(False)
-    bar = ax.figure.colorbar(image, ax=ax, fraction=0.025, pad=0.01)
-    bar.ax.tick_params(labelsize=8, length=0)
-    bar.outline.set_visible(False)
+    if rhythm.busiest is not None:
+        day, hour = rhythm.busiest
+        top = str(rhythm.heatmap[day][hour])
+        ax.text(hour, day, top, fontsize=7, color="white", ha="center", va="center")
 
 
 def _values(days: list[TrendDay], pick: str) -> list[float]:
@@ -107,26 +111,36 @@ def _values(days: list[TrendDay], pick: str) -> list[float]:
 
 
 def _trend(ax: Axes, trend: list[TrendDay], lang: str) -> None:
+    """Alive people as a line on the axis; messages as a shaded area scaled to the same
+    height, its peak written beside it (a second y axis would cost a second Axes)."""
     ax.set_title(t(lang, "stats_card.trend"), loc="left", fontsize=11, color=INK)
     x = list(range(len(trend)))
     alive = _values(trend, "alive")
     messages = _values(trend, "messages")
-    ax.plot(x, alive, color=ALIVE_COLOUR, linewidth=2, marker="o", markersize=3)
-    ax.set_ylabel(t(lang, "stats_card.alive_axis"), color=ALIVE_COLOUR, fontsize=9)
-    ax.tick_params(labelsize=8)
-    other = ax.twinx()
-    other.plot(x, messages, color=MESSAGES_COLOUR, linewidth=1.5, marker="o", markersize=2)
-    other.set_ylabel(t(lang, "stats_card.messages_axis"), color=MESSAGES_COLOUR, fontsize=9)
-    other.tick_params(labelsize=8)
-    for axis, values in ((ax, alive), (other, messages)):
-        top = max((v for v in values if not math.isnan(v)), default=0.0)
-        axis.set_ylim(0, max(top * 1.15, 3.0))
-        axis.spines["top"].set_visible(False)
-    step = max(1, len(trend) // 8)
+    top = max((v for v in alive if not math.isnan(v)), default=0.0)
+    ceiling = max(top * 1.15, 3.0)
+    peak = max((v for v in messages if not math.isnan(v)), default=0.0)
+    if peak > 0:
+        scaled = [v * top / peak if top else v * ceiling / peak / 1.15 for v in messages]
+        ax.fill_between(x, scaled, color=MESSAGES_COLOUR, alpha=0.3, linewidth=0)
+    ax.plot(x, alive, color=ALIVE_COLOUR, linewidth=2)
+    ax.set_ylim(0, ceiling)
+    ax.set_xlim(-0.5, max(len(trend) - 0.5, 0.5))
+    ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))  # few ticks: each one costs
+    ax.tick_params(labelsize=8, length=2)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    step = max(1, math.ceil(len(trend) / 6))
     ticks = x[::step]
     ax.set_xticks(ticks, [trend[i].day.strftime("%d.%m") for i in ticks])
+    legend = (  # above the plot, right-aligned, in the colours of what they name
+        (t(lang, "stats_card.alive_axis"), ALIVE_COLOUR, 1.13),
+        (t(lang, "stats_card.messages_peak", peak=f"{peak:.0f}"), MESSAGES_COLOUR, 1.03),
+    )
+    for text, colour, height in legend:
+        ax.text(1.0, height, text, transform=ax.transAxes, color=colour, fontsize=9, ha="right")
     if all(math.isnan(v) for v in alive + messages):
-        ax.text(0.5, 0.5, HIDDEN, transform=ax.transAxes, fontsize=20, color=MUTED, ha="center")
+        ax.text(0.5, 0.4, HIDDEN, transform=ax.transAxes, fontsize=20, color=MUTED, ha="center")
 
 
 def card_png(report: HealthReport, rhythm: Rhythm, lang: str, title: str) -> bytes:
@@ -134,15 +148,14 @@ def card_png(report: HealthReport, rhythm: Rhythm, lang: str, title: str) -> byt
     with _LOCK:
         figure = Figure(figsize=SIZE, dpi=DPI, facecolor="white")
         FigureCanvasAgg(figure)
-        grid = figure.add_gridspec(
-            3, 1, height_ratios=(0.55, 1.5, 1.1), hspace=0.45, left=0.08, right=0.9
-        )
-        grid.update(top=0.96, bottom=0.06)
-        _headline(figure.add_subplot(grid[0]), report, lang, title)
-        _heatmap(figure.add_subplot(grid[1]), rhythm, lang)
-        _trend(figure.add_subplot(grid[2]), rhythm.trend, lang)
+        grid = figure.add_gridspec(2, 1, height_ratios=(1.5, 1.1), hspace=0.35)
+        grid.update(left=LEFT, right=0.91, top=0.74, bottom=0.06)
+        _headline(figure, report, lang, title)
+        _heatmap(figure.add_subplot(grid[0]), rhythm, lang)
+        _trend(figure.add_subplot(grid[1]), rhythm.trend, lang)
         out = io.BytesIO()
-        figure.savefig(out, format="png", dpi=DPI)
+        # zlib's fastest level: a fifth larger file, a fraction of the encoding time
+        figure.savefig(out, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     return out.getvalue()
 
 
