@@ -68,7 +68,7 @@ class HealthDigest:
         self._health = health
         self._rhythm = rhythm
         self._wake = wake_outbox
-        self._done: set[tuple[int, str]] = set()  # (chat, week) known queued: no query
+        self._done: dict[int, str] = {}  # chat -> the week known queued: no query
 
     async def tick(self) -> int:
         """Queue the notes of each chat whose weekly moment has come and whose week is not
@@ -94,12 +94,12 @@ class HealthDigest:
             return None
         moment = latest_slot(slot, now, config.timezone)
         week = week_of(moment, config.timezone)
-        if now - moment > LATE or (chat_id, week) in self._done:
+        if now - moment > LATE or self._done.get(chat_id) == week:
             return None
         async with self._db.transaction() as session:
             stored = (await ChatRepository(session).settings(chat_id)).get(MARK)
         if stored == week:
-            self._done.add((chat_id, week))
+            self._done[chat_id] = week
             return None
         return config, week, stored
 
@@ -124,7 +124,7 @@ class HealthDigest:
                     expires_at=now + KEEP,
                     photo=note.png,
                 )
-        self._done.add((chat_id, week))
+        self._done[chat_id] = week
         log.info("health digest of chat %s for %s: %d notes queued", chat_id, week, len(notes))
         return 1
 
