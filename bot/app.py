@@ -44,6 +44,8 @@ from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
 from bot.services.drift import DriftService
 from bot.services.health import HealthService
+from bot.services.health_digest import HealthDigest
+from bot.services.health_rhythm import HealthRhythm
 from bot.services.ledger import Ledger, LedgerKind, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
@@ -271,6 +273,8 @@ def build_hearth(
     requests, billing, onboarding = _build_joining(c, moderation, ledger)
     buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger)
     privacy = PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign)
+    health = HealthService(db, clock, ledger, c.notifier, c.chat_settings)
+    rhythm = HealthRhythm(db, clock, ledger, c.chat_settings, health)
     return Hearth(
         config=settings,
         clock=clock,
@@ -286,7 +290,7 @@ def build_hearth(
         trust=TrustService(db, clock, c.chat_settings, c.directory, c.events),
         activity=activity,
         ledger=ledger,
-        health=HealthService(db, clock, ledger, c.notifier, c.chat_settings),
+        health=health,
         buddies=buddies,
         moderation=moderation,
         outbox=c.outbox,
@@ -307,6 +311,8 @@ def build_hearth(
         drift=DriftService(db, clock, ledger, c.chat_settings, c.outbox.wake),
         retention=Retention(db, clock, c.chat_settings, purge_member=privacy.purge_left),
         privacy=privacy,
+        rhythm=rhythm,
+        digest=HealthDigest(db, clock, c.notifier, c.chat_settings, health, rhythm, c.outbox.wake),
     )
 
 
@@ -346,6 +352,7 @@ def build_scheduler(
         startup_grace=settings.startup_grace,
         roll_up_ledger=hearth.ledger.roll_up,
         retention=hearth.retention.run,
+        health_digest=hearth.digest.tick,
     )
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)

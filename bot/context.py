@@ -17,6 +17,8 @@ from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
 from bot.services.drift import DriftService
 from bot.services.health import HealthService
+from bot.services.health_digest import HealthDigest
+from bot.services.health_rhythm import HealthRhythm
 from bot.services.ledger import Ledger, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
@@ -54,6 +56,8 @@ class Hearth:
     drift: DriftService
     retention: Retention
     privacy: PrivacyService
+    rhythm: HealthRhythm
+    digest: HealthDigest
 
     async def flush_counters(self) -> int:
         """Store what is counted in memory (last activity, the ledger) in one go each; both

@@ -200,3 +200,17 @@ class Notifier(MemberCalls, StarsCalls):
             await self._failed("sendDocument", chat_id, error)
             return None
         return message.message_id
+
+    async def send_photo(
+        self, chat_id: int, png: bytes, caption: str | None = None, filename: str = "card.png"
+    ) -> int | None:
+        """Upload a picture with an HTML caption (at most 1,024 characters); its message id,
+        or None if it could not be delivered."""
+        try:
+            message = await self.bot.send_photo(
+                chat_id, BufferedInputFile(png, filename=filename), caption=caption
+            )
+        except TelegramAPIError as error:
+            await self._failed("sendPhoto", chat_id, error)
+            return None
+        return message.message_id

@@ -1,4 +1,5 @@
 """The outbox: bulk messages are rows first, then a worker sends them within Telegram's limits.
+A row with a `photo` is sent as a picture with its text as the caption (the weekly health note).
 
 Services queue messages (`queue()`) inside their own transaction, so "the round started" and
 "these 1,000 prompts exist" commit together or not at all; the worker sends after the commit.
@@ -38,7 +39,7 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import Message
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 
 from bot.clock import Clock, SystemTimer, Timer, as_utc
 from bot.db import Database
@@ -273,10 +274,21 @@ class Outbox:
                 row.chat_id,
                 CHOSEN,
                 None,
-                lambda t: send_text(self._bot, row.chat_id, row.text, t, keyboard),
+                lambda t: self._send_one(row, t, keyboard),
             )
         finally:
             self.budget.finished(row.chat_id)
+
+    def _send_one(
+        self, row: OutboxMessage, thread: int | None, keyboard: InlineKeyboardMarkup | None
+    ) -> Awaitable[Message]:
+        """sendPhoto (the text its caption) for a row with a picture, else sendMessage."""
+        if row.photo is None:
+            return send_text(self._bot, row.chat_id, row.text, thread, keyboard)
+        picture = BufferedInputFile(row.photo, filename="card.png")
+        return self._bot.send_photo(
+            row.chat_id, picture, caption=row.text, message_thread_id=thread, reply_markup=keyboard
+        )
 
     async def _rate_limited(self, row: OutboxMessage, wait: float) -> None:
         """A 429: a group's own limit (20 a minute) holds only that group, else every send

@@ -24,8 +24,10 @@ async def queue(
     buttons: Keyboard | None = None,
     not_before: datetime | None = None,
     expires_at: datetime | None = None,
+    photo: bytes | None = None,
 ) -> bool:
-    """Queue one message in the caller's transaction; False if `key` was queued before."""
+    """Queue one message in the caller's transaction; False if `key` was queued before.
+    With `photo` (PNG bytes) it is sent as a picture with `text` as its caption."""
     encoded = _encode(buttons)
     return await OutboxRepository(session).add(
         key,
@@ -35,6 +37,7 @@ async def queue(
         not_before=not_before or now,
         expires_at=expires_at,
         now=now,
+        photo=photo,
     )
 
 

@@ -1,6 +1,7 @@
-"""/stats [7d|30d|90d] [csv]: a chat's health figures for its admins, always privately. In
-the group the admin check runs first and the group hears only where the figures went; in
-private the admin picks one of the chats they administer."""
+"""/stats [7d|30d|90d] [csv]: a chat's health figures for its admins, always privately: the
+card (a PNG) and its text twin, or the daily series as CSV. In the group the admin check
+runs first and the group hears only where the figures went; in private the admin picks one
+of the chats they administer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.context import Hearth
 from bot.services.health import PERIODS
 from bot.views import stats as views
+from bot.views import stats_card as card
 from bot.views.callbacks import StatsChat
 from handlers.common import admin_chats, commands_only, reply
 from handlers.filters import GroupAdmin, private_chat
@@ -52,8 +54,13 @@ async def _send_stats(
         name = views.csv_name(chat_id, days)
         return await hearth.notifier.send_document(to, name, data, caption=title) is not None
     report = await hearth.health.report(chat_id, days)
-    text = views.no_data(lang, title) if report is None else views.report_text(lang, title, report)
-    return await hearth.notifier.send(to, text) is not None
+    if report is None:  # no card without data: only "collecting since" is said
+        return await hearth.notifier.send(to, views.no_data(lang, title)) is not None
+    rhythm = await hearth.rhythm.rhythm(chat_id, days)
+    png = await card.render_card(report, rhythm, lang, title)
+    photo = await hearth.notifier.send_photo(to, png, card.caption(lang, title, days))
+    text = await hearth.notifier.send(to, views.report_text(lang, title, report))
+    return photo is not None or text is not None
 
 
 async def stats(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:

@@ -45,6 +45,7 @@ def scheduled_jobs(
     startup_grace: float = STARTUP_GRACE,
     roll_up_ledger: Callable[[], Awaitable[int]] | None = None,
     retention: Callable[[], Awaitable[int]] | None = None,
+    health_digest: Callable[[], Awaitable[int]] | None = None,
 ) -> list[Job]:
     """Every recurring job of the bot, in one table."""
     # the first sweep and check-in tick wait a little, so button presses queued while the bot
@@ -64,6 +65,8 @@ def scheduled_jobs(
         )
     if retention is not None:  # words past each chat's retention settings are deleted
         jobs.append(Job("retention", retention, timedelta(hours=24), RETENTION_AFTER_START, True))
+    if health_digest is not None:  # the weekly health note to each chat's admins
+        jobs.append(Job("health_digest", health_digest, timedelta(seconds=60), grace, True))
     if reconcile is not None:
         # paid membership: payments whose updates were missed, read from getStarTransactions
         jobs.append(

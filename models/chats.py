@@ -106,6 +106,14 @@ class ChatRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
+    async def claim_setting(self, chat_id: int, key: str, expected: str | None, value: str) -> bool:
+        """Compare and set, a missing row included (`expected` None): of several racing
+        callers exactly one gets True."""
+        if expected is None:
+            row = {"chat_id": chat_id, "key": key, "value": value}
+            return await insert_ignore(self.session, ChatSetting, row, key=["chat_id", "key"])
+        return await self.replace_setting(chat_id, key, expected, value)
+
     async def clear_setting_where(self, key: str, value: str, cleared: str) -> list[int]:
         """Set `key` to `cleared` in every chat where it is `value`; those chats' ids."""
         rows = await self.session.execute(

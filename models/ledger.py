@@ -244,6 +244,25 @@ class LedgerRepository:
             for user, when, kind, n in (await self.session.execute(query)).all()
         ]
 
+    async def hourly_activity(
+        self, chat_id: int, since: datetime, until: datetime
+    ) -> tuple[list[tuple[datetime, int]], int]:
+        """Messages and reactions per hourly bucket in [since, until) (rolled-up daily rows
+        have no hour and are left out), and how many people made them."""
+        kinds = [LedgerKind.MESSAGE.value, LedgerKind.REACTION.value]
+        where = (
+            TABLE.c.chat_id == chat_id,
+            TABLE.c.bucket >= since,
+            TABLE.c.bucket < until,
+            TABLE.c.daily.is_(False),
+            TABLE.c.kind.in_(kinds),
+        )
+        per_hour = select(TABLE.c.bucket, func.sum(TABLE.c.count)).where(*where)
+        rows = (await self.session.execute(per_hour.group_by(TABLE.c.bucket))).all()
+        people = select(func.count(distinct(TABLE.c.user_id))).where(*where)
+        found = int((await self.session.execute(people)).scalar_one())
+        return [(_as_datetime(bucket), int(n)) for bucket, n in rows], found
+
     async def first_bucket(self, chat_id: int) -> datetime | None:
         """When the chat's earliest counter was recorded (None: nothing yet)."""
         query = select(func.min(TABLE.c.bucket)).where(TABLE.c.chat_id == chat_id)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     delete,
@@ -42,6 +43,8 @@ class OutboxMessage(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON rows of buttons
+    # a picture (PNG) sent with `text` as its caption; None for a plain message
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -69,13 +72,16 @@ class OutboxRepository:
         not_before: datetime,
         expires_at: datetime | None,
         now: datetime,
+        photo: bytes | None = None,
     ) -> bool:
-        """Queue a message unless one with this key exists; True when queued."""
+        """Queue a message (a picture with a caption when `photo` is set) unless one with
+        this key exists; True when queued."""
         values: dict[str, Any] = {
             "key": key,
             "chat_id": chat_id,
             "text": text,
             "buttons": buttons,
+            "photo": photo,
             "status": OutboxStatus.PENDING,
             "not_before": not_before,
             "expires_at": expires_at,

@@ -217,6 +217,8 @@ def specs(default_language: str, default_timezone: str) -> dict[str, SettingSpec
         SettingSpec(
             "nudge_after", "30d", _optional(_duration(timedelta(days=1), timedelta(days=365)))
         ),
+        # ---- community health: the weekly note to the admins
+        SettingSpec("health_digest", "mon 10:00", _optional(_weekly_slot)),
         # ---- paid membership
         SettingSpec("price", "0", _integer(0, 10000)),
         SettingSpec("plan", "recurring", _choice("recurring", "once")),

@@ -164,6 +164,13 @@ class ChatConfig:
         value = self.values["nudge_after"]
         return None if value == "off" else parse_duration(value)
 
+    # ---- community health
+    @property
+    def health_digest(self) -> WeeklySlot | None:
+        """When the admins get the weekly health note (the chat's time zone); None: never."""
+        value = self.values["health_digest"]
+        return None if value == "off" else parse_slot(value)
+
     # ---- paid membership
     @property
     def price(self) -> int:

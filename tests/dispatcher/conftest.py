@@ -65,7 +65,8 @@ class Harness:
                 return
 
     def replies(self, chat_id: int) -> list[str]:
-        return [m["text"] for m in self.fake.sent_messages(chat_id)]
+        """The texts the bot sent to the chat (pictures and files have none)."""
+        return [m["text"] for m in self.fake.sent_messages(chat_id) if "text" in m]
 
 
 @asynccontextmanager

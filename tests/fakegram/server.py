@@ -32,6 +32,7 @@ from .limits import RateLimiter
 from .methods import BotApi
 from .objects import JSON
 from .payments import Ledger
+from .photos import Photos
 from .reactions import Reactions
 
 __all__ = ["Call", "FakeTelegram"]
@@ -130,10 +131,12 @@ async def decode_params(request: web.Request) -> dict[str, Any]:
     form = await request.post()
     for key, value in form.items():
         if isinstance(value, web.FileField):
+            raw = value.file.read()
             params[key] = {
                 "file_name": value.filename,
                 "content_type": value.content_type,
-                "data": value.file.read().decode("utf-8", "replace"),
+                "data": raw.decode("utf-8", "replace"),
+                "bytes": raw,  # pictures are not text
             }
         else:
             params[key] = _decode_value(key, str(value))
@@ -159,6 +162,7 @@ class FakeTelegram(ForumWorld):
         )
         self.api = BotApi(self, self.limiter)
         self.payments = Ledger(self)
+        self.photos = Photos()  # what sendPhoto uploaded (tests decode the pictures)
         self.reactions = Reactions(self)  # reactions and their (admin-only) updates
         self.calls: list[Call] = []
         self.server_errors: list[str] = []  # tracebacks of bugs in the fake itself

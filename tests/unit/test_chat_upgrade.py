@@ -29,7 +29,7 @@ def _value(column: Column[Any], chat_id: int) -> Any:
         return chat_id
     if isinstance(column.type, UTCDateTime):
         return NOW
-    samples = {int: 1, str: "x", bool: False}
+    samples = {int: 1, str: "x", bool: False, bytes: b"x"}
     return samples[column.type.python_type]
 
 
