@@ -30,6 +30,7 @@ from bot.events import (
     WelcomeAwaited,
     on,
 )
+from bot.metrics import Metrics
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
 from bot.migrated import FollowUpgrades
@@ -99,6 +100,7 @@ class Application:
     pacer: WelcomePacer
     sweeper: DeadlineSweeper
     budget: SendBudget
+    metrics: Metrics
     _started: bool = field(default=False)
 
     async def start_background(self) -> None:
@@ -353,6 +355,8 @@ def build_application(
     hearth = build_hearth(settings, clock, timer, bot, db, budget)
     # a call to a group that became a supergroup goes there, and the chat's state follows
     bot.session.middleware(FollowUpgrades(on_moved=hearth.upgrades.upgraded))
+    metrics = Metrics(timer)  # its own registry: each application counts only its own work
+    bot.session.middleware(metrics.request_middleware())  # innermost: every attempt counts
     pacer = WelcomePacer(
         hearth.onboarding.chats_awaiting_welcome,
         hearth.onboarding.post_welcome,
@@ -363,14 +367,17 @@ def build_application(
         subscriptions(hearth.billing, hearth.buddies, hearth.checkins, pacer, hearth.ledger)
     )
     sweeper = build_sweeper(hearth)
+    dispatcher = build_dispatcher(hearth)
+    dispatcher.update.outer_middleware(metrics.update_middleware())
     return Application(
         settings=settings,
         bot=bot,
         db=db,
         hearth=hearth,
-        dispatcher=build_dispatcher(hearth),
+        dispatcher=dispatcher,
         scheduler=build_scheduler(settings, hearth, sweeper),
         pacer=pacer,
         sweeper=sweeper,
         budget=budget,
+        metrics=metrics,
     )
