@@ -26,6 +26,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update
+from aiogram.types.update import UpdateTypeLookupError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -159,7 +160,7 @@ class UpdateMetrics(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        kind = event.event_type if isinstance(event, Update) else type(event).__name__
+        kind = _update_type(event)
         m = self.metrics
         start = m.timer.monotonic()
         try:
@@ -170,6 +171,15 @@ class UpdateMetrics(BaseMiddleware):
         finally:
             m.updates.labels(kind).inc()
             m.handler_seconds.labels(kind).observe(max(0.0, m.timer.monotonic() - start))
+
+
+def _update_type(event: TelegramObject) -> str:
+    if not isinstance(event, Update):
+        return type(event).__name__
+    try:
+        return event.event_type
+    except UpdateTypeLookupError:  # a kind of update newer than this aiogram
+        return "unknown"
 
 
 class TelegramCallMetrics(BaseRequestMiddleware):
