@@ -153,6 +153,15 @@ class UpdateMetrics(BaseMiddleware):
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
+        # the labelled series of each update type, looked up once: this runs for every update
+        self._series: dict[str, tuple[Counter, Histogram]] = {}
+
+    def _of(self, kind: str) -> tuple[Counter, Histogram]:
+        series = self._series.get(kind)
+        if series is None:
+            m = self.metrics
+            series = self._series[kind] = (m.updates.labels(kind), m.handler_seconds.labels(kind))
+        return series
 
     async def __call__(
         self,
@@ -161,16 +170,17 @@ class UpdateMetrics(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         kind = _update_type(event)
-        m = self.metrics
-        start = m.timer.monotonic()
+        timer = self.metrics.timer
+        start = timer.monotonic()
         try:
             return await handler(event, data)
         except Exception:
-            m.update_errors.labels(kind).inc()
+            self.metrics.update_errors.labels(kind).inc()
             raise
         finally:
-            m.updates.labels(kind).inc()
-            m.handler_seconds.labels(kind).observe(max(0.0, m.timer.monotonic() - start))
+            count, seconds = self._of(kind)
+            count.inc()
+            seconds.observe(max(0.0, timer.monotonic() - start))
 
 
 def _update_type(event: TelegramObject) -> str:
