@@ -18,9 +18,10 @@ RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))
 
 COPY . .
 RUN pip install --no-deps . \
-    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin hearth \
+    && useradd --system --uid 10001 --create-home --home-dir /home/hearth --shell /usr/sbin/nologin hearth \
     && mkdir -p /app/data \
-    && chown hearth:hearth /app/data
+    && chown hearth:hearth /app/data \
+    && rm -rf build ./*.egg-info
 
 # the source tree stays on the path: `python -m bot migrate` finds alembic.ini and migrations/
 # next to the code (the installed package holds the code only)
