@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
         settings = load_settings()
         from bot.serve import configure_logging, run
 
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return asyncio.run(run(settings))
     except ConfigError as error:
         print(f"hearth: configuration error: {error}", file=sys.stderr)

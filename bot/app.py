@@ -31,6 +31,7 @@ from bot.events import (
     on,
 )
 from bot.leader import Leadership, RedisLeader
+from bot.metrics import Metrics
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
 from bot.migrated import FollowUpgrades
@@ -104,6 +105,7 @@ class Application:
     pacer: WelcomePacer
     sweeper: DeadlineSweeper
     budget: SendBudget
+    metrics: Metrics
     leadership: Leadership | None = None
     _started: bool = field(default=False)
 
@@ -372,6 +374,8 @@ def build_application(
     hearth = build_hearth(settings, clock, timer, bot, db, budget)
     # a call to a group that became a supergroup goes there, and the chat's state follows
     bot.session.middleware(FollowUpgrades(on_moved=hearth.upgrades.upgraded))
+    metrics = Metrics(timer)  # its own registry: each application counts only its own work
+    bot.session.middleware(metrics.request_middleware())  # innermost: every attempt counts
     pacer = WelcomePacer(
         hearth.onboarding.chats_awaiting_welcome,
         hearth.onboarding.post_welcome,
@@ -382,15 +386,18 @@ def build_application(
     sweeper = build_sweeper(hearth)
     # several processes share Redis: one of them leads the whole-table jobs
     leadership = RedisLeader(settings.redis_url, bot_id) if settings.redis_url else None
+    dispatcher = build_dispatcher(hearth)
+    dispatcher.update.outer_middleware(metrics.update_middleware())
     return Application(
         settings=settings,
         bot=bot,
         db=db,
         hearth=hearth,
-        dispatcher=build_dispatcher(hearth),
+        dispatcher=dispatcher,
         scheduler=build_scheduler(settings, hearth, sweeper, leadership),
         pacer=pacer,
         sweeper=sweeper,
         budget=budget,
+        metrics=metrics,
         leadership=leadership,
     )

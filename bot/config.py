@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -39,9 +39,12 @@ class Settings(DatabaseSettings):
     default_language: str = "ru"
     default_timezone: str = "Europe/Moscow"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8080"
+    # /healthz and /metrics on this port too (polling mode has no other HTTP server)
+    metrics_port: int | None = Field(default=None, gt=0, lt=65536)
     sweep_interval: float = Field(default=2.0, gt=0, le=10)
     redis_url: str | None = None
     payment_secret: SecretStr | None = None
@@ -78,6 +81,7 @@ class Settings(DatabaseSettings):
         "redis_url",
         "payment_secret",
         "test_clock_file",
+        "metrics_port",
         mode="before",
     )
     @classmethod
@@ -115,6 +119,13 @@ class Settings(DatabaseSettings):
         except ValueError:
             raise ValueError("expected an IANA time zone name, like Europe/Moscow") from None
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        if not isinstance(value, str) or value.lower() not in ("text", "json"):
+            raise ValueError("expected text or json")
+        return value.lower()
 
     @field_validator("log_level")
     @classmethod

@@ -61,6 +61,7 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.closed = False  # set at shutdown: the process is no longer ready (/healthz)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -69,6 +70,7 @@ class Database:
             yield session
 
     async def close(self) -> None:
+        self.closed = True
         await self.engine.dispose()
 
 

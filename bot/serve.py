@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
+from datetime import UTC, datetime
 
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiohttp import web
@@ -15,6 +17,7 @@ from bot.app import ALLOWED_UPDATES, Application, build_application
 from bot.commands import register_commands
 from bot.config import ConfigError, Settings, redact
 from bot.db import is_sqlite, upgrade_async
+from bot.health_http import Probe, add_routes, start_server
 from bot.singleton import SingleProcess
 
 log = logging.getLogger("hearth")
@@ -56,17 +59,25 @@ async def _serve(app: Application, username: str, bot_id: int) -> None:
     await register_commands(app.bot)
     app.dispatcher.startup.register(app.start_background)
     app.dispatcher.shutdown.register(app.stop_background)
-    if settings.webhook_url:
-        await _serve_webhook(app)
-    else:
-        await app.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
-        await app.dispatcher.start_polling(
-            app.bot,
-            allowed_updates=ALLOWED_UPDATES,
-            handle_signals=True,
-            polling_timeout=25,
-            tasks_concurrency_limit=UPDATES_IN_FLIGHT,
-        )
+    metrics_server = None
+    if settings.metrics_port is not None:  # listens on every interface: keep it private
+        metrics_server = await start_server(Probe.of(app), "0.0.0.0", settings.metrics_port)
+        log.info("/healthz and /metrics on port %s", settings.metrics_port)
+    try:
+        if settings.webhook_url:
+            await _serve_webhook(app)
+        else:
+            await app.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
+            await app.dispatcher.start_polling(
+                app.bot,
+                allowed_updates=ALLOWED_UPDATES,
+                handle_signals=True,
+                polling_timeout=25,
+                tasks_concurrency_limit=UPDATES_IN_FLIGHT,
+            )
+    finally:
+        if metrics_server is not None:
+            await metrics_server.cleanup()
 
 
 async def _serve_webhook(app: Application) -> None:
@@ -79,6 +90,7 @@ async def _serve_webhook(app: Application) -> None:
     SimpleRequestHandler(
         app.dispatcher, app.bot, secret_token=secret, handle_in_background=False
     ).register(web_app, "/webhook")
+    add_routes(web_app, Probe.of(app))  # /healthz and /metrics
     setup_application(web_app, app.dispatcher, bot=app.bot)
     runner = web.AppRunner(web_app)
     await runner.setup()
@@ -111,9 +123,33 @@ every update; aiosqlite, at DEBUG, logs every statement with its values (people'
 answers, report texts)."""
 
 
-def configure_logging(level: str) -> None:
+class JsonFormatter(logging.Formatter):
+    """LOG_FORMAT=json: one JSON object a line (time, level, logger, message, exception),
+    redacted like the text format. Log messages carry ids and counts, never people's texts."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, str] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        # redacted field by field: a token split by JSON escaping would slip past the pattern
+        return json.dumps({k: redact(v) for k, v in entry.items()}, ensure_ascii=False)
+
+
+def configure_logging(level: str, fmt: str = "text") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     quiet_libraries(level)
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, delete, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -89,3 +99,11 @@ class DeadlineRepository:
 
     async def done(self, deadline_id: int) -> None:
         await self.session.execute(delete(Deadline).where(Deadline.id == deadline_id))
+
+    async def oldest_overdue(self, now: datetime) -> datetime | None:
+        """The `due_at` of the longest-overdue deadline (for the deadline-lag metric)."""
+        result = await self.session.execute(
+            select(func.min(Deadline.due_at)).where(Deadline.due_at <= now)
+        )
+        value = result.scalar_one_or_none()
+        return value if isinstance(value, datetime) else None

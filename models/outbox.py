@@ -208,6 +208,16 @@ class OutboxRepository:
         value = result.scalar_one_or_none()
         return value if isinstance(value, datetime) else None
 
+    async def oldest_due(self, now: datetime) -> datetime | None:
+        """When the longest-waiting pending row became due (for the outbox-lag metric)."""
+        result = await self.session.execute(
+            select(func.min(OutboxMessage.not_before)).where(
+                OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now
+            )
+        )
+        value = result.scalar_one_or_none()
+        return value if isinstance(value, datetime) else None
+
     async def pending(self, prefix: str = "") -> int:
         result = await self.session.execute(
             select(func.count())

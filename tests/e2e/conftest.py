@@ -71,7 +71,8 @@ class BotProcess:
             if ready_call == "getUpdates"
             else len(self.fake.calls_of(ready_call))
         )
-        await self.fake.wait_for(lambda: ready() or self.exited(), timeout=30)
+        # a ceiling, not a wait: a loaded 2-core machine takes half a minute to import aiogram
+        await self.fake.wait_for(lambda: ready() or self.exited(), timeout=90)
         assert not self.exited(), self.log()
 
     def move_clock(self, seconds: float) -> None:

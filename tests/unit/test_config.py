@@ -51,6 +51,8 @@ def test_reads_dotenv(tmp_path: Path) -> None:
             "TELEGRAM_API_URL is malformed",
         ),
         ({"BOT_TOKEN": TOKEN, "WEBHOOK_LISTEN": "8080"}, "WEBHOOK_LISTEN is malformed"),
+        ({"BOT_TOKEN": TOKEN, "LOG_FORMAT": "xml"}, "LOG_FORMAT is malformed"),
+        ({"BOT_TOKEN": TOKEN, "METRICS_PORT": "70000"}, "METRICS_PORT is malformed"),
         ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "localhost"}, "TELEGRAM_API_URL is malformed"),
         ({"BOT_TOKEN": TOKEN, "STARTUP_GRACE": "-1"}, "STARTUP_GRACE is malformed"),
         ({"BOT_TOKEN": TOKEN, "WELCOME_INTERVAL": "0"}, "WELCOME_INTERVAL is malformed"),
@@ -156,3 +158,14 @@ def test_log_lines_and_tracebacks_never_show_the_token() -> None:
     assert "/bot<token>/getMe" in line
     assert "Traceback" in line
     assert token.partition(":")[2] not in line
+
+
+def test_log_format_and_metrics_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("METRICS_PORT", "")
+    defaults = load_settings()
+    assert (defaults.log_format, defaults.metrics_port) == ("text", None)
+    monkeypatch.setenv("LOG_FORMAT", "JSON")
+    monkeypatch.setenv("METRICS_PORT", "9100")
+    chosen = load_settings()
+    assert (chosen.log_format, chosen.metrics_port) == ("json", 9100)
