@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +38,8 @@ from bot.notifier import Notifier
 from bot.outbox import Outbox
 from bot.sendpace import SendBudget, build_budget
 from bot.services.activity import ActivityTracker
-from bot.services.billing import BILL_END, BILL_REMIND, BillingService
-from bot.services.buddies import FOLLOWUP, BuddyService
+from bot.services.billing import BillingService
+from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
 from bot.services.drift import DriftService
@@ -49,19 +48,19 @@ from bot.services.health_digest import HealthDigest
 from bot.services.health_rhythm import HealthRhythm
 from bot.services.ledger import Ledger, LedgerKind, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
-from bot.services.moderation import UNPOST, ModerationService
-from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
+from bot.services.moderation import ModerationService
+from bot.services.onboarding import JoinRequests, Onboarding
 from bot.services.pace import build_pace
 from bot.services.privacy import PrivacyService
-from bot.services.retention import PURGE_LEFT, Retention, hourly_limit
+from bot.services.retention import Retention, hourly_limit
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
 from bot.services.topics import ChatTopics
 from bot.services.trust import TrustService
 from handlers import build_router
 from jobs.deadlines import DeadlineSweeper
-from jobs.schedule import register_jobs, scheduled_jobs
 from jobs.welcomes import WelcomePacer
+from jobs.wiring import build_scheduler, build_sweeper
 from models.users import UserRepository
 
 log = logging.getLogger("hearth")
@@ -316,50 +315,6 @@ def build_hearth(
         rhythm=rhythm,
         digest=HealthDigest(db, clock, c.notifier, c.chat_settings, health, rhythm, c.outbox.wake),
     )
-
-
-def build_sweeper(hearth: Hearth) -> DeadlineSweeper:
-    """Which service handles each kind of deadline row."""
-    return DeadlineSweeper(
-        hearth.db,
-        hearth.clock,
-        {
-            VERIFY: hearth.onboarding.expire,
-            REQUEST: hearth.billing.expire_request,
-            FOLLOWUP: hearth.buddies.followup,
-            UNPOST: hearth.moderation.unpost,
-            BILL_END: hearth.billing.expire,
-            BILL_REMIND: hearth.billing.remind,
-            PURGE_LEFT: hearth.retention.purge_left,
-        },
-    )
-
-
-def build_scheduler(
-    settings: Settings,
-    hearth: Hearth,
-    sweeper: DeadlineSweeper,
-    leadership: Leadership | None = None,
-) -> AsyncIOScheduler:
-    """The table of scheduled jobs; each reads its due work from the database."""
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    jobs = scheduled_jobs(
-        sweep_deadlines=sweeper.sweep,
-        checkin_tick=hearth.checkins.tick,
-        promote=hearth.trust.promote_due,
-        flush_activity=hearth.flush_counters,
-        prune_counters=hearth.moderation.prune_counters,
-        reconcile=hearth.billing.reconcile,
-        sweep_interval=settings.sweep_interval,
-        startup_grace=settings.startup_grace,
-        roll_up_ledger=hearth.ledger.roll_up,
-        retention=hearth.retention.run,
-        health_digest=hearth.digest.tick,
-    )
-    # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
-    # clock the services read (under test that one runs ahead)
-    register_jobs(scheduler, jobs, SystemClock(), leadership)
-    return scheduler
 
 
 def build_application(
