@@ -204,7 +204,6 @@ def specs(default_language: str, default_timezone: str) -> dict[str, SettingSpec
         SettingSpec("warn_expiry", "30d", _duration(timedelta(hours=1), timedelta(days=3650))),
         SettingSpec("trusted_bots", "off", _optional(_ids(20))),
         SettingSpec("mention_limit", "5", _optional(_integer(1, 50))),
-        #
         # ---- weekly check-ins and nudges
         SettingSpec("checkin", "off", _optional(_weekly_slot)),
         SettingSpec("checkin_window", "48h", _duration(timedelta(hours=1), timedelta(days=6))),
