@@ -55,6 +55,9 @@ MODERATION = (LedgerKind.WARNED, LedgerKind.MUTED, LedgerKind.BANNED, LedgerKind
 STREAK_BANDS = ((1, 1), (2, 3), (4, 7), (8, None))
 """Check-in streak bands in weeks (first, last; None: and more)."""
 _GONE = (LedgerKind.LEFT, LedgerKind.REMOVED)
+_RARE = (*MODERATION, LedgerKind.PAID, LedgerKind.EXPIRED)
+_GUARDED = (LedgerKind.MESSAGE.value, LedgerKind.PAID.value, LedgerKind.EXPIRED.value)
+"""Totals shown as such: hidden ("< 3") when fewer than 3 people make them up."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,53 @@ class DayFigures:
         return guard(self.alive_people, self.alive_people)
 
 
+@dataclass(frozen=True)
+class _Periods:
+    """The report's days: the period (today included), the last 30 days and the 30 before."""
+
+    today: date
+    days: int
+
+    @property
+    def end(self) -> date:
+        return self.today + timedelta(days=1)
+
+    @property
+    def start(self) -> date:
+        return self.today - timedelta(days=self.days - 1)
+
+    @property
+    def alive_start(self) -> date:
+        return self.today - timedelta(days=ALIVE_DAYS - 1)
+
+    @property
+    def before_start(self) -> date:
+        return self.alive_start - timedelta(days=ALIVE_DAYS)
+
+    @property
+    def earliest(self) -> date:
+        """The earliest day any figure reads (the period's first day or the 30 before)."""
+        return min(self.start, self.before_start)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What one report reads from the database."""
+
+    periods: _Periods
+    first: date  # the ledger's first day for the chat
+    alive: int
+    before: int
+    in_period: int
+    per_day: dict[date, int]  # messages
+    totals: dict[str, int]
+    shown: dict[str, int | None]  # guarded totals
+    newcomers: list[tuple[int, date, str, datetime]]
+    waits: list[float]
+    first_messages: int
+    checkins: Checkins
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
@@ -145,63 +195,74 @@ class HealthService:
         """The chat's figures over the last `days` days (today included); None when the
         ledger has nothing for the chat yet."""
         await self._flush()
+        priced = (await self._settings.get(chat_id)).price > 0
         today = self._today()
-        end = today + timedelta(days=1)
-        start = today - timedelta(days=days - 1)
-        alive_start = today - timedelta(days=ALIVE_DAYS - 1)
-        before_start = alive_start - timedelta(days=ALIVE_DAYS)
-        period = _span(start, end)
+        read = await self._read(chat_id, _Periods(today, days), priced)
+        if read is None:
+            return None
+        shown, shown_before = guard(read.alive, read.alive), guard(read.before, read.before)
+        start = read.periods.start
+        joiners = newcomers(read.newcomers, start, read.periods.end)
+        totals = read.totals
+        return HealthReport(
+            days=days,
+            since=start,
+            collecting=read.first if read.first > read.periods.earliest else None,
+            alive=shown,
+            alive_before=shown_before,
+            change=None if shown is None or shown_before is None else shown - shown_before,
+            members=await self._member_count(chat_id),
+            messages=[read.per_day.get(start + timedelta(days=i), 0) for i in range(days)],
+            messages_total=read.shown[LedgerKind.MESSAGE.value],
+            funnel=funnel(joiners, today, read.waits, read.first_messages),
+            moderation=_moderation(totals, read.in_period),
+            paid=(
+                (read.shown[LedgerKind.PAID.value], read.shown[LedgerKind.EXPIRED.value])
+                if priced
+                else None
+            ),
+            cohorts=cohorts(joiners, today),
+            buddies=buddy_effect(joiners, today),
+            checkins=read.checkins,
+        )
+
+    async def _read(self, chat_id: int, p: _Periods, priced: bool) -> _Read | None:
+        """Every aggregate the report needs, in one read transaction."""
+        period = _span(p.start, p.end)
         async with self._db.transaction() as session:
             first = await LedgerRepository(session).first_bucket(chat_id)
             if first is None:
                 return None
             figures = LedgerFigures(session)
-            alive, before, in_period = await figures.people(
-                chat_id,
-                ACTIVE_KINDS,
-                [_span(alive_start, end), _span(before_start, alive_start), period],
+            per_day = await figures.daily_totals(chat_id, LedgerKind.MESSAGE, period)
+            totals = await figures.totals(chat_id, _RARE, period)
+            totals[LedgerKind.MESSAGE.value] = sum(per_day.values())
+            shown: dict[str, int | None] = {}
+            for kind in _GUARDED if priced else _GUARDED[:1]:
+                people = await figures.people(chat_id, [kind], period, cap=MIN_PEOPLE)
+                shown[kind] = guard(totals.get(kind, 0), people)
+            waits, first_messages = await figures.first_reply_waits(chat_id, period)
+            return _Read(
+                periods=p,
+                first=first.date(),
+                alive=await figures.people(chat_id, ACTIVE_KINDS, _span(p.alive_start, p.end)),
+                before=await figures.people(
+                    chat_id, ACTIVE_KINDS, _span(p.before_start, p.alive_start)
+                ),
+                in_period=await figures.people(chat_id, ACTIVE_KINDS, period),
+                per_day=per_day,
+                totals=totals,
+                shown=shown,
+                newcomers=await figures.newcomers(chat_id, period, period[1]),
+                waits=waits,
+                first_messages=first_messages,
+                checkins=await _checkins(figures, chat_id, p.end, p.days),
             )
-            kinds = await figures.by_kind(chat_id, period)
-            per_day = await figures.by_day(chat_id, [LedgerKind.MESSAGE], period)
-            rows = await figures.newcomers(chat_id, period, period[1])
-            waits, wrote_first = await figures.first_reply_waits(chat_id, period)
-            checkins = await _checkins(figures, chat_id, end, days)
-        joiners = newcomers(rows, start, end)
-        shown, shown_before = guard(alive, alive), guard(before, before)
-        messages = kinds.get(LedgerKind.MESSAGE.value, Tally(0, 0))
-        return HealthReport(
-            days=days,
-            since=start,
-            collecting=first.date() if first.date() > min(start, before_start) else None,
-            alive=shown,
-            alive_before=shown_before,
-            change=None if shown is None or shown_before is None else shown - shown_before,
-            members=await self._member_count(chat_id),
-            messages=[
-                per_day.get(start + timedelta(days=i), Tally(0, 0)).total for i in range(days)
-            ],
-            messages_total=guard(messages.total, messages.people),
-            funnel=funnel(joiners, today, waits, wrote_first),
-            moderation=_moderation(kinds, in_period),
-            paid=await self._paid(chat_id, kinds),
-            cohorts=cohorts(joiners, today),
-            buddies=buddy_effect(joiners, today),
-            checkins=checkins,
-        )
 
     async def _member_count(self, chat_id: int) -> int | None:
         """Telegram's member count counts the bot itself: one less."""
         count = await self._notifier.member_count(chat_id)
         return None if count is None else max(0, count - 1)
-
-    async def _paid(
-        self, chat_id: int, kinds: dict[str, Tally]
-    ) -> tuple[int | None, int | None] | None:
-        if (await self._settings.get(chat_id)).price <= 0:
-            return None
-        paid = kinds.get(LedgerKind.PAID.value, Tally(0, 0))
-        expired = kinds.get(LedgerKind.EXPIRED.value, Tally(0, 0))
-        return guard(paid.total, paid.people), guard(expired.total, expired.people)
 
     async def daily(self, chat_id: int, days: int) -> list[DayFigures]:
         """The daily series of the last `days` days, oldest first (/stats csv)."""
@@ -233,7 +294,7 @@ async def _checkins(figures: LedgerFigures, chat_id: int, end: date, days: int) 
     spans = [
         _span(end - timedelta(days=7 * (i + 1)), end - timedelta(days=7 * i)) for i in range(weeks)
     ]
-    weekly = await figures.people(chat_id, [LedgerKind.CHECKIN_ANSWERED], spans[::-1])
+    weekly = [await figures.people(chat_id, [LedgerKind.CHECKIN_ANSWERED], s) for s in spans[::-1]]
     streaks = await CheckinRepository(figures.session).streaks(chat_id)
     bands = []
     for low, high in STREAK_BANDS:
@@ -242,11 +303,11 @@ async def _checkins(figures: LedgerFigures, chat_id: int, end: date, days: int) 
     return Checkins([guard(n, n) for n in weekly], bands)
 
 
-def _moderation(kinds: dict[str, Tally], alive: int) -> dict[str, int | None]:
+def _moderation(totals: dict[str, int], alive: int) -> dict[str, int | None]:
     """Per kind: how many per 100 people alive in the period (None: fewer than 3 alive)."""
     result: dict[str, int | None] = {}
     for kind in MODERATION:
-        total = kinds.get(kind.value, Tally(0, 0)).total
+        total = totals.get(kind.value, 0)
         if alive >= MIN_PEOPLE:
             result[kind.value] = round(total * 100 / alive)
         else:
