@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.ledger import TABLE, LedgerKind, LedgerRepository, _as_date, _as_datetime
 from models.members import Member
 
+JOINERS_PER_QUERY = 5_000  # bound parameters per statement stay well within SQLite's limit
 Span = tuple[datetime, datetime]
 """[since, until)"""
 
@@ -132,20 +133,24 @@ class LedgerFigures:
             select(TABLE.c.user_id)
             .where(TABLE.c.chat_id == chat_id, _within(joined), TABLE.c.kind == "joined")
             .distinct()
-            .subquery()
         )
+        # the joiners first, then their rows by a list: a subquery here let PostgreSQL
+        # pick a nested loop (one range scan per joiner) whenever its estimates were off
+        people = [int(u) for u in (await self.session.execute(joiners)).scalars()]
         day = self._ledger.day()
-        query = (
-            select(TABLE.c.user_id, day, TABLE.c.kind, func.min(TABLE.c.bucket))
-            .where(
-                TABLE.c.chat_id == chat_id,
-                TABLE.c.bucket >= joined[0],
-                TABLE.c.bucket < until,
-                TABLE.c.user_id.in_(select(joiners.c.user_id)),
+        rows: list[Any] = []
+        for chunk in range(0, len(people), JOINERS_PER_QUERY):
+            query = (
+                select(TABLE.c.user_id, day, TABLE.c.kind, func.min(TABLE.c.bucket))
+                .where(
+                    TABLE.c.chat_id == chat_id,
+                    TABLE.c.bucket >= joined[0],
+                    TABLE.c.bucket < until,
+                    TABLE.c.user_id.in_(people[chunk : chunk + JOINERS_PER_QUERY]),
+                )
+                .group_by(TABLE.c.user_id, day, TABLE.c.kind)
             )
-            .group_by(TABLE.c.user_id, day, TABLE.c.kind)
-        )
-        rows = (await self.session.execute(query)).all()
+            rows.extend((await self.session.execute(query)).all())
         return [
             (int(user), _as_date(when), str(kind), _as_datetime(first))
             for user, when, kind, first in rows

@@ -63,21 +63,19 @@ def share(part: int, whole: int) -> int | None:
 
 @dataclass
 class Newcomer:
-    """One joiner's ledger, as the newcomer figures need it."""
+    """One joiner's ledger, as the newcomer figures need it: days counted from joining."""
 
     joined_at: datetime
     kinds: dict[str, datetime] = field(default_factory=dict)  # kind -> first bucket
-    message_days: set[date] = field(default_factory=set)
-    active_days: set[date] = field(default_factory=set)
+    wrote: set[int] = field(default_factory=set)  # days after joining with a message
+    active: set[int] = field(default_factory=set)  # ... with a message, reaction, check-in
 
-    @property
-    def day0(self) -> date:
-        return self.joined_at.date()
+    def __post_init__(self) -> None:
+        self.day0 = self.joined_at.date()
 
     def active_between(self, first: int, last: int) -> bool:
         """Active on one of the days `first`..`last` after joining (both included)."""
-        start, end = self.day0 + timedelta(days=first), self.day0 + timedelta(days=last)
-        return any(start <= day <= end for day in self.active_days)
+        return not self.active.isdisjoint(range(first, last + 1))
 
     def reached(self, day: int, today: date) -> bool:
         return self.day0 + timedelta(days=day) <= today
@@ -135,10 +133,11 @@ def newcomers(rows: Rows, start: date, end: date) -> dict[int, Newcomer]:
             continue
         if kind not in one.kinds or first < one.kinds[kind]:
             one.kinds[kind] = first
-        if kind == LedgerKind.MESSAGE.value:
-            one.message_days.add(day)
         if kind in _ACTIVE:
-            one.active_days.add(day)
+            offset = (day - one.day0).days
+            one.active.add(offset)
+            if kind == LedgerKind.MESSAGE.value:
+                one.wrote.add(offset)
     return found
 
 
@@ -147,8 +146,7 @@ def funnel(
 ) -> Funnel:
     joined = len(people)
     verified = sum(LedgerKind.VERIFIED.value in p.kinds for p in people.values())
-    week = timedelta(days=FIRST_WORDS_DAYS)
-    wrote = sum(any(p.day0 <= d < p.day0 + week for d in p.message_days) for p in people.values())
+    wrote = sum(not p.wrote.isdisjoint(range(FIRST_WORDS_DAYS)) for p in people.values())
     reached = [p for p in people.values() if p.reached(DAY30, today)]
     alive = sum(p.alive_at_30() for p in reached)
     promoted = sum(LedgerKind.PROMOTED.value in p.kinds for p in people.values())

@@ -109,12 +109,15 @@ def _cohort_lines(lang: str, cohorts: list[Cohort]) -> list[str]:
 
 
 def _buddy_line(lang: str, effect: BuddyEffect) -> str:
+    def side(value: int | None, people: int | None) -> str:
+        return "—" if people == 0 else percent(value)  # nobody on that side yet
+
     return t(
         lang,
         "stats.buddies",
-        with_share=percent(effect.with_buddy),
+        with_share=side(effect.with_buddy, effect.with_people),
         with_people=figure(effect.with_people),
-        without_share=percent(effect.without),
+        without_share=side(effect.without, effect.without_people),
         without_people=figure(effect.without_people),
     )
 
