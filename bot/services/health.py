@@ -10,6 +10,7 @@ DISTINCT per period, GROUP BY day), so a 10,000-member chat's year answers withi
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -48,6 +49,8 @@ __all__ = [
     "HealthService",
     "guard",
 ]
+
+log = logging.getLogger(__name__)
 
 PERIODS = (7, 30, 90)
 ALIVE_DAYS = 30  # "alive": wrote, reacted or answered a check-in in the last 30 days
@@ -188,8 +191,13 @@ class HealthService:
         return day_of(self._clock.now()).date()
 
     async def _flush(self) -> None:
+        """Store what is still in memory; a failure is logged and the figures use what is
+        stored."""
         await self._ledger.flush_quietly()
-        await self.replies.flush()
+        try:
+            await self.replies.flush()
+        except Exception:
+            log.exception("could not store newcomers' first messages and replies")
 
     async def report(self, chat_id: int, days: int) -> HealthReport | None:
         """The chat's figures over the last `days` days (today included); None when the
@@ -234,6 +242,12 @@ class HealthService:
             if first is None:
                 return None
             figures = LedgerFigures(session)
+            alive = await figures.people(chat_id, ACTIVE_KINDS, _span(p.alive_start, p.end))
+            in_period = (  # the 30-day period is the "alive" span itself: counted once
+                alive
+                if p.start == p.alive_start
+                else await figures.people(chat_id, ACTIVE_KINDS, period)
+            )
             per_day = await figures.daily_totals(chat_id, LedgerKind.MESSAGE, period)
             totals = await figures.totals(chat_id, _RARE, period)
             totals[LedgerKind.MESSAGE.value] = sum(per_day.values())
@@ -245,11 +259,11 @@ class HealthService:
             return _Read(
                 periods=p,
                 first=first.date(),
-                alive=await figures.people(chat_id, ACTIVE_KINDS, _span(p.alive_start, p.end)),
+                alive=alive,
                 before=await figures.people(
                     chat_id, ACTIVE_KINDS, _span(p.before_start, p.alive_start)
                 ),
-                in_period=await figures.people(chat_id, ACTIVE_KINDS, period),
+                in_period=in_period,
                 per_day=per_day,
                 totals=totals,
                 shown=shown,
