@@ -3,8 +3,11 @@
 The per-message path only touches memory: a newcomer's first message seen by this process
 and replies to people who may be newcomers are buffered, and `flush()` writes them with the
 activity flush, one conditional update each, so an ordinary message costs no write at all.
-Only message ids and times are kept, never text. After a restart a newcomer's next message
-is offered again; the update keeps the first one stored.
+Only message ids and times are kept, never text. Each flush forgets which newcomers it has
+seen, so a newcomer who wrote since the last flush costs one conditional update per flush
+(a no-op once their first message is stored), memory stays bounded, and someone who left
+and joined again (their first message reset) is recorded afresh; the update keeps the
+first message stored.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class FirstReplies:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._seen: set[tuple[int, int]] = set()  # newcomers whose first message was offered
+        self._seen: set[tuple[int, int]] = set()  # newcomers who wrote since the last flush
         self._firsts: dict[tuple[int, int], tuple[int, datetime]] = {}
         self._replies: dict[Reply, datetime] = {}
 
@@ -59,6 +62,7 @@ class FirstReplies:
             return 0
         firsts, self._firsts = self._firsts, {}
         replies, self._replies = self._replies, {}
+        self._seen.clear()
         try:
             async with self._db.transaction() as session:
                 repo = MemberRepository(session)

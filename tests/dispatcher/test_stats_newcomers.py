@@ -14,7 +14,7 @@ from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, OWNER, Harness
 from tests.dispatcher.test_buddies import active_buddy, make_volunteer
 from tests.dispatcher.test_checkins import BERLIN_MONDAY_NOON, answer_all, opt_in, run, setup_chat
 from tests.dispatcher.test_checkins import say as say_in
-from tests.dispatcher.test_ledger import SECRET
+from tests.dispatcher.test_ledger import SECRET, flush_job
 from tests.dispatcher.test_moderation import say
 from tests.dispatcher.test_stats import group_command, join_and_press
 
@@ -85,6 +85,28 @@ async def test_fewer_than_three_replies_give_no_median(harness: Harness) -> None
     report = await stats(h)
     assert "Newcomers: joined < 3 → verified < 3" in report
     assert "< 3 of < 3 got a reply; the median wait needs at least 3" in report
+
+
+async def test_someone_who_comes_back_waits_anew_for_a_reply(harness: Harness) -> None:
+    h = harness
+    await join_and_press(h, 601)
+    old = await say(h, 601, "hello")
+    await flush_job(h)
+    h.fake.user_leaves(GROUP, 601)
+    await h.settle()
+    move(h, timedelta(days=1))
+    await join_and_press(h, 601)
+    await reply(h, MEMBER, "late answer to the old message", old)
+    new = await say(h, 601, "hello again")
+    move(h, timedelta(minutes=7))
+    await reply(h, MEMBER, "welcome back", new)
+    await flush_job(h)
+
+    async with h.app.db.transaction() as session:
+        member = await session.get(Member, (GROUP, 601))
+    assert member is not None and member.first_message_id == new
+    assert member.first_message_at is not None and member.first_reply_at is not None
+    assert member.first_reply_at - member.first_message_at == timedelta(minutes=7)
 
 
 async def test_weekly_join_cohorts_show_the_share_alive_week_by_week(harness: Harness) -> None:
