@@ -160,6 +160,10 @@ def subscriptions(hearth: Hearth, pacer: WelcomePacer) -> list[Subscription[Any]
         on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: retention.member_left(e.chat_id, e.user_id)),  # purged later
         on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
+        on(
+            MembersGraduated,
+            lambda e: ledger.count_each(e.chat_id, e.user_ids, LedgerKind.PROMOTED),
+        ),
         on(MessageUndeliverable, lambda e: checkins.undeliverable(e.key, e.chat_id)),
     ]
 

@@ -60,6 +60,7 @@ class Hearth:
     digest: HealthDigest
 
     async def flush_counters(self) -> int:
-        """Store what is counted in memory (last activity, the ledger) in one go each; both
-        run even if one fails (the first failure is raised); the number of rows written."""
-        return await flush_each(self.activity.flush, self.ledger.flush)()
+        """Store what is counted in memory (last activity, the ledger, newcomers' first
+        messages and replies) in one go each; all run even if one fails (the first failure
+        is raised); the number of rows written."""
+        return await flush_each(self.activity.flush, self.ledger.flush, self.health.replies.flush)()

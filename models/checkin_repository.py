@@ -279,3 +279,12 @@ class CheckinRepository(CheckinAudience):
         entry = await self.entry(round_id, user_id)
         assert entry is not None
         return entry
+
+    async def streaks(self, chat_id: int) -> dict[int, int]:
+        """Current check-in streak (weeks, > 0) -> how many people in the chat have it."""
+        query = (
+            select(CheckinMember.streak, func.count())
+            .where(CheckinMember.chat_id == chat_id, CheckinMember.streak > 0)
+            .group_by(CheckinMember.streak)
+        )
+        return {int(s): int(n) for s, n in (await self.session.execute(query)).all()}

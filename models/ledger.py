@@ -56,6 +56,7 @@ class LedgerKind(StrEnum):
     REPORTED = "reported"
     PAID = "paid"
     EXPIRED = "expired"
+    PROMOTED = "promoted"  # a newcomer became a member (probation over, or an admin)
 
 
 ACTIVE_KINDS = (LedgerKind.MESSAGE, LedgerKind.REACTION, LedgerKind.CHECKIN_ANSWERED)
@@ -121,7 +122,7 @@ class LedgerRepository:
             also={"daily": True} if daily else None,
         )
 
-    def _day(self) -> ColumnElement[Any]:
+    def day(self) -> ColumnElement[Any]:
         """The UTC day of a row's bucket, as SQL."""
         if self._dialect() == "postgresql":
             return func.timezone("UTC", TABLE.c.bucket).cast(Date)
@@ -130,7 +131,7 @@ class LedgerRepository:
     async def active_days(self, chat_id: int, since: datetime, until: datetime) -> dict[int, int]:
         """Per person: on how many distinct UTC days in [since, until) they were alive."""
         query = (
-            select(TABLE.c.user_id, func.count(distinct(self._day())))
+            select(TABLE.c.user_id, func.count(distinct(self.day())))
             .where(
                 TABLE.c.chat_id == chat_id,
                 TABLE.c.bucket >= since,
@@ -169,7 +170,7 @@ class LedgerRepository:
     async def days_active(self, chat_id: int, user_id: int, days: int, now: datetime) -> int:
         """On how many of the last `days` days (today included, UTC) the person was alive."""
         since = day_of(now) - timedelta(days=days - 1)
-        query = select(func.count(distinct(self._day()))).where(
+        query = select(func.count(distinct(self.day()))).where(
             TABLE.c.chat_id == chat_id,
             TABLE.c.user_id == user_id,
             TABLE.c.bucket >= since,
@@ -233,7 +234,7 @@ class LedgerRepository:
         self, chat_id: int, since: datetime, until: datetime
     ) -> list[tuple[int, date, str, int]]:
         """(person, UTC day, kind, count) of the chat's rows in [since, until), summed per day."""
-        day = self._day()
+        day = self.day()
         query = (
             select(TABLE.c.user_id, day, TABLE.c.kind, func.sum(TABLE.c.count))
             .where(TABLE.c.chat_id == chat_id, TABLE.c.bucket >= since, TABLE.c.bucket < until)

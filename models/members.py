@@ -70,6 +70,11 @@ class Member(Base):
     last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # the private message with the "I accept the rules" button that answered a join request
     request_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # a newcomer's first message (its id and time, never its text) and when someone else
+    # first replied to it: /stats' median wait for a reply
+    first_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    first_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class MemberRepository:
@@ -178,6 +183,9 @@ class MemberRepository:
                 verified_at=None,
                 welcome_id=None,
                 request_message_id=None,
+                first_message_id=None,
+                first_message_at=None,
+                first_reply_at=None,
                 source=source,
             )
             .execution_options(synchronize_session=False)
@@ -317,3 +325,35 @@ class MemberRepository:
         )
         count = int(getattr(newcomers, "rowcount", 0)) + int(getattr(veterans, "rowcount", 0))
         return graduates, count
+
+    async def note_first_message(
+        self, chat_id: int, user_id: int, message_id: int, at: datetime
+    ) -> None:
+        """Remember a newcomer's first message (its id and time only), unless one is known."""
+        await self.session.execute(
+            update(Member)
+            .where(
+                Member.chat_id == chat_id,
+                Member.user_id == user_id,
+                Member.first_message_at.is_(None),
+            )
+            .values(first_message_id=message_id, first_message_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def note_first_reply(
+        self, chat_id: int, author_id: int, message_id: int, at: datetime
+    ) -> None:
+        """Someone else replied to `message_id`: if it is the author's first message and it
+        had no reply yet, remember when."""
+        await self.session.execute(
+            update(Member)
+            .where(
+                Member.chat_id == chat_id,
+                Member.user_id == author_id,
+                Member.first_message_id == message_id,
+                Member.first_reply_at.is_(None),
+            )
+            .values(first_reply_at=at)
+            .execution_options(synchronize_session=False)
+        )

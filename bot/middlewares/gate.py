@@ -17,6 +17,18 @@ from bot.services.people import Person
 from models.members import TrustLevel
 
 
+def _replied(event: Message, hearth: Hearth) -> tuple[int, int, str | None] | None:
+    """(author, message id, the author's cached trust level) of the person's message this
+    one replies to; None for no reply, a reply to a bot, or a forum topic's opening."""
+    target = event.reply_to_message
+    if target is None or target.from_user is None or target.from_user.is_bot:
+        return None
+    if target.forum_topic_created is not None:
+        return None
+    author = target.from_user.id
+    return author, target.message_id, hearth.directory.cached(event.chat.id, author)
+
+
 class GroupGate(BaseMiddleware):
     async def __call__(
         self,
@@ -51,6 +63,10 @@ class GroupGate(BaseMiddleware):
         at = event.date if not edited else now
         if not await hearth.moderation.check(incoming(event, sender, level, at, edited)):
             return None
+        if not edited:  # memory only: a newcomer's first message, a reply to one
+            hearth.health.replies.message(
+                event.chat.id, user.id, level, event.message_id, now, _replied(event, hearth)
+            )
         return await handler(event, data)
 
     async def _as_bot(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -50,6 +50,11 @@ class Ledger:
         """Count one `kind` for the person in the chat at `at` (now by default). Memory only."""
         when = at if at is not None else self._clock.now()
         self._pending[(chat_id, user_id, hour_of(when), kind.value)] += 1
+
+    def count_each(self, chat_id: int, user_ids: Iterable[int], kind: LedgerKind) -> None:
+        """Count one `kind` for each of the people (newcomers promoted together, say)."""
+        for user_id in user_ids:
+            self.count(chat_id, user_id, kind)
 
     def left(self, chat_id: int, user_id: int, *, removed: bool) -> None:
         """Someone left the chat, or was removed from it by someone else."""

@@ -10,13 +10,23 @@ from html import escape
 
 from bot.i18n import t
 from bot.notifier import Keyboard
-from bot.services.health import DayFigures, HealthReport
+from bot.services.health import BuddyEffect, Checkins, Cohort, DayFigures, Funnel, HealthReport
 from bot.views.callbacks import StatsChat
 from bot.views.common import chat_buttons
 from models.ledger import LedgerKind
 
 SPARKS = "▁▂▃▄▅▆▇█"
-CSV_COLUMNS = ("date", "alive", "messages", "reactions", "joined", "verified", "left")
+CSV_COLUMNS = (
+    "date",
+    "alive",
+    "messages",
+    "reactions",
+    "joined",
+    "verified",
+    "left",
+    "checkins",
+    "promoted",
+)
 
 
 def sparkline(values: list[int]) -> str:
@@ -48,9 +58,81 @@ def _before_line(lang: str, report: HealthReport) -> str:
     return t(lang, key, before=figure(report.alive_before), change=change)
 
 
+def percent(value: int | None) -> str:
+    return "&lt; 3" if value is None else f"{value}%"
+
+
+def wait(lang: str, minutes: float) -> str:
+    """A wait in minutes, hours or days, whichever reads best."""
+    if minutes < 60:
+        return t(lang, "stats.minutes", n=round(minutes))
+    if minutes < 48 * 60:
+        return t(lang, "stats.hours", n=round(minutes / 60, 1 if minutes < 600 else None))
+    return t(lang, "stats.days", n=round(minutes / 1440))
+
+
+def _funnel_lines(lang: str, funnel: Funnel) -> list[str]:
+    lines = [
+        t(
+            lang,
+            "stats.funnel",
+            joined=figure(funnel.joined),
+            verified=figure(funnel.verified),
+            wrote=figure(funnel.wrote),
+            alive30=figure(funnel.alive_30),
+            reached30=figure(funnel.reached_30),
+            promoted=figure(funnel.promoted),
+        )
+    ]
+    if funnel.first_messages != 0:
+        replied, wrote = figure(funnel.replied), figure(funnel.first_messages)
+        if funnel.reply_minutes is None:
+            lines.append(t(lang, "stats.first_reply_none", replied=replied, wrote=wrote))
+        else:
+            spent = wait(lang, funnel.reply_minutes)
+            lines.append(t(lang, "stats.first_reply", wait=spent, replied=replied, wrote=wrote))
+    return lines
+
+
+def _cohort_lines(lang: str, cohorts: list[Cohort]) -> list[str]:
+    if not cohorts:
+        return []
+    lines = [t(lang, "stats.cohorts")]
+    for cohort in cohorts:
+        week, size = _date(lang, cohort.monday), figure(cohort.size)
+        if not cohort.alive:
+            lines.append(t(lang, "stats.cohort_waiting", week=week, size=size))
+            continue
+        shares = " ".join(percent(v) for v in cohort.alive)
+        lines.append(t(lang, "stats.cohort", week=week, size=size, shares=shares))
+    return lines
+
+
+def _buddy_line(lang: str, effect: BuddyEffect) -> str:
+    def side(value: int | None, people: int | None) -> str:
+        return "—" if people == 0 else percent(value)  # nobody on that side yet
+
+    return t(
+        lang,
+        "stats.buddies",
+        with_share=side(effect.with_buddy, effect.with_people),
+        with_people=figure(effect.with_people),
+        without_share=side(effect.without, effect.without_people),
+        without_people=figure(effect.without_people),
+    )
+
+
+def _checkin_lines(lang: str, checkins: Checkins) -> list[str]:
+    weekly = " · ".join(figure(n) for n in checkins.weekly)
+    s1, s2, s3, s4 = (figure(n) for n in checkins.streaks)
+    return [
+        t(lang, "stats.checkins", weekly=weekly),
+        t(lang, "stats.streaks", s1=s1, s2=s2, s3=s3, s4=s4),
+    ]
+
+
 def report_text(lang: str, title: str, report: HealthReport) -> str:
     """The figures for the admin, privately."""
-    funnel = report.funnel
     lines = [
         t(lang, "stats.title", chat=escape(title), days=report.days),
         _alive_line(lang, report),
@@ -61,15 +143,16 @@ def report_text(lang: str, title: str, report: HealthReport) -> str:
             total=figure(report.messages_total),
             spark=sparkline(report.messages) if report.messages_total is not None else "",
         ).rstrip(),
-        t(
-            lang,
-            "stats.funnel",
-            joined=figure(funnel.joined),
-            verified=figure(funnel.verified),
-            wrote=figure(funnel.wrote),
-        ),
-        t(lang, "stats.moderation", **{k: figure(v) for k, v in report.moderation.items()}),
+        *_funnel_lines(lang, report.funnel),
+        *_cohort_lines(lang, report.cohorts),
     ]
+    if report.buddies is not None:
+        lines.append(_buddy_line(lang, report.buddies))
+    if report.checkins is not None:
+        lines.extend(_checkin_lines(lang, report.checkins))
+    lines.append(
+        t(lang, "stats.moderation", **{k: figure(v) for k, v in report.moderation.items()})
+    )
     if report.paid is not None:
         paid, expired = report.paid
         lines.append(t(lang, "stats.paid", paid=figure(paid), expired=figure(expired)))
@@ -137,6 +220,8 @@ def csv_bytes(series: list[DayFigures]) -> bytes:
             day.figure(LedgerKind.JOINED.value),
             day.figure(LedgerKind.VERIFIED.value),
             day.figure(LedgerKind.LEFT.value, LedgerKind.REMOVED.value),
+            day.figure(LedgerKind.CHECKIN_ANSWERED.value),
+            day.figure(LedgerKind.PROMOTED.value),
         )
         writer.writerow([day.day.isoformat(), *("< 3" if c is None else c for c in cells)])
     return out.getvalue().encode()

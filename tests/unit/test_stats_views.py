@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.views.stats import sparkline
+from bot.views.stats import sparkline, wait
 from handlers.stats import parse_args
 
 
@@ -19,3 +19,11 @@ def test_the_sparkline_scales_to_the_busiest_day() -> None:
     assert sparkline([0, 0, 0]) == "▁▁▁"
     assert sparkline([0, 2, 4, 14]) == "▁▂▃█"
     assert sparkline([]) == ""
+
+
+def test_a_wait_reads_in_minutes_hours_or_days() -> None:
+    assert wait("en", 29.6) == "30 min"
+    assert wait("en", 150) == "2.5 h"
+    assert wait("en", 13 * 60) == "13 h"
+    assert wait("en", 3 * 1440) == "3 d"
+    assert wait("ru", 45) == "45 мин"
