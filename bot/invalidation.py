@@ -181,7 +181,7 @@ class RedisInvalidations(Invalidations):
             except (RedisError, OSError, TimeoutError) as error:
                 if not self._failing:
                     log.warning(
-                        "lost the invalidation channel, caches fall back to the 60 s expiry "
+                        "invalidation channel unavailable, caches fall back to the 60 s expiry "
                         "until it is back: %s",
                         error,
                     )
@@ -204,8 +204,9 @@ class RedisInvalidations(Invalidations):
 
     def _subscribed(self, first: bool) -> None:
         if not first:
-            # whatever changed while the connection was down was not heard: read it again
             self.reconnects += 1
+        if not first or self._failing:
+            # whatever changed while the connection was down was not heard: read it again
             self.reset()
         if self._failing:
             log.info("invalidation channel is back; caches cleared")

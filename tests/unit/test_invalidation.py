@@ -217,3 +217,87 @@ async def test_a_malformed_or_own_message_drops_nothing() -> None:
     invalidations.receive(b"other:settings:7")
     assert dropped == [7]
     await invalidations.stop()
+
+
+class Outage:
+    """A TCP relay to Redis that the test can take down and bring back (a restart of Redis
+    or a network outage, as the listener sees it)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/{REDIS_URL.rsplit('/', 1)[-1]}"
+
+    async def up(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def down(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        await self._server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
+        self._writers |= {writer, upstream_writer}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+
+async def test_redis_down_at_start_and_back_later_is_heard_again(
+    pair: tuple[Process, Process],
+) -> None:
+    first, _ = pair
+    redis_url = REDIS_URL.removeprefix("redis://").split("/", 1)[0]
+    host, _, port = redis_url.partition(":")
+    outage = Outage(host, int(port or 6379))
+    await outage.up()
+    await outage.down()  # Redis unreachable when the process starts
+    listener = RedisInvalidations(outage.url, first.invalidations.channel.rsplit(":", 1)[-1])
+    dropped: list[int] = []
+    listener.on(Kind.SETTINGS, dropped.append)
+    cleared: list[bool] = []
+    listener.on_reset(lambda: cleared.append(True))
+    await listener.start()
+    try:
+        await asyncio.sleep(0.3)  # a few attempts fail meanwhile
+        assert not listener.subscribed.is_set()
+        await outage.up()
+        await asyncio.wait_for(listener.subscribed.wait(), 3)  # backoff is still short
+        assert cleared  # what it cached before was never confirmed: read again
+        await first.settings.set(CHAT, "language", "en")
+
+        async def heard() -> list[int]:
+            return dropped
+
+        await seen_within(heard, [CHAT])
+
+        await outage.down()  # and an outage after that: cleared again once back
+
+        async def subscribed() -> bool:
+            return listener.subscribed.is_set()
+
+        await seen_within(subscribed, False)  # it notices at once: the connection is closed
+        await outage.up()
+        await asyncio.wait_for(listener.subscribed.wait(), 3)
+        assert (listener.reconnects, len(cleared)) == (1, 2)
+    finally:
+        await listener.stop()
+        await outage.down()
