@@ -30,10 +30,14 @@ async def two_processes(db_url: str) -> AsyncIterator[tuple[Harness, Harness]]:
         running_harness(db_url, redis_url=REDIS_URL) as second,
     ):
         for h in (first, second):
-            await h.app.hearth.invalidations.start()  # what start_background does
+            await h.app.start_background()  # as at start-up: the listener starts with the rest
             subscribed = h.app.hearth.invalidations.subscribed  # type: ignore[attr-defined]
             await asyncio.wait_for(subscribed.wait(), 5)
-        yield first, second
+        try:
+            yield first, second
+        finally:
+            for h in (first, second):
+                await h.app.stop_background()
 
 
 async def command(h: Harness, user_id: int, text: str) -> None:
