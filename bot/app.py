@@ -29,6 +29,7 @@ from bot.events import (
     WelcomeAwaited,
     on,
 )
+from bot.invalidation import Invalidations, build_invalidations, wire
 from bot.leader import Leadership, RedisLeader
 from bot.metrics import Metrics
 from bot.middlewares.gate import GroupGate
@@ -111,6 +112,7 @@ class Application:
     async def start_background(self) -> None:
         """Recover from a restart, then start the scheduler and the welcome pacer."""
         await self.hearth.onboarding.hold_awaiting()
+        await self.hearth.invalidations.start()  # other processes' changes drop our caches
         self.scheduler.start()
         self.pacer.start()
         self.hearth.outbox.start()
@@ -129,6 +131,7 @@ class Application:
             log.exception("could not store recent activity at shutdown")
         await self.hearth.moderation.pace.close()
         await self.budget.close()
+        await self.hearth.invalidations.stop()
         if self.leadership is not None:
             await self.leadership.close()
         if self._started and self.scheduler.running:
@@ -177,6 +180,7 @@ class _Core:
     timer: Timer
     db: Database
     events: EventBus
+    invalidations: Invalidations
     chat_settings: SettingsService
     notifier: Notifier
     outbox: Outbox
@@ -194,8 +198,9 @@ def _build_core(
         async with db.transaction() as session:
             await UserRepository(session).set_reachable(user_id, False)
 
+    invalidations = build_invalidations(settings.redis_url, settings.bot_id)
     chat_settings = SettingsService(
-        db, settings.default_language, settings.default_timezone, timer=timer
+        db, settings.default_language, settings.default_timezone, timer=timer, changes=invalidations
     )
     topics = ChatTopics(chat_settings)  # forums: posts go to the chat's chosen topic
     notifier = Notifier(bot, on_unreachable=mark_unreachable, timer=timer, topics=topics)
@@ -216,6 +221,7 @@ def _build_core(
         timer,
         db,
         events,
+        invalidations,
         chat_settings,
         notifier,
         outbox,
@@ -273,18 +279,27 @@ def build_hearth(
     ledger = Ledger(db, clock, hourly_for=hourly_limit(c.chat_settings))
     pace = build_pace(settings.redis_url, timer=timer)
     moderation = ModerationService(
-        db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer, ledger=ledger
+        db,
+        clock,
+        c.notifier,
+        c.chat_settings,
+        c.admins,
+        pace,
+        timer=timer,
+        ledger=ledger,
+        changes=c.invalidations,
     )
     requests, billing, onboarding = _build_joining(c, moderation, ledger)
     buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger)
     privacy = PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign)
     health = HealthService(db, clock, ledger, c.notifier, c.chat_settings)
     rhythm = HealthRhythm(db, clock, ledger, c.chat_settings, health)
-    return Hearth(
+    hearth = Hearth(
         config=settings,
         clock=clock,
         db=db,
         events=c.events,
+        invalidations=c.invalidations,
         notifier=c.notifier,
         chat_settings=c.chat_settings,
         directory=c.directory,
@@ -319,6 +334,8 @@ def build_hearth(
         rhythm=rhythm,
         digest=HealthDigest(db, clock, c.notifier, c.chat_settings, health, rhythm, c.outbox.wake),
     )
+    wire(hearth)  # a change in another process drops the cache it names
+    return hearth
 
 
 def build_application(

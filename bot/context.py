@@ -8,6 +8,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.events import EventBus
+from bot.invalidation import Invalidations
 from bot.notifier import Notifier
 from bot.outbox import Outbox
 from bot.services.activity import ActivityTracker
@@ -36,6 +37,7 @@ class Hearth:
     clock: Clock
     db: Database
     events: EventBus
+    invalidations: Invalidations
     notifier: Notifier
     chat_settings: SettingsService
     directory: MemberDirectory

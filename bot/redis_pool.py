@@ -19,11 +19,15 @@ SOCKET_TIMEOUT = 2.0  # a busy event loop may read a reply late; this is "Redis 
 CONNECT_TIMEOUT = 1.0
 
 
-def connect(url: str, *, max_connections: int = MAX_CONNECTIONS) -> Redis:
-    """A client on a bounded, waiting connection pool for `url`."""
+def connect(
+    url: str, *, max_connections: int = MAX_CONNECTIONS, client_name: str | None = None
+) -> Redis:
+    """A client on a bounded, waiting connection pool for `url` (its connections named
+    `client_name` in `CLIENT LIST`, if given)."""
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
+        client_name=client_name,
         timeout=POOL_WAIT,
         socket_timeout=SOCKET_TIMEOUT,
         socket_connect_timeout=CONNECT_TIMEOUT,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import SystemTimer, Timer
 from bot.db import Database
 from bot.durations import parse_duration
+from bot.invalidation import Changes, Kind
 from bot.services.checkin_schedule import QuietHours, WeeklySlot, parse_quiet, parse_slot
 from bot.services.setting_values import GENERAL, BadSettingValue, parse_rate, specs
 from models.chats import ChatRepository
@@ -26,7 +27,8 @@ __all__ = [
 ]
 
 CACHE_TTL = 60.0
-"""Seconds a chat's settings are cached: other bot processes see a change within this."""
+"""Seconds a chat's settings are cached: with Redis other processes hear of a change at once
+(bot/invalidation.py); without it, or while it is down, they see it within this."""
 
 
 class UnknownSetting(KeyError):
@@ -229,11 +231,14 @@ class SettingsService:
         default_timezone: str,
         *,
         timer: Timer | None = None,
+        changes: Changes | None = None,
     ) -> None:
         self._db = db
         self._timer: Timer = timer if timer is not None else SystemTimer()
+        self._changes = changes
         self.specs = specs(default_language, default_timezone)
         self._cache: dict[int, tuple[float, ChatConfig]] = {}
+        self._generation = 0  # moves on every drop: a read that raced one is not cached
 
     @property
     def keys(self) -> list[str]:
@@ -246,12 +251,14 @@ class SettingsService:
         cached = self._cache.get(chat_id)
         if cached is not None and cached[0] > self._timer.monotonic():
             return cached[1]
+        generation = self._generation
         async with self._db.transaction() as session:
             stored = await ChatRepository(session).settings(chat_id)
         values = {key: spec.default for key, spec in self.specs.items()}
         values.update({key: value for key, value in stored.items() if key in self.specs})
         config = ChatConfig(values)
-        self._cache[chat_id] = (self._timer.monotonic() + CACHE_TTL, config)
+        if generation == self._generation:
+            self._cache[chat_id] = (self._timer.monotonic() + CACHE_TTL, config)
         return config
 
     def validate(self, key: str, raw: str) -> str:
@@ -267,7 +274,7 @@ class SettingsService:
         value = self.validate(key, raw)
         async with self._db.transaction() as session:
             await ChatRepository(session).put_setting(chat_id, key, value)
-        self._cache.pop(chat_id, None)
+        await self._changed(chat_id)
         return value
 
     async def replace(self, chat_id: int, key: str, expected: str, value: str) -> bool:
@@ -275,8 +282,24 @@ class SettingsService:
         it (of several racing callers, exactly one)."""
         async with self._db.transaction() as session:
             changed = await ChatRepository(session).replace_setting(chat_id, key, expected, value)
-        self._cache.pop(chat_id, None)
+        if changed:
+            await self._changed(chat_id)
+        else:
+            self.forget(chat_id)  # someone else changed it: read what they stored
         return changed
 
+    async def _changed(self, chat_id: int) -> None:
+        """After the commit: drop the cached copy here and in every other process."""
+        self.forget(chat_id)
+        if self._changes is not None:
+            await self._changes.publish(Kind.SETTINGS, chat_id)
+
     def forget(self, chat_id: int) -> None:
+        """Drop the chat's cached settings (changed here or elsewhere, or the chat moved)."""
+        self._generation += 1
         self._cache.pop(chat_id, None)
+
+    def clear(self) -> None:
+        """Drop every cached chat (changes may have gone unheard)."""
+        self._generation += 1
+        self._cache.clear()

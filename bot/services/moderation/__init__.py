@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, SystemTimer, Timer
 from bot.db import Database
+from bot.invalidation import Changes
 from bot.notifier import Notifier, Outcome
 from bot.services.ledger import Ledger
 from bot.services.members import AdminGuard
@@ -58,14 +59,17 @@ class ModerationService:
         *,
         timer: Timer | None = None,
         ledger: Ledger | None = None,
+        changes: Changes | None = None,
     ) -> None:
         timer = timer if timer is not None else SystemTimer()
         self._db = db
         self._clock = clock
         self._notifier = notifier
         self.pace = pace
-        self._audit = AuditLog(db, clock, notifier, settings, timer=timer, ledger=ledger)
-        self._words = StopWords(db, timer=timer)
+        self._audit = AuditLog(
+            db, clock, notifier, settings, timer=timer, ledger=ledger, changes=changes
+        )
+        self._words = StopWords(db, timer=timer, changes=changes)
         deps = Deps(db, clock, notifier, settings, admins, pace, self._audit)
         self._punishments = Punishments(deps)
         self._reports = Reports(deps, self._punishments)
@@ -155,6 +159,19 @@ class ModerationService:
     def forget(self, chat_id: int) -> None:
         """Drop what is cached about the chat (its stop words, log chats)."""
         self._words.forget(chat_id)
+        self._audit.forget()
+
+    def forget_stop_words(self, chat_id: int) -> None:
+        """Another process changed the chat's stop words."""
+        self._words.forget(chat_id)
+
+    def forget_log_chat(self, chat_id: int) -> None:
+        """Another process changed the chat's log chat."""
+        self._audit.forget_chat(chat_id)
+
+    def clear(self) -> None:
+        """Drop every cached stop word and log chat (changes may have gone unheard)."""
+        self._words.clear()
         self._audit.forget()
 
     async def stop_logs_into(self, log_chat_id: int) -> list[int]:

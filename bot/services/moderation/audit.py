@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.clock import Clock, SystemTimer, Timer
 from bot.db import Database
+from bot.invalidation import Changes, Kind
 from bot.notifier import Notifier
 from bot.services.ledger import Ledger, LedgerKind
 from bot.services.moderation.values import REASON_LIMIT, Action
@@ -40,14 +41,17 @@ class AuditLog:
         *,
         timer: Timer | None = None,
         ledger: Ledger | None = None,
+        changes: Changes | None = None,
     ) -> None:
         self._db = db
+        self._changes = changes
         self._ledger = ledger
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._clock = clock
         self._notifier = notifier
         self._settings = settings
         self._log_chats: dict[int, tuple[float, int | None]] = {}
+        self._generation = 0  # moves on every drop: a read that raced one is not cached
 
     async def record(
         self,
@@ -110,10 +114,13 @@ class AuditLog:
     async def log_chat(self, chat_id: int) -> int | None:
         cached = self._log_chats.get(chat_id)
         if cached is None or cached[0] < self._timer.monotonic():
+            generation = self._generation
             async with self._db.transaction() as session:
                 stored = (await ChatRepository(session).settings(chat_id)).get(LOG_CHAT_KEY)
             value = int(stored) if stored and stored != "off" else None
-            cached = self._log_chats[chat_id] = (self._timer.monotonic() + CACHE_TTL, value)
+            cached = (self._timer.monotonic() + CACHE_TTL, value)
+            if generation == self._generation:
+                self._log_chats[chat_id] = cached
         return cached[1]
 
     async def set_log_chat(self, chat_id: int, log_chat_id: int | None) -> None:
@@ -121,10 +128,25 @@ class AuditLog:
             await ChatRepository(session).put_setting(
                 chat_id, LOG_CHAT_KEY, str(log_chat_id) if log_chat_id is not None else "off"
             )
+        self.forget_chat(chat_id)
         self._log_chats[chat_id] = (self._timer.monotonic() + CACHE_TTL, log_chat_id)
+        await self._publish(chat_id)
+
+    async def _publish(self, *chat_ids: int) -> None:
+        """After the commit: other processes drop their cached log chat of these chats."""
+        if self._changes is not None:
+            for chat_id in chat_ids:
+                await self._changes.publish(Kind.LOG_CHAT, chat_id)
+
+    def forget_chat(self, chat_id: int) -> None:
+        """Drop the cached log chat of one chat (another process changed it)."""
+        self._generation += 1
+        self._log_chats.pop(chat_id, None)
 
     def forget(self) -> None:
-        """Drop every cached log chat (a chat moved: others may have logged into it)."""
+        """Drop every cached log chat (a chat moved: others may have logged into it; or
+        changes may have gone unheard)."""
+        self._generation += 1
         self._log_chats.clear()
 
     async def stop_logs_into(self, log_chat_id: int) -> list[int]:
@@ -133,10 +155,12 @@ class AuditLog:
             stopped = await ChatRepository(session).clear_setting_where(
                 LOG_CHAT_KEY, str(log_chat_id), "off"
             )
+        self._generation += 1
         until = self._timer.monotonic() + CACHE_TTL
         for chat_id, (_, target) in list(self._log_chats.items()):
             if target == log_chat_id:
                 self._log_chats[chat_id] = (until, None)
+        await self._publish(*stopped)
         return stopped
 
     async def chat_title(self, chat_id: int) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import SystemTimer, Timer
 from bot.db import Database
+from bot.invalidation import Changes, Kind
 from bot.services.moderation.values import PHRASE_LIMIT
 from bot.services.settings import CACHE_TTL
 from models.moderation import ModerationRepository
@@ -99,29 +100,42 @@ class _Cached:
 class StopWords:
     """The chats' stop words: read through a short cache, changed by admins' commands."""
 
-    def __init__(self, db: Database, *, timer: Timer | None = None) -> None:
+    def __init__(
+        self, db: Database, *, timer: Timer | None = None, changes: Changes | None = None
+    ) -> None:
         self._db = db
         self._timer: Timer = timer if timer is not None else SystemTimer()
+        self._changes = changes
         self._cache: dict[int, _Cached] = {}
         self._versions: dict[int, int] = {}
+        self._epoch = 0  # moves when the whole cache is cleared
 
     async def _load(self, chat_id: int) -> _Cached:
         cached = self._cache.get(chat_id)
         if cached is None or cached.expires < self._timer.monotonic():
-            version = self._versions.get(chat_id, 0)
+            version = (self._epoch, self._versions.get(chat_id, 0))
             async with self._db.transaction() as session:
                 phrases = await ModerationRepository(session).stop_words(chat_id)
             cached = _Cached(phrases, compile_phrases(phrases), self._timer.monotonic() + CACHE_TTL)
-            if self._versions.get(chat_id, 0) == version:  # no change meanwhile
+            if (self._epoch, self._versions.get(chat_id, 0)) == version:  # no change meanwhile
                 self._cache[chat_id] = cached
         return cached
 
     def forget(self, chat_id: int) -> None:
-        self._changed(chat_id)
-
-    def _changed(self, chat_id: int) -> None:
+        """Drop the chat's cached stop words (changed here or elsewhere, or the chat moved)."""
         self._versions[chat_id] = self._versions.get(chat_id, 0) + 1
         self._cache.pop(chat_id, None)
+
+    def clear(self) -> None:
+        """Drop every chat's cached stop words (changes may have gone unheard)."""
+        self._epoch += 1
+        self._cache.clear()
+
+    async def _changed(self, chat_id: int) -> None:
+        """After the commit: drop the cached words here and in every other process."""
+        self.forget(chat_id)
+        if self._changes is not None:
+            await self._changes.publish(Kind.STOP_WORDS, chat_id)
 
     async def found_in(self, chat_id: int, text: str) -> bool:
         """Whether `text` contains one of the chat's stop words."""
@@ -140,7 +154,7 @@ class StopWords:
                 await ModerationRepository(session).add_stop_word(chat_id, value)
         except IntegrityError:
             return None
-        self._changed(chat_id)
+        await self._changed(chat_id)
         return value
 
     async def remove(self, chat_id: int, phrase: str) -> bool:
@@ -148,5 +162,5 @@ class StopWords:
         async with self._db.transaction() as session:
             removed = await ModerationRepository(session).remove_stop_word(chat_id, value)
         if removed:
-            self._changed(chat_id)
+            await self._changed(chat_id)
         return removed
