@@ -7,7 +7,6 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -19,15 +18,6 @@ from bot.context import Hearth
 from bot.db import Database
 from bot.events import (
     EventBus,
-    MemberArrived,
-    MemberJoined,
-    MemberLeft,
-    MembersGraduated,
-    MemberVerified,
-    MessageUndeliverable,
-    Subscription,
-    WelcomeAwaited,
-    on,
 )
 from bot.invalidation import Invalidations, build_invalidations, wire
 from bot.leader import Leadership, RedisLeader
@@ -47,7 +37,7 @@ from bot.services.drift import DriftService
 from bot.services.health import HealthService
 from bot.services.health_digest import HealthDigest
 from bot.services.health_rhythm import HealthRhythm
-from bot.services.ledger import Ledger, LedgerKind, flush_each
+from bot.services.ledger import Ledger, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
 from bot.services.onboarding import JoinRequests, Onboarding
@@ -61,7 +51,7 @@ from bot.services.trust import TrustService
 from handlers import build_router
 from jobs.deadlines import DeadlineSweeper
 from jobs.welcomes import WelcomePacer
-from jobs.wiring import build_scheduler, build_sweeper
+from jobs.wiring import build_scheduler, build_sweeper, subscriptions
 from models.users import UserRepository
 
 log = logging.getLogger("hearth")
@@ -144,31 +134,6 @@ def choose_clock(settings: Settings) -> Clock:
     if settings.test_clock_file is not None:
         return OffsetClock(Path(settings.test_clock_file))
     return SystemClock()
-
-
-def subscriptions(hearth: Hearth, pacer: WelcomePacer) -> list[Subscription[Any]]:
-    """Who reacts to which event, in the order they run. A failing subscriber is logged and
-    skipped, never undoing the use case that published the event."""
-    billing, buddies, checkins = hearth.billing, hearth.buddies, hearth.checkins
-    ledger, retention = hearth.ledger, hearth.retention
-    return [
-        on(MemberArrived, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.JOINED)),
-        on(MemberJoined, lambda e: billing.member_joined(e.chat, e.person, e.privileged)),
-        on(WelcomeAwaited, lambda e: pacer.wake()),
-        on(MemberVerified, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.VERIFIED)),
-        on(MemberVerified, lambda e: buddies.assign(e.chat_id, e.user_id)),
-        on(MemberVerified, lambda e: checkins.offer(e.chat_id, e.user_id)),
-        on(MemberLeft, lambda e: ledger.left(e.chat_id, e.user_id, removed=e.removed)),
-        on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
-        on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
-        on(MemberLeft, lambda e: retention.member_left(e.chat_id, e.user_id)),  # purged later
-        on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
-        on(
-            MembersGraduated,
-            lambda e: ledger.count_each(e.chat_id, e.user_ids, LedgerKind.PROMOTED),
-        ),
-        on(MessageUndeliverable, lambda e: checkins.undeliverable(e.key, e.chat_id)),
-    ]
 
 
 @dataclass(frozen=True)
@@ -270,6 +235,21 @@ def _build_joining(
     return requests, billing, onboarding
 
 
+def _build_moderation(c: _Core, ledger: Ledger) -> ModerationService:
+    """Moderation with its counters in memory, or in Redis shared by several processes."""
+    return ModerationService(
+        c.db,
+        c.clock,
+        c.notifier,
+        c.chat_settings,
+        c.admins,
+        build_pace(c.settings.redis_url, timer=c.timer),
+        timer=c.timer,
+        ledger=ledger,
+        changes=c.invalidations,
+    )
+
+
 def build_hearth(
     settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database, budget: SendBudget
 ) -> Hearth:
@@ -277,18 +257,7 @@ def build_hearth(
     c = _build_core(settings, clock, timer, bot, db, budget)
     activity = ActivityTracker(db)
     ledger = Ledger(db, clock, hourly_for=hourly_limit(c.chat_settings))
-    pace = build_pace(settings.redis_url, timer=timer)
-    moderation = ModerationService(
-        db,
-        clock,
-        c.notifier,
-        c.chat_settings,
-        c.admins,
-        pace,
-        timer=timer,
-        ledger=ledger,
-        changes=c.invalidations,
-    )
+    moderation = _build_moderation(c, ledger)
     requests, billing, onboarding = _build_joining(c, moderation, ledger)
     buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger)
     privacy = PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign)

@@ -1,23 +1,37 @@
-"""The composition root's job half: which service handles each kind of deadline row, and
-which recurring jobs run (bot/app.py builds the rest)."""
+"""The composition root's wiring tables: who reacts to which event, which service handles
+each kind of deadline row, and which recurring jobs run (bot/app.py builds the rest)."""
 
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.context import Hearth
+from bot.events import (
+    MemberArrived,
+    MemberJoined,
+    MemberLeft,
+    MembersGraduated,
+    MemberVerified,
+    MessageUndeliverable,
+    Subscription,
+    WelcomeAwaited,
+    on,
+)
 from bot.leader import Leadership
 from bot.services.billing import BILL_END, BILL_REMIND
 from bot.services.buddies import FOLLOWUP
+from bot.services.ledger import LedgerKind
 from bot.services.moderation import UNPOST
 from bot.services.onboarding import REQUEST, VERIFY
 from bot.services.retention import PURGE_LEFT
 from jobs.deadlines import DeadlineSweeper
 from jobs.schedule import register_jobs, scheduled_jobs
+from jobs.welcomes import WelcomePacer
 
 
 def build_sweeper(hearth: Hearth) -> DeadlineSweeper:
@@ -62,3 +76,28 @@ def build_scheduler(
     # clock the services read (under test that one runs ahead)
     register_jobs(scheduler, jobs, SystemClock(), leadership)
     return scheduler
+
+
+def subscriptions(hearth: Hearth, pacer: WelcomePacer) -> list[Subscription[Any]]:
+    """Who reacts to which event, in the order they run. A failing subscriber is logged and
+    skipped, never undoing the use case that published the event."""
+    billing, buddies, checkins = hearth.billing, hearth.buddies, hearth.checkins
+    ledger, retention = hearth.ledger, hearth.retention
+    return [
+        on(MemberArrived, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.JOINED)),
+        on(MemberJoined, lambda e: billing.member_joined(e.chat, e.person, e.privileged)),
+        on(WelcomeAwaited, lambda e: pacer.wake()),
+        on(MemberVerified, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.VERIFIED)),
+        on(MemberVerified, lambda e: buddies.assign(e.chat_id, e.user_id)),
+        on(MemberVerified, lambda e: checkins.offer(e.chat_id, e.user_id)),
+        on(MemberLeft, lambda e: ledger.left(e.chat_id, e.user_id, removed=e.removed)),
+        on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
+        on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
+        on(MemberLeft, lambda e: retention.member_left(e.chat_id, e.user_id)),  # purged later
+        on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
+        on(
+            MembersGraduated,
+            lambda e: ledger.count_each(e.chat_id, e.user_ids, LedgerKind.PROMOTED),
+        ),
+        on(MessageUndeliverable, lambda e: checkins.undeliverable(e.key, e.chat_id)),
+    ]
