@@ -169,6 +169,7 @@ async def run_hearth() -> tuple[float, int, int]:
             rate = await drive(fake, app.dispatcher, app.bot, MEMBERS, MEMBERS * PER_MEMBER)
         finally:
             await app.hearth.moderation.pace.close()
+            await app.hearth.ledger.close()
             await app.bot.session.close()
             await app.db.close()
         deleted = len(fake.calls_of("deleteMessage"))

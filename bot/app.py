@@ -44,6 +44,7 @@ from bot.services.checkins import CheckinService
 from bot.services.drift import DriftService
 from bot.services.health import HealthService
 from bot.services.ledger import Ledger, LedgerKind, flush_each
+from bot.services.ledger_redis import RedisBuffer
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import UNPOST, ModerationService
 from bot.services.onboarding import REQUEST, VERIFY, JoinRequests, Onboarding
@@ -121,6 +122,7 @@ class Application:
         except Exception:
             log.exception("could not store recent activity at shutdown")
         await self.hearth.moderation.pace.close()
+        await self.hearth.ledger.close()
         await self.budget.close()
         if self._started and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
@@ -260,7 +262,8 @@ def build_hearth(
     """Every service, each given what it needs when it is built; events wire them together."""
     c = _build_core(settings, clock, timer, bot, db, budget)
     activity = ActivityTracker(db)
-    ledger = Ledger(db, clock, hourly_days=settings.ledger_hourly_days)
+    buffer = RedisBuffer(settings.redis_url) if settings.redis_url else None
+    ledger = Ledger(db, clock, hourly_days=settings.ledger_hourly_days, buffer=buffer)
     pace = build_pace(settings.redis_url, timer=timer)
     moderation = ModerationService(
         db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer, ledger=ledger
