@@ -79,6 +79,8 @@ class LedgerRow(Base):
 
 TABLE = cast(Table, LedgerRow.__table__)
 KEY = ["chat_id", "user_id", "bucket", "kind"]
+COLUMNS = ["chat_id", "bucket", "user_id", "kind", "count", "daily"]
+"""The order rows are written in: the table's key first, so sorting them sorts by the key."""
 
 
 def hour_of(at: datetime) -> datetime:
@@ -108,22 +110,12 @@ class LedgerRepository:
         # in the table's key order (chat, bucket, person, kind): each row lands next to the
         # previous one instead of on a random page (a 100,000-row batch took twice as long
         # unsorted on SQLite), and concurrent writers on PostgreSQL lock rows in one order
-        order = sorted(counts, key=lambda key: (key[0], key[2], key[1], key[3]))
-        rows = [
-            {
-                "chat_id": c,
-                "user_id": u,
-                "bucket": b,
-                "kind": k,
-                "count": counts[c, u, b, k],
-                "daily": daily,
-            }
-            for c, u, b, k in order
-        ]
+        rows = sorted((c, b, u, k, n, daily) for (c, u, b, k), n in counts.items())
         # a late hourly count never turns a rolled-up day back into an hour
         await insert_or_add(
             self.session,
             LedgerRow,
+            COLUMNS,
             rows,
             key=KEY,
             add="count",
