@@ -71,7 +71,7 @@ async def _user_total(db: Database, user_id: int, kind: LedgerKind) -> int:
 
 
 async def test_two_processes_counting_into_one_redis_agree_on_the_totals(
-    db: Database, prefix: str
+    db: Database, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock(NOW)
     first = Ledger(db, clock, buffer=RedisBuffer(REDIS_URL, prefix))
@@ -96,6 +96,7 @@ async def test_two_processes_counting_into_one_redis_agree_on_the_totals(
     assert await _user_total(db, 1, M) == 5 * (10 + 14)  # n % 4 == 0: 10; n % 3 == 0: 14
     assert await _user_total(db, 9, R) == 5
     assert await _leftovers(prefix) == []  # every taken hash was deleted after its commit
+    assert "Redis unavailable" not in caplog.text  # it went through Redis, not around it
 
 
 async def _crash_after_taking(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
