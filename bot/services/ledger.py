@@ -3,6 +3,8 @@
 `count()` only adds to a dict in memory, so the per-message path writes nothing; `flush()`
 writes everything counted since the last flush in one transaction (the activity flush job,
 shutdown and a supergroup move call it). A failed flush keeps its counts for the next try.
+With REDIS_URL the flush goes through one Redis hash shared by every process of the bot
+(bot/services/ledger_redis.py); reads (/stats, /me, /atrisk) flush first either way.
 `roll_up()` (daily job) turns hourly rows older than `hourly_days` into daily rows.
 """
 
