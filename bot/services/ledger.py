@@ -79,10 +79,14 @@ class Ledger:
             return await self._write_pending()
         try:
             async with self._draining:  # two flushes at once must not write one claim twice
-                return await self._drain(self._buffer)
+                written = await self._drain(self._buffer)
         except RedisDown as error:
             self._redis_failed(error)  # what it took stays there, claimed again later
             return 0
+        if self._redis_down_until is not None:
+            self._redis_down_until = None
+            log.info("ledger: Redis is back")
+        return written
 
     async def _write_pending(self) -> int:
         if not self._pending:
@@ -123,9 +127,6 @@ class Ledger:
                 self._pending[key] += n
             self._redis_failed(error)
             return False
-        if self._redis_down_until is not None:
-            self._redis_down_until = None
-            log.info("ledger: Redis is back")
         return True
 
     def _redis_failed(self, error: Exception) -> None:

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from bot.clock import FakeClock
 from bot.db import Database
 from bot.services.ledger import Ledger, LedgerKind
-from bot.services.ledger_redis import RedisBuffer
+from bot.services.ledger_redis import RedisBuffer, RedisDown
 from models.ledger import LedgerRepository
 
 REDIS_URL = os.environ.get("TEST_LEDGER_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -190,3 +190,35 @@ async def test_with_redis_down_the_counts_go_straight_to_the_database_logged_onc
     assert await _totals(db) == {"message": 3, "reaction": 3}
     warnings = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
     assert len(warnings) == 1
+
+
+async def test_an_outage_that_ends_and_comes_again_is_logged_each_time_and_loses_nothing(
+    db: Database, prefix: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(NOW)
+    ledger = Ledger(db, clock, buffer=RedisBuffer(REDIS_URL, prefix))
+
+    async def down(*_args: object, **_kwargs: object) -> None:
+        raise RedisDown("connection refused")
+
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.services.ledger"):
+            for _ in range(2):
+                with monkeypatch.context() as patch:
+                    patch.setattr(RedisBuffer, "push", down)
+                    ledger.count(CHAT, 1, M)
+                    assert await ledger.flush() == 1  # straight to the database
+                    clock.advance(timedelta(seconds=31))
+                    ledger.count(CHAT, 1, M)
+                    assert await ledger.flush() == 1  # tried again, still down
+                clock.advance(timedelta(seconds=31))
+                assert await ledger.flush() == 0  # back, with nothing to push
+            ledger.count(CHAT, 2, R)
+            assert await ledger.flush() == 1  # through Redis
+    finally:
+        await ledger.close()
+    assert await _totals(db) == {"message": 4, "reaction": 1}
+    assert await _leftovers(prefix) == []
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("Redis unavailable" in m for m in messages) == 2
+    assert sum("Redis is back" in m for m in messages) == 2
