@@ -4,7 +4,9 @@ Both poll the same kind of fake Bot API (a fresh one each run, same workload) fo
 group messages: MEMBERS people × PER_MEMBER messages, spaced so most stay within the flood
 limit, plus a few flooders whose excess must be deleted and who must be muted. The bare bot
 applies the same in-memory flood rule (5 messages per 10 s, delete and mute beyond it) and
-nothing else. Printed: messages per second of each and the ratio (target ≥ 0.55).
+nothing else. Printed: messages per second of each and the ratio (target ≥ 0.55). Hearth runs
+with the activity ledger on, as deployed: it counts every group message (checked after the
+timing against the messages sent).
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from aiogram.types import ChatPermissions, Message, TelegramObject
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.config import Settings
+from bot.context import Hearth
 from bot.db import upgrade_async
+from bot.services.ledger import LedgerKind
+from models.ledger import LedgerRepository
 from tests.fakegram.server import FakeTelegram
 
 GROUP = -1001234567890
@@ -151,7 +156,7 @@ async def run_bare() -> float:
         await fake.stop()
 
 
-async def run_hearth() -> tuple[float, int, int]:
+async def run_hearth() -> tuple[float, int, int, int]:
     fake = build_world()
     await fake.start()
     with tempfile.TemporaryDirectory() as folder:
@@ -167,14 +172,23 @@ async def run_hearth() -> tuple[float, int, int]:
         app = build_application(settings)
         try:
             rate = await drive(fake, app.dispatcher, app.bot, MEMBERS, MEMBERS * PER_MEMBER)
+            counted = await ledger_messages(app.hearth)
         finally:
             await app.hearth.moderation.pace.close()
+            await app.hearth.ledger.close()
             await app.bot.session.close()
             await app.db.close()
         deleted = len(fake.calls_of("deleteMessage"))
         mutes = len(fake.calls_of("restrictChatMember"))
         await fake.stop()
-    return rate, deleted, mutes
+    return rate, deleted, mutes, counted
+
+
+async def ledger_messages(hearth: Hearth) -> int:
+    """The messages the activity ledger counted (flushed after the timing)."""
+    await hearth.ledger.flush()
+    async with hearth.db.transaction() as session:
+        return (await LedgerRepository(session).totals(GROUP)).get(LedgerKind.MESSAGE.value, 0)
 
 
 ROUNDS = 3
@@ -187,18 +201,23 @@ async def main() -> int:
     )
     print(f"{ROUNDS} rounds, each the bare bot then Hearth back to back; the median ratio counts")
     expected_deleted = FLOODERS * (PER_MEMBER - FLOOD_COUNT)
+    expected_counted = MEMBERS + total  # the warm-up's and the burst's, deleted ones included
     ratios = []
     for number in range(1, ROUNDS + 1):
         bare = await run_bare()
-        hearth, deleted, mutes = await run_hearth()
+        hearth, deleted, mutes, counted = await run_hearth()
         ratios.append(hearth / bare)
         print(
             f"round {number}: bare aiogram bot {bare:6.0f} msg/s, Hearth {hearth:6.0f} msg/s, "
             f"ratio {hearth / bare:.2f}; Hearth deleted {deleted} (expected {expected_deleted}), "
-            f"muted {mutes} (expected {FLOODERS})"
+            f"muted {mutes} (expected {FLOODERS}); the ledger counted {counted} messages "
+            f"(expected {expected_counted})"
         )
         if deleted != expected_deleted or mutes != FLOODERS:
             print("MISMATCH: the flood rule did not act as expected")
+            return 1
+        if counted != expected_counted:
+            print("MISMATCH: the activity ledger did not count every message")
             return 1
     median = sorted(ratios)[len(ratios) // 2]
     print(f"median ratio: {median:.2f}  (target ≥ 0.55)")

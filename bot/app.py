@@ -38,6 +38,7 @@ from bot.services.health import HealthService
 from bot.services.health_digest import HealthDigest
 from bot.services.health_rhythm import HealthRhythm
 from bot.services.ledger import Ledger, flush_each
+from bot.services.ledger_redis import RedisBuffer
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
 from bot.services.onboarding import JoinRequests, Onboarding
@@ -120,6 +121,7 @@ class Application:
         except Exception:
             log.exception("could not store recent activity at shutdown")
         await self.hearth.moderation.pace.close()
+        await self.hearth.ledger.close()
         await self.budget.close()
         await self.hearth.invalidations.stop()
         if self.leadership is not None:
@@ -250,13 +252,19 @@ def _build_moderation(c: _Core, ledger: Ledger) -> ModerationService:
     )
 
 
+def _build_ledger(c: _Core) -> Ledger:
+    """The activity ledger; with Redis its counts pass through one hash every process shares."""
+    buffer = RedisBuffer(c.settings.redis_url) if c.settings.redis_url else None
+    return Ledger(c.db, c.clock, hourly_for=hourly_limit(c.chat_settings), buffer=buffer)
+
+
 def build_hearth(
     settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database, budget: SendBudget
 ) -> Hearth:
     """Every service, each given what it needs when it is built; events wire them together."""
     c = _build_core(settings, clock, timer, bot, db, budget)
     activity = ActivityTracker(db)
-    ledger = Ledger(db, clock, hourly_for=hourly_limit(c.chat_settings))
+    ledger = _build_ledger(c)
     moderation = _build_moderation(c, ledger)
     requests, billing, onboarding = _build_joining(c, moderation, ledger)
     buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger)

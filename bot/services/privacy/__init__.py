@@ -99,6 +99,8 @@ class PrivacyService:
         only counted in memory for them is dropped first and again after, so nothing
         comes back with a later flush; newcomers whose buddy they were get a new one (or
         wait for one). The retention job may call this too."""
+        # counts other processes already handed to Redis are written now, so erased below
+        await self._ledger.flush_quietly()
         self._ledger.forget_person(user_id)
         self._activity.forget_person(user_id)
         async with self._db.transaction() as session:
