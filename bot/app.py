@@ -30,6 +30,7 @@ from bot.events import (
     on,
 )
 from bot.leader import Leadership, RedisLeader
+from bot.locks import Locks
 from bot.metrics import Metrics
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
@@ -105,6 +106,7 @@ class Application:
     sweeper: DeadlineSweeper
     budget: SendBudget
     metrics: Metrics
+    locks: Locks
     leadership: Leadership | None = None
     _started: bool = field(default=False)
 
@@ -129,6 +131,7 @@ class Application:
             log.exception("could not store recent activity at shutdown")
         await self.hearth.moderation.pace.close()
         await self.budget.close()
+        await self.locks.close()
         if self.leadership is not None:
             await self.leadership.close()
         if self._started and self.scheduler.running:
@@ -261,7 +264,13 @@ def _build_joining(
 
 
 def build_hearth(
-    settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database, budget: SendBudget
+    settings: Settings,
+    clock: Clock,
+    timer: Timer,
+    bot: Bot,
+    db: Database,
+    budget: SendBudget,
+    locks: Locks,
 ) -> Hearth:
     """Every service, each given what it needs when it is built; events wire them together."""
     c = _build_core(settings, clock, timer, bot, db, budget)
@@ -269,10 +278,18 @@ def build_hearth(
     ledger = Ledger(db, clock, hourly_for=hourly_limit(c.chat_settings))
     pace = build_pace(settings.redis_url, timer=timer)
     moderation = ModerationService(
-        db, clock, c.notifier, c.chat_settings, c.admins, pace, timer=timer, ledger=ledger
+        db,
+        clock,
+        c.notifier,
+        c.chat_settings,
+        c.admins,
+        pace,
+        timer=timer,
+        ledger=ledger,
+        locks=locks,
     )
     requests, billing, onboarding = _build_joining(c, moderation, ledger)
-    buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger)
+    buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger, locks)
     privacy = PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign)
     health = HealthService(db, clock, ledger, c.notifier, c.chat_settings)
     rhythm = HealthRhythm(db, clock, ledger, c.chat_settings, health)
@@ -296,7 +313,7 @@ def build_hearth(
         moderation=moderation,
         outbox=c.outbox,
         checkins=CheckinService(
-            db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake, ledger
+            db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake, ledger, locks
         ),
         billing=billing,
         upgrades=ChatUpgrades(
@@ -326,7 +343,8 @@ def build_application(
     bot_id = settings.bot_id
     budget = build_budget(settings.redis_url, timer, bot_id)
     bot = build_bot(settings, timer, budget)
-    hearth = build_hearth(settings, clock, timer, bot, db, budget)
+    locks = Locks(settings.redis_url, f"hearth:lock:{bot_id}:", timer=timer)  # across processes
+    hearth = build_hearth(settings, clock, timer, bot, db, budget, locks)
     # a call to a group that became a supergroup goes there, and the chat's state follows
     bot.session.middleware(FollowUpgrades(on_moved=hearth.upgrades.upgraded))
     metrics = Metrics(timer)  # its own registry: each application counts only its own work
@@ -354,5 +372,6 @@ def build_application(
         sweeper=sweeper,
         budget=budget,
         metrics=metrics,
+        locks=locks,
         leadership=leadership,
     )

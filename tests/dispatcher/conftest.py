@@ -113,6 +113,7 @@ async def close_app(app: Application) -> None:
     if app.settings.redis_url:
         await app.hearth.moderation.pace.close()  # the Redis client
     await app.budget.close()  # its pump task, and its Redis client if any
+    await app.locks.close()  # its Redis client if any
     await close_session(app.bot)
     await app.db.close()
 
