@@ -21,6 +21,7 @@ from bot.events import (
 )
 from bot.invalidation import Invalidations, build_invalidations, wire
 from bot.leader import Leadership, RedisLeader
+from bot.locks import Locks
 from bot.metrics import Metrics
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
@@ -97,6 +98,7 @@ class Application:
     sweeper: DeadlineSweeper
     budget: SendBudget
     metrics: Metrics
+    locks: Locks
     leadership: Leadership | None = None
     _started: bool = field(default=False)
 
@@ -124,6 +126,7 @@ class Application:
         await self.hearth.ledger.close()
         await self.budget.close()
         await self.hearth.invalidations.stop()
+        await self.locks.close()
         if self.leadership is not None:
             await self.leadership.close()
         if self._started and self.scheduler.running:
@@ -237,7 +240,7 @@ def _build_joining(
     return requests, billing, onboarding
 
 
-def _build_moderation(c: _Core, ledger: Ledger) -> ModerationService:
+def _build_moderation(c: _Core, ledger: Ledger, locks: Locks) -> ModerationService:
     """Moderation with its counters in memory, or in Redis shared by several processes."""
     return ModerationService(
         c.db,
@@ -249,6 +252,7 @@ def _build_moderation(c: _Core, ledger: Ledger) -> ModerationService:
         timer=c.timer,
         ledger=ledger,
         changes=c.invalidations,
+        locks=locks,
     )
 
 
@@ -258,16 +262,38 @@ def _build_ledger(c: _Core) -> Ledger:
     return Ledger(c.db, c.clock, hourly_for=hourly_limit(c.chat_settings), buffer=buffer)
 
 
+def _build_upgrades(
+    c: _Core, activity: ActivityTracker, ledger: Ledger, moderation: ModerationService
+) -> ChatUpgrades:
+    """A group that became a supergroup: counters are stored first, caches of it dropped."""
+    return ChatUpgrades(
+        c.db,
+        before=flush_each(activity.flush, ledger.flush),
+        forget=(
+            c.chat_settings.forget,
+            c.admins.admin_changed,
+            moderation.forget,
+            c.directory.forget_chat,
+        ),
+    )
+
+
 def build_hearth(
-    settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database, budget: SendBudget
+    settings: Settings,
+    clock: Clock,
+    timer: Timer,
+    bot: Bot,
+    db: Database,
+    budget: SendBudget,
+    locks: Locks,
 ) -> Hearth:
     """Every service, each given what it needs when it is built; events wire them together."""
     c = _build_core(settings, clock, timer, bot, db, budget)
     activity = ActivityTracker(db)
     ledger = _build_ledger(c)
-    moderation = _build_moderation(c, ledger)
+    moderation = _build_moderation(c, ledger, locks)
     requests, billing, onboarding = _build_joining(c, moderation, ledger)
-    buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger)
+    buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger, locks)
     privacy = PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign)
     health = HealthService(db, clock, ledger, c.notifier, c.chat_settings)
     rhythm = HealthRhythm(db, clock, ledger, c.chat_settings, health)
@@ -292,19 +318,10 @@ def build_hearth(
         moderation=moderation,
         outbox=c.outbox,
         checkins=CheckinService(
-            db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake, ledger
+            db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake, ledger, locks
         ),
         billing=billing,
-        upgrades=ChatUpgrades(
-            db,
-            before=flush_each(activity.flush, ledger.flush),
-            forget=(
-                c.chat_settings.forget,
-                c.admins.admin_changed,
-                moderation.forget,
-                c.directory.forget_chat,
-            ),
-        ),
+        upgrades=_build_upgrades(c, activity, ledger, moderation),
         drift=DriftService(db, clock, ledger, c.chat_settings, c.outbox.wake),
         retention=Retention(db, clock, c.chat_settings, purge_member=privacy.purge_left),
         privacy=privacy,
@@ -324,7 +341,8 @@ def build_application(
     bot_id = settings.bot_id
     budget = build_budget(settings.redis_url, timer, bot_id)
     bot = build_bot(settings, timer, budget)
-    hearth = build_hearth(settings, clock, timer, bot, db, budget)
+    locks = Locks(settings.redis_url, f"hearth:lock:{bot_id}:", timer=timer)  # across processes
+    hearth = build_hearth(settings, clock, timer, bot, db, budget, locks)
     # a call to a group that became a supergroup goes there, and the chat's state follows
     bot.session.middleware(FollowUpgrades(on_moved=hearth.upgrades.upgraded))
     metrics = Metrics(timer)  # its own registry: each application counts only its own work
@@ -352,5 +370,6 @@ def build_application(
         sweeper=sweeper,
         budget=budget,
         metrics=metrics,
+        locks=locks,
         leadership=leadership,
     )

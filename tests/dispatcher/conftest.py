@@ -115,6 +115,7 @@ async def close_app(app: Application) -> None:
         await app.hearth.ledger.close()
     await app.budget.close()  # its pump task, and its Redis client if any
     await app.hearth.invalidations.stop()  # its listener task and Redis clients, if any
+    await app.locks.close()  # its Redis client if any
     await close_session(app.bot)
     await app.db.close()
 

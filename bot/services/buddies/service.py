@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.locks import Locks
 from bot.notifier import Notifier
 from bot.services.activity import ActivityTracker
 from bot.services.buddies.messages import BuddyMessages
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 FOLLOWUP = "buddy_followup"
 ACTIVE_WITHIN = timedelta(days=30)
 CHANGES_PER_WEEK = 2
+MATCHING_TIMEOUT = 120.0  # seconds; serving a waiting list introduces each pair it makes
 
 
 def _present(member: Member | None) -> bool:
@@ -52,6 +54,7 @@ class BuddyService:
         settings: SettingsService,
         activity: ActivityTracker,
         ledger: Ledger | None = None,
+        locks: Locks | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -59,10 +62,12 @@ class BuddyService:
         self._activity = activity
         self._ledger = ledger
         self._messages = BuddyMessages(db, notifier, settings)
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks = locks if locks is not None else Locks()
 
-    def _lock(self, chat_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(chat_id, asyncio.Lock())
+    def _lock(self, chat_id: int) -> AbstractAsyncContextManager[None]:
+        """The matching of one chat, one step at a time, in whichever process: two newcomers
+        verified at once must not both take a buddy's last free place."""
+        return self._locks.lock(f"buddies:{chat_id}", MATCHING_TIMEOUT)
 
     async def set_interests(self, user_id: int, text: str) -> list[str]:
         tags = normalise_interests(text)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.locks import Locks
 from bot.notifier import Notifier
 from bot.services.activity import ActivityTracker
 from bot.services.checkins.common import Deps
@@ -59,8 +60,10 @@ class CheckinService:
         activity: ActivityTracker,
         wake_outbox: Callable[[], None],
         ledger: Ledger | None = None,
+        locks: Locks | None = None,
     ) -> None:
-        deps = Deps(db, clock, notifier, settings, activity, wake_outbox, ledger)
+        locks = locks if locks is not None else Locks()
+        deps = Deps(db, clock, notifier, settings, activity, wake_outbox, ledger, locks)
         self._deps = deps
         self._planner = Planner(deps)
         self._rounds = Rounds(deps)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db import Database
 from bot.i18n import pick_language
+from bot.locks import Locks
 from bot.notifier import Notifier
 from bot.services.activity import ActivityTracker
 from bot.services.checkins import keys
@@ -33,6 +34,7 @@ class Deps:
     activity: ActivityTracker
     wake: Callable[[], None]  # the outbox: there is something new to send
     ledger: Ledger | None = None  # counts answered check-ins
+    locks: Locks = field(default_factory=Locks)  # one step of a person's flow at a time
 
 
 def questions_for(raw: str | None, language: str) -> list[Question]:

@@ -4,8 +4,7 @@ never through the outbox."""
 
 from __future__ import annotations
 
-import asyncio
-import weakref
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +28,7 @@ from models.members import MemberRepository, MemberStatus
 from models.users import UserRepository
 
 MAX_ANSWER_LENGTH = 1000
+STEP_TIMEOUT = 30.0  # seconds; a step is a few short transactions, no Telegram call
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,11 @@ class Flow:
 
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    def _lock(self, user_id: int) -> asyncio.Lock:
-        """One step of a person's private flow at a time (updates are handled concurrently)."""
-        lock = self._locks.get(user_id)
-        if lock is None:
-            lock = self._locks[user_id] = asyncio.Lock()
-        return lock
+    def _lock(self, user_id: int) -> AbstractAsyncContextManager[None]:
+        """One step of a person's private flow at a time: updates are handled concurrently,
+        and with several processes two of the person's updates may reach two of them."""
+        return self._deps.locks.lock(f"checkin:{user_id}", STEP_TIMEOUT)
 
     async def _round_and_language(
         self, session: AsyncSession, round_id: int, user_id: int

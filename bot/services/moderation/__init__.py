@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock, SystemTimer, Timer
 from bot.db import Database
 from bot.invalidation import Changes
+from bot.locks import Locks
 from bot.notifier import Notifier, Outcome
 from bot.services.ledger import Ledger
 from bot.services.members import AdminGuard
@@ -60,6 +61,7 @@ class ModerationService:
         timer: Timer | None = None,
         ledger: Ledger | None = None,
         changes: Changes | None = None,
+        locks: Locks | None = None,
     ) -> None:
         timer = timer if timer is not None else SystemTimer()
         self._db = db
@@ -70,7 +72,8 @@ class ModerationService:
             db, clock, notifier, settings, timer=timer, ledger=ledger, changes=changes
         )
         self._words = StopWords(db, timer=timer, changes=changes)
-        deps = Deps(db, clock, notifier, settings, admins, pace, self._audit)
+        locks = locks if locks is not None else Locks()
+        deps = Deps(db, clock, notifier, settings, admins, pace, self._audit, locks)
         self._punishments = Punishments(deps)
         self._reports = Reports(deps, self._punishments)
         self._executor = Executor(deps, self._words, self._punishments)

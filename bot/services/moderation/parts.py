@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.locks import Locks
 from bot.notifier import Notifier
 from bot.services.members import AdminGuard
 from bot.services.moderation.audit import AuditLog
@@ -22,6 +23,7 @@ class Deps:
     admins: AdminGuard
     pace: Pace
     audit: AuditLog
+    locks: Locks  # steps of one person that must not interleave (warnings)
 
 
 class Part:
@@ -35,3 +37,4 @@ class Part:
         self._admins = deps.admins
         self._pace = deps.pace
         self._audit = deps.audit
+        self._locks = deps.locks

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from bot.i18n import pick_language
 from bot.notifier import Outcome
-from bot.services.moderation.parts import Deps, Part
+from bot.services.moderation.parts import Part
 from bot.services.moderation.values import PUNISHING, REASON_LIMIT, Action, WarnResult
 from bot.services.people import Person
 from bot.services.settings import ChatConfig
@@ -15,24 +14,21 @@ from bot.views import moderation as views
 from models.moderation import ModerationRepository, Warning_
 from models.users import UserRepository
 
+WARN_TIMEOUT = 60.0  # seconds; a warning tells the person and may restrict them
+
 
 class Punishments(Part):
     """Applies the admins' decisions (and the warning limit), tells the person concerned and
     records each action in the audit log."""
-
-    def __init__(self, deps: Deps) -> None:
-        super().__init__(deps)
-        self._warn_locks: dict[tuple[int, int], asyncio.Lock] = {}
 
     async def warn(
         self, chat_id: int, target: Person, actor_id: int | None, reason: str
     ) -> WarnResult:
         """Add a warning; at `warn_limit` apply `warn_action` and start counting afresh.
 
-        Warnings of one person are handled one at a time, so a burst of stop-word hits
-        neither skips the limit nor punishes twice."""
-        lock = self._warn_locks.setdefault((chat_id, target.id), asyncio.Lock())
-        async with lock:
+        Warnings of one person are handled one at a time, in whichever process, so a burst of
+        stop-word hits neither skips the limit nor punishes twice."""
+        async with self._locks.lock(f"warn:{chat_id}:{target.id}", WARN_TIMEOUT):
             return await self._warn(chat_id, target, actor_id, reason)
 
     async def _warn(
