@@ -12,6 +12,7 @@ timing against the messages sent).
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from collections import defaultdict, deque
@@ -23,11 +24,14 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import ChatPermissions, Message, TelegramObject
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import ALLOWED_UPDATES, Application, build_application
 from bot.config import Settings
 from bot.context import Hearth
 from bot.db import upgrade_async
+from bot.serve import UPDATES_IN_FLIGHT
 from bot.services.ledger import LedgerKind
 from models.ledger import LedgerRepository
 from tests.fakegram.server import FakeTelegram
@@ -96,7 +100,12 @@ async def drive(fake: FakeTelegram, dp: Dispatcher, bot: Bot, warmup: int, total
     dp.update.outer_middleware(warm)
     enqueue_burst(fake, warmup=True)
     polling = asyncio.create_task(
-        dp.start_polling(bot, allowed_updates=ALLOWED_UPDATES, handle_signals=False)
+        dp.start_polling(
+            bot,
+            allowed_updates=ALLOWED_UPDATES,
+            handle_signals=False,
+            tasks_concurrency_limit=UPDATES_IN_FLIGHT,  # as `python -m bot` polls
+        )
     )
     await asyncio.wait_for(warm.finished.wait(), 120)
     await asyncio.sleep(0.5)  # let stray updates (the bot's own join) settle
@@ -156,7 +165,7 @@ async def run_bare() -> float:
         await fake.stop()
 
 
-async def run_hearth() -> tuple[float, int, int, int]:
+async def run_hearth(redis_url: str | None = None) -> tuple[float, int, int, int]:
     fake = build_world()
     await fake.start()
     with tempfile.TemporaryDirectory() as folder:
@@ -167,17 +176,17 @@ async def run_hearth() -> tuple[float, int, int, int]:
             telegram_api_url=fake.url,
             database_url=url,
             default_language="en",
+            redis_url=redis_url,
             _env_file=None,
         )
+        if redis_url:
+            await _flush_redis(redis_url)  # no flood windows or counts of an earlier round
         app = build_application(settings)
         try:
             rate = await drive(fake, app.dispatcher, app.bot, MEMBERS, MEMBERS * PER_MEMBER)
             counted = await ledger_messages(app.hearth)
         finally:
-            await app.hearth.moderation.pace.close()
-            await app.hearth.ledger.close()
-            await app.bot.session.close()
-            await app.db.close()
+            await _close(app)
         deleted = len(fake.calls_of("deleteMessage"))
         mutes = len(fake.calls_of("restrictChatMember"))
         await fake.stop()
@@ -191,7 +200,39 @@ async def ledger_messages(hearth: Hearth) -> int:
         return (await LedgerRepository(session).totals(GROUP)).get(LedgerKind.MESSAGE.value, 0)
 
 
+async def _close(app: Application) -> None:
+    """Everything the application holds open (Redis clients, HTTP, the database)."""
+    await app.hearth.moderation.pace.close()
+    await app.hearth.ledger.close()
+    await app.budget.close()
+    await app.hearth.invalidations.stop()
+    await app.locks.close()
+    if app.leadership is not None:
+        await app.leadership.close()
+    await app.bot.session.close()
+    await app.db.close()
+
+
+async def _flush_redis(url: str) -> None:
+    client = Redis.from_url(url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+async def _redis_answers(url: str) -> bool:
+    client = Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        return bool(await client.ping())
+    except (RedisError, OSError):
+        return False
+    finally:
+        await client.aclose()
+
+
 ROUNDS = 3
+REDIS_TARGET = 0.4  # with the counters in Redis: a round trip per counted message
 
 
 async def main() -> int:
@@ -221,4 +262,29 @@ async def main() -> int:
             return 1
     median = sorted(ratios)[len(ratios) // 2]
     print(f"median ratio: {median:.2f}  (target ≥ 0.55)")
+    return await with_redis(expected_deleted)
+
+
+async def with_redis(expected_deleted: int) -> int:
+    """The same rounds with REDIS_URL set: flood counters, send budget and ledger in Redis.
+    Every message beyond the limit must still be deleted (no failing open under load)."""
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+    if not await _redis_answers(url):
+        print(f"with Redis: skipped (nothing answers at {url}; set BENCH_REDIS_URL)")
+        return 0
+    ratios = []
+    for number in range(1, ROUNDS + 1):
+        bare = await run_bare()
+        hearth, deleted, mutes, _ = await run_hearth(url)
+        ratios.append(hearth / bare)
+        print(
+            f"with Redis, round {number}: bare {bare:6.0f} msg/s, Hearth {hearth:6.0f} msg/s, "
+            f"ratio {hearth / bare:.2f}; deleted {deleted} (expected {expected_deleted}), "
+            f"muted {mutes} (expected {FLOODERS})"
+        )
+        if deleted != expected_deleted or mutes != FLOODERS:
+            print("MISMATCH: with Redis the flood rule did not act as expected")
+            return 1
+    median = sorted(ratios)[len(ratios) // 2]
+    print(f"with Redis, median ratio: {median:.2f}  (target ≥ {REDIS_TARGET})")
     return 0

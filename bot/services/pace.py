@@ -31,6 +31,11 @@ class Pace(Protocol):
     async def claim(self, key: str, at: float, ttl: float) -> bool:
         """True (and hold the key for `ttl` seconds) unless it is already held."""
 
+    async def held_and_hit(
+        self, held_key: str, key: str, at: float, window: float
+    ) -> tuple[bool, int]:
+        """`held(held_key)` and `hit(key)` at once (one round trip to a remote store)."""
+
     async def held(self, key: str, at: float) -> bool:
         """Whether the key is currently held."""
 
@@ -80,6 +85,11 @@ class MemoryPace:
         until = self._leases.get(key)
         return until is not None and until > at
 
+    async def held_and_hit(
+        self, held_key: str, key: str, at: float, window: float
+    ) -> tuple[bool, int]:
+        return await self.held(held_key, at), await self.hit(key, at, window)
+
     async def release(self, key: str) -> None:
         self._leases.pop(key, None)
 
@@ -115,12 +125,22 @@ class RedisPace:
     return redis.call('ZCARD', KEYS[1])
     """  # one round trip per counted message
 
+    HELD_AND_HIT = """
+    local at, window = tonumber(ARGV[1]), tonumber(ARGV[3])
+    local held = redis.call('EXISTS', KEYS[1])
+    redis.call('ZADD', KEYS[2], at, ARGV[2])
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', at - window)
+    redis.call('EXPIRE', KEYS[2], ARGV[4])
+    return {held, redis.call('ZCARD', KEYS[2])}
+    """  # an ordinary message's two questions in one round trip
+
     def __init__(
         self, url: str, prefix: str = "hearth:pace:", *, timer: Timer | None = None
     ) -> None:
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._redis: Redis = connect(url)
         self._hit_script = self._redis.register_script(self.HIT)
+        self._held_and_hit = self._redis.register_script(self.HELD_AND_HIT)
         self._prefix = prefix
         self._warned_at = 0.0
         self._outages = 0
@@ -151,6 +171,14 @@ class RedisPace:
         keys = [self._prefix + "w:" + key]
         args: list[str | float] = [at, uuid.uuid4().hex, window, int(window) + 1]
         return int(await self._hit_script(keys=keys, args=args))
+
+    async def held_and_hit(
+        self, held_key: str, key: str, at: float, window: float
+    ) -> tuple[bool, int]:
+        keys = [self._prefix + "l:" + held_key, self._prefix + "w:" + key]
+        args: list[str | float] = [at, uuid.uuid4().hex, window, int(window) + 1]
+        found = await self._safe(self._held_and_hit(keys=keys, args=args), [0, 0])
+        return bool(found[0]), int(found[1])
 
     async def claim(self, key: str, at: float, ttl: float) -> bool:
         ok = self._redis.set(

@@ -115,3 +115,13 @@ async def test_a_burst_larger_than_the_connection_pool_is_counted_not_waved_thro
     counts = await asyncio.gather(*(message(n) for n in range(people * each)))
     assert 0 not in counts
     assert sorted(counts)[-people:] == [each] * people  # every person's last hit saw all 10
+
+
+async def test_an_ordinary_message_asks_held_and_counts_in_one_call(pace: Pace) -> None:
+    """What the per-message path asks in one round trip: is an episode running, and how many
+    messages are in the window with this one."""
+    assert await pace.held_and_hit("e:1:2", "f:1:2", 1000.0, 10) == (False, 1)
+    assert await pace.held_and_hit("e:1:2", "f:1:2", 1001.0, 10) == (False, 2)
+    await pace.claim("e:1:2", 1001.0, 60)
+    assert await pace.held_and_hit("e:1:2", "f:1:2", 1002.0, 10) == (True, 3)
+    assert await pace.held_and_hit("e:1:2", "f:1:2", 1012.5, 10) == (True, 1)  # window moved

@@ -23,6 +23,7 @@ from bot.services.moderation.rules import (
     NoticeKind,
     Rules,
     Verdict,
+    counted_with_held,
     decide,
 )
 from bot.services.moderation.stopwords import StopWords
@@ -53,6 +54,11 @@ class Executor(Part):
         at = message.at.timestamp()
         facts: dict[Fact, int] = {}
         step = decide(message, rules, facts, now)
+        flood = counted_with_held(message, rules)
+        if isinstance(step, Ask) and step.fact == "held" and flood is not None:
+            held, count = await self._pace.held_and_hit(step.key, flood.key, at, flood.seconds)
+            facts["held"], facts["flood_count"] = held, count
+            step = decide(message, rules, facts, now)
         while isinstance(step, Ask):
             facts[step.fact] = await self._read(message, step, at, now)
             step = decide(message, rules, facts, now)

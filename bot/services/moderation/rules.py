@@ -168,6 +168,19 @@ def decide(message: Incoming, rules: Rules, facts: Facts, now: datetime) -> Verd
     return ALLOW
 
 
+def counted_with_held(message: Incoming, rules: Rules) -> Ask | None:
+    """The flood count a fresh message will be asked for after `held`, so a remote counter
+    store answers both in one round trip (the message is counted even if a stop word or a
+    newcomer limit removes it first: it was still sent); None when it will not be asked."""
+    if message.level == _PENDING or message.edited:
+        return None
+    limit = rules.newcomer_flood_limit if message.level == _NEWCOMER else rules.flood_limit
+    if limit is None:
+        return None
+    key = f"f:{message.chat_id}:{message.sender.id}"
+    return Ask("flood_count", key, limit[1].total_seconds())
+
+
 _STOP_WORD = Verdict(
     allow=False,
     breach=Breach.STOP_WORD,
