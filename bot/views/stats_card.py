@@ -14,17 +14,17 @@ import io
 import math
 import threading
 from html import escape
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING
 
 from bot.i18n import t
 from bot.messages import plain_text, utf16_length
 from bot.services.health import HealthReport
 from bot.services.health_rhythm import Rhythm, TrendDay
 from bot.views.stats import report_text
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["caption", "card_png", "digest_text", "render_card"]
 
@@ -126,6 +126,8 @@ def _trend(ax: Axes, trend: list[TrendDay], lang: str) -> None:
     ax.plot(x, alive, color=ALIVE_COLOUR, linewidth=2)
     ax.set_ylim(0, ceiling)
     ax.set_xlim(-0.5, max(len(trend) - 0.5, 0.5))
+    from matplotlib.ticker import MaxNLocator
+
     ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))  # few ticks: each one costs
     ax.tick_params(labelsize=8, length=2)
     for side in ("top", "right"):
@@ -146,6 +148,10 @@ def _trend(ax: Axes, trend: list[TrendDay], lang: str) -> None:
 def card_png(report: HealthReport, rhythm: Rhythm, lang: str, title: str) -> bytes:
     """The card as PNG bytes (a chat without data has no card: see `stats.no_data`)."""
     with _LOCK:
+        # imported on the first card, not at start-up: matplotlib costs the bot's start 0.8 s
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
         figure = Figure(figsize=SIZE, dpi=DPI, facecolor="white")
         FigureCanvasAgg(figure)
         grid = figure.add_gridspec(2, 1, height_ratios=(1.5, 1.1), hspace=0.35)
