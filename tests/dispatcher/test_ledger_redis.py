@@ -15,7 +15,7 @@ from models.ledger import LedgerRepository
 from tests.dispatcher.conftest import MEMBER, OWNER, Harness, restart, running_harness
 from tests.dispatcher.test_ledger import SECRET, flush_job, ledger_rows, totals
 from tests.dispatcher.test_moderation import say
-from tests.unit.test_ledger_redis import REDIS_URL
+from tests.unit.test_pace import REDIS_URL  # this worker's own Redis db
 
 PREFIX = "hearth:ledger:"
 
@@ -29,17 +29,18 @@ async def _keys() -> list[bytes]:
 
 
 async def _clean() -> None:
+    """Empty this worker's Redis db: the ledger's keys, and flood windows and leases an
+    earlier test left under the same chat and people (they would mute the member here)."""
     client = Redis.from_url(REDIS_URL)
     try:
-        for key in [key async for key in client.scan_iter(match=PREFIX + "*")]:
-            await client.delete(key)
+        await client.flushdb()
     finally:
         await client.aclose()
 
 
 @pytest.fixture
 async def shared(db_url: str) -> AsyncIterator[Harness]:
-    """A harness whose ledger goes through Redis db 13 (its ledger keys emptied first)."""
+    """A harness whose ledger goes through this worker's Redis db (emptied first)."""
     client = Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
     try:
         await client.ping()
