@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.client import build_bot
 from bot.clock import Clock, OffsetClock, SystemClock, SystemTimer, Timer
 from bot.config import Settings
-from bot.context import Hearth
+from bot.context import Hearth, counter_flush
 from bot.db import Database
 from bot.events import (
     EventBus,
@@ -38,7 +39,7 @@ from bot.services.drift import DriftService
 from bot.services.health import HealthService
 from bot.services.health_digest import HealthDigest
 from bot.services.health_rhythm import HealthRhythm
-from bot.services.ledger import Ledger, flush_each
+from bot.services.ledger import Ledger
 from bot.services.ledger_redis import RedisBuffer
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
@@ -263,12 +264,12 @@ def _build_ledger(c: _Core) -> Ledger:
 
 
 def _build_upgrades(
-    c: _Core, activity: ActivityTracker, ledger: Ledger, moderation: ModerationService
+    c: _Core, flush: Callable[[], Awaitable[int]], moderation: ModerationService
 ) -> ChatUpgrades:
     """A group that became a supergroup: counters are stored first, caches of it dropped."""
     return ChatUpgrades(
         c.db,
-        before=flush_each(activity.flush, ledger.flush),
+        before=flush,
         forget=(
             c.chat_settings.forget,
             c.admins.admin_changed,
@@ -321,7 +322,7 @@ def build_hearth(
             db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake, ledger, locks
         ),
         billing=billing,
-        upgrades=_build_upgrades(c, activity, ledger, moderation),
+        upgrades=_build_upgrades(c, counter_flush(activity, ledger, health), moderation),
         drift=DriftService(db, clock, ledger, c.chat_settings, c.outbox.wake),
         retention=Retention(db, clock, c.chat_settings, purge_member=privacy.purge_left),
         privacy=privacy,

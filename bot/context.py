@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.clock import Clock
@@ -29,6 +30,15 @@ from bot.services.retention import Retention
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
 from bot.services.trust import TrustService
+
+
+def counter_flush(
+    activity: ActivityTracker, ledger: Ledger, health: HealthService
+) -> Callable[[], Awaitable[int]]:
+    """One flush of everything the per-message path keeps in memory (last activity, the
+    ledger, newcomers' first messages and replies): the minute job, shutdown and a chat's
+    move to a supergroup id all store the same things first."""
+    return flush_each(activity.flush, ledger.flush, health.replies.flush)
 
 
 @dataclass
@@ -65,4 +75,4 @@ class Hearth:
         """Store what is counted in memory (last activity, the ledger, newcomers' first
         messages and replies) in one go each; all run even if one fails (the first failure
         is raised); the number of rows written."""
-        return await flush_each(self.activity.flush, self.ledger.flush, self.health.replies.flush)()
+        return await counter_flush(self.activity, self.ledger, self.health)()
