@@ -20,7 +20,7 @@ QUOTE = 200  # characters of an idea quoted in a list or a notice
 
 
 def _author(lang: str, card: IdeaCard) -> str:
-    return escape(card.author) if card.author else t(lang, "privacy.former_member")
+    return escape(card.author) if card.author else t(lang, "ideas.former_author")
 
 
 def _quote(text: str) -> str:
