@@ -170,12 +170,13 @@ class IdeaRepository:
         return list(rows.scalars()), int(total.scalar_one())
 
     async def due_edits(self, edited_before: datetime, limit: int) -> list[Idea]:
-        """Posted ideas whose buttons show old counts and that were not edited since
-        `edited_before`, the longest waiting first."""
+        """Posted open ideas whose buttons show old counts and that were not edited since
+        `edited_before`, the longest waiting first (a decided idea has no buttons)."""
         rows = await self.session.execute(
             select(Idea)
             .where(
                 Idea.dirty.is_(True),
+                Idea.status == IdeaStatus.OPEN,
                 Idea.message_id.is_not(None),
                 or_(Idea.edited_at.is_(None), Idea.edited_at <= edited_before),
             )
@@ -192,6 +193,7 @@ class IdeaRepository:
             .where(
                 Idea.id == idea_id,
                 Idea.dirty.is_(True),
+                Idea.status == IdeaStatus.OPEN,
                 or_(Idea.edited_at.is_(None), Idea.edited_at <= edited_before),
             )
             .values(dirty=False, edited_at=now)

@@ -258,3 +258,19 @@ async def test_forget_anonymises_her_ideas_deletes_her_votes_and_mydata_has_both
     await say(h, GROUP, ADMIN, "/idea done 1")
     assert "from a former member" in current(h, mine["message_id"])["text"]
     assert "Maria" not in current(h, mine["message_id"])["text"]
+
+
+async def test_a_decided_idea_keeps_its_decision_when_a_voter_is_forgotten(
+    harness: Harness,
+) -> None:
+    h = harness
+    await start_everyone(h)
+    post = await post_idea(h, MEMBER)
+    await vote(h, OWNER, post, up=True)
+    await say(h, GROUP, ADMIN, "/idea done 1")
+    await say(h, OWNER, OWNER, "/forget")
+    h.fake.press_button(OWNER, OWNER, h.fake.sent_messages(OWNER)[-1]["message_id"], "pv:f:1")
+    await h.settle()
+    assert await edit_job(h) == 0  # its counts changed, but a decided idea has no buttons
+    decided = current(h, post["message_id"])
+    assert buttons(decided) == [] and "✅ done" in decided["text"]

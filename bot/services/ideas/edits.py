@@ -16,9 +16,10 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.db import Database
 from bot.notifier import Notifier, TelegramUnavailable
+from bot.services.ideas.cards import card_of, names_of
 from bot.services.settings import SettingsService
 from bot.views import ideas as views
-from models.ideas import IdeaRepository
+from models.ideas import IdeaRepository, IdeaStatus
 
 log = logging.getLogger(__name__)
 
@@ -69,4 +70,18 @@ class ButtonEdits:
                     await IdeaRepository(session).mark_dirty(idea_id)
                 continue
             edits += 1
+            await self._decided_meanwhile(chat_id, idea_id, message_id, lang)
         return edits
+
+    async def _decided_meanwhile(
+        self, chat_id: int, idea_id: int, message_id: int, lang: str
+    ) -> None:
+        """An admin's decision that landed between the claim and the edit has been drawn
+        over with vote buttons: draw the decision again."""
+        async with self._db.transaction() as session:
+            idea = await IdeaRepository(session).get(idea_id)
+            if idea is None or idea.status == IdeaStatus.OPEN:
+                return
+            card = card_of(idea, (await names_of(session, [idea.author_id])).get(idea.author_id))
+        text, buttons = views.post(lang, card)
+        await self._notifier.edit(chat_id, message_id, text, buttons)
