@@ -274,3 +274,10 @@ async def test_a_decided_idea_keeps_its_decision_when_a_voter_is_forgotten(
     assert await edit_job(h) == 0  # its counts changed, but a decided idea has no buttons
     decided = current(h, post["message_id"])
     assert buttons(decided) == [] and "✅ done" in decided["text"]
+
+
+async def test_help_in_the_group_lists_the_ideas_commands(harness: Harness) -> None:
+    h = harness
+    assert "/idea text — suggest an idea" in await say(h, GROUP, MEMBER, "/help")
+    for_admins = await say(h, GROUP, ADMIN, "/help")
+    assert "/idea done|planned|declined <id> [comment] — decide on an idea" in for_admins
