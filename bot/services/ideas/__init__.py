@@ -27,7 +27,7 @@ from bot.services.settings import SettingsService
 from bot.topics import Thread
 from bot.views import ideas as views
 from models.ideas import IdeaRepository, IdeaStatus
-from models.members import TrustLevel
+from models.members import Member, TrustLevel
 
 __all__ = [
     "DAILY_LIMIT",
@@ -140,6 +140,9 @@ class IdeaBoard:
         now = self._clock.now()
         async with self._db.transaction() as session:
             repo = IdeaRepository(session)
+            # the person's membership row is locked first (PostgreSQL), so two /idea sent at
+            # once are counted one after the other and cannot both pass the limit
+            await session.get(Member, (chat.id, person.id), with_for_update=True)
             if await repo.posted_since(chat.id, person.id, now - DAY) >= DAILY_LIMIT:
                 return Refused.LIMIT
             idea = await repo.add(chat.id, person.id, text, now)
