@@ -14,7 +14,18 @@ from aiogram.types import (
 from bot.i18n import SUPPORTED, t
 
 PRIVATE = ("start", "me", "interests", "checkins", "pause", "privacy", "mydata", "forget", "help")
-MEMBER = ("rules", "me", "buddy", "interests", "volunteer", "warns", "report", "help")
+MEMBER = (
+    "rules",
+    "me",
+    "buddy",
+    "interests",
+    "volunteer",
+    "warns",
+    "report",
+    "idea",
+    "ideas",
+    "help",
+)
 ADMIN = (
     *MEMBER,
     "settings",

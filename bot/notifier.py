@@ -138,6 +138,23 @@ class Notifier(MemberCalls, StarsCalls):
             return False
         return True
 
+    async def edit_buttons(self, chat_id: int, message_id: int, buttons: Keyboard | None) -> bool:
+        """Replace a message's buttons (None removes them). True if they now show
+        `buttons`; False if Telegram refused for good (the message is gone); an outage
+        raises TelegramUnavailable, so the caller can try again later."""
+        try:
+            await self.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=markup(buttons)
+            )
+        except TelegramAPIError as error:
+            if "message is not modified" in str(error.message).lower():
+                return True
+            await self._failed("editMessageReplyMarkup", chat_id, error)
+            if transient(error):
+                raise TelegramUnavailable(str(error)) from error
+            return False
+        return True
+
     async def delete(self, chat_id: int, message_id: int) -> bool:
         try:
             await self.bot.delete_message(chat_id, message_id)

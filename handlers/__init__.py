@@ -11,6 +11,7 @@ from handlers import (
     checkins,
     drift,
     errors,
+    ideas,
     members,
     membership,
     moderation,
@@ -42,6 +43,7 @@ def build_router() -> Router:
         drift.build_router(),
         privacy.build_router(),
         stats.build_router(),
+        ideas.build_router(),
         members.build_router(),  # after every router with buttons: it answers stale ones
         reactions.build_router(),
     )

@@ -25,12 +25,13 @@ from bot.events import (
 from bot.leader import Leadership
 from bot.services.billing import BILL_END, BILL_REMIND
 from bot.services.buddies import FOLLOWUP
+from bot.services.ideas.edits import EDIT_PASS
 from bot.services.ledger import LedgerKind
 from bot.services.moderation import UNPOST
 from bot.services.onboarding import REQUEST, VERIFY
 from bot.services.retention import PURGE_LEFT
 from jobs.deadlines import DeadlineSweeper
-from jobs.schedule import register_jobs, scheduled_jobs
+from jobs.schedule import Job, register_jobs, scheduled_jobs
 from jobs.welcomes import WelcomePacer
 
 
@@ -72,6 +73,8 @@ def build_scheduler(
         retention=hearth.retention.run,
         health_digest=hearth.digest.tick,
     )
+    # the ideas board: vote buttons brought up to date in batches (one process does it)
+    jobs.append(Job("idea_buttons", hearth.ideas.flush, EDIT_PASS, shared=True))
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)
     register_jobs(scheduler, jobs, SystemClock(), leadership)

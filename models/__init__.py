@@ -12,6 +12,7 @@ from models.checkins import (
     CheckinRound,
 )
 from models.deadlines import Deadline
+from models.ideas import Idea, IdeaVote
 from models.ledger import LedgerRow
 from models.members import Member, TrustLevel, WelcomePost
 from models.moderation import ModAction, Report, StopWord, Warning_
@@ -31,6 +32,8 @@ __all__ = [
     "CheckinQuestions",
     "CheckinRound",
     "Deadline",
+    "Idea",
+    "IdeaVote",
     "LedgerRow",
     "Member",
     "ModAction",

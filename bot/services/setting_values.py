@@ -229,5 +229,7 @@ def specs(default_language: str, default_timezone: str) -> dict[str, SettingSpec
         SettingSpec("answers_keep", "180d", _duration(timedelta(days=1), timedelta(days=3650))),
         SettingSpec("reports_keep", "30d", _duration(timedelta(days=1), timedelta(days=365))),
         SettingSpec("ledger_hourly", "90d", _duration(timedelta(days=1), timedelta(days=3650))),
+        # ---- the ideas board: may newcomers (still on probation) post ideas
+        SettingSpec("ideas_newcomers", "on", _switch),
     ]
     return {spec.key: spec for spec in specs}

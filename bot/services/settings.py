@@ -216,6 +216,11 @@ class ChatConfig:
         return parse_duration(self.values["reports_keep"])
 
     @property
+    def ideas_newcomers(self) -> bool:
+        """Whether newcomers (on probation) may post to the ideas board."""
+        return self.values["ideas_newcomers"] == "on"
+
+    @property
     def ledger_hourly(self) -> timedelta:
         """How long the activity ledger keeps hourly rows before rolling them into days."""
         return parse_duration(self.values["ledger_hourly"])

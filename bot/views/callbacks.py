@@ -138,3 +138,10 @@ class ForgetConfirm(CallbackData, prefix="pv"):
 
     op: Literal["f"] = "f"
     yes: bool
+
+
+class IdeaVote(CallbackData, prefix="idea"):
+    """👍 (`up`) or 👎 under an idea on the board; the same button again takes the vote back."""
+
+    idea_id: int
+    up: bool

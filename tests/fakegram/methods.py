@@ -375,6 +375,8 @@ class BotApi(MemberMethods, PaymentMethods, ForumMethods, PhotoMethods):
         markup = self.inline_markup(params)
         if message.get("reply_markup") == markup:
             raise bad(NOT_MODIFIED)
+        if self.w.group_edits_limited and chat.is_group:
+            self.throttle(chat)
         self._set_or_drop(message, "reply_markup", markup)
         message["edit_date"] = self.w.now()
         return message

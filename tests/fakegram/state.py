@@ -143,6 +143,9 @@ class World:
         self.time_offset = 0.0
         self.waited = 0.0  # seconds the bot slept on a fake timer (see `wait_passes`)
         self.closing = False
+        # edits of a group's messages count against its 20-a-minute limit (off by default:
+        # Telegram documents the limit for messages; a test of an edit-heavy feature opts in)
+        self.group_edits_limited = False
         self._next_update_id = 1
         self._query_ids = itertools.count(4_000_000_000_001)
         self._wakeup = asyncio.Event()

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.ideas.privacy import SECTIONS as IDEA_SECTIONS
+from bot.services.ideas.privacy import export_ideas
 from models.billing import Payment, Subscription
 from models.buddies import BuddyPair, BuddyVolunteer
 from models.chats import Chat
@@ -37,6 +39,7 @@ SECTIONS = (
     "subscriptions",
     "payments",
     "activity",
+    *IDEA_SECTIONS,
 )
 """The list sections of the document, in order (the readable summary counts each)."""
 
@@ -248,4 +251,5 @@ async def collect(session: AsyncSession, user: User, now: datetime) -> Document:
         **await _moderation(session, user.id, title),
         **await _billing(session, user.id, title),
         "activity": await _activity(session, user.id, title),
+        **await export_ideas(session, user.id, title),
     }

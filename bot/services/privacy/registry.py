@@ -224,6 +224,24 @@ REGISTRY: tuple[DataKind, ...] = (
         Forget.KEEP,
         Retention(Since.EXPIRED),
     ),
+    DataKind(
+        "ideas",
+        "ideas",
+        "ideas",
+        ("text", "status", "comment", "created_at"),
+        ("author_id",),
+        Forget.ANONYMISE,  # posted to the whole group; others voted on it
+        Retention(Since.NEVER),
+    ),
+    DataKind(
+        "idea_votes",
+        "ideas",
+        "idea_votes",
+        ("value", "voted_at"),
+        ("user_id",),
+        Forget.DELETE,
+        Retention(Since.NEVER),
+    ),
 )
 """Every kind of personal data, in the order /privacy shows them."""
 
