@@ -1,6 +1,6 @@
 """the ideas board: ideas posted with 👍/👎 buttons, and one vote per person per idea
 
-Revision ID: 0016
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-01 16:00:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import models.base
 
-revision: str = "0016"
+revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
