@@ -149,3 +149,11 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     database = Database(db_url)
     yield database
     await database.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start bot processes first: each spends seconds waiting on a process, so
+    started early they overlap with the short in-process tests the other workers run,
+    instead of leaving one worker waiting alone at the end of the run."""
+    slow_dirs = ("tests/e2e/", "tests/docker/")
+    items.sort(key=lambda item: not item.nodeid.startswith(slow_dirs))

@@ -1,24 +1,15 @@
-"""Webhook mode: set when WEBHOOK_URL is given; requests without the secret are refused."""
+"""Webhook mode: set when WEBHOOK_URL is given; requests without the secret are refused;
+the same server answers /healthz and /metrics (one start of the process for all of it)."""
 
 from __future__ import annotations
 
-import socket
+import json
 
 import aiohttp
 
 from tests.e2e.conftest import GROUP, MEMBER, BotProcess, seed_chat
+from tests.e2e.http import free_port, get, listening, metrics_showing
 from tests.fakegram.server import FakeTelegram
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def test_webhook_mode_receives_updates_and_checks_the_secret(
@@ -56,4 +47,15 @@ async def test_webhook_mode_receives_updates_and_checks_the_secret(
             assert response.status == 200
     reply = await fake.wait_for(lambda: fake.sent_messages(GROUP))
     assert "no rules" in reply[-1]["text"].lower()
+
+    status, body = await get(f"http://127.0.0.1:{port}/healthz")
+    assert status == 200, body
+    assert json.loads(body)["bot"].startswith("@")
+    await metrics_showing(
+        fake,
+        port,
+        'hearth_telegram_calls_total{method="setWebhook",result="ok"} 1.0',
+        'hearth_updates_total{type="message"} 1.0',  # the one with the secret
+        "hearth_deadline_lag_seconds 0.0",
+    )
     assert await bot_process.stop() == 0
