@@ -20,6 +20,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db import Database, upgrade_async
 from models import Base
+from tests import speedups
+
+speedups.install()
 
 
 def _per_worker(url: str | None) -> str | None:

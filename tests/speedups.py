@@ -1,0 +1,52 @@
+"""Two costs every dispatcher-tier test paid again for the same answer, computed once per test
+process instead. Neither changes what is tested: the answers are the same objects.
+
+- aiogram's HTTP session loads the system's CA certificates into a new SSL context for every
+  Bot (about 20–40 ms); the fake Bot API speaks plain HTTP, and one context serves them all.
+- aiogram builds ~860 handler objects per dispatcher (~28 per router, mostly its own) and
+  reads `inspect.signature` of each callback; the routers' functions are the same between
+  tests, so their signatures are kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import ssl
+import types
+from typing import Any
+
+import aiogram.client.session.aiohttp as aiogram_aiohttp
+import aiogram.dispatcher.event.handler as aiogram_handler
+
+
+@functools.cache
+def _shared_ssl_context(cafile: str | None = None) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=cafile)
+
+
+def _ssl_context(*args: Any, cafile: str | None = None, **kwargs: Any) -> ssl.SSLContext:
+    if args or kwargs:
+        return ssl.create_default_context(*args, cafile=cafile, **kwargs)
+    return _shared_ssl_context(cafile)
+
+
+@functools.cache
+def _function_signature(function: types.FunctionType) -> inspect.Signature:
+    return inspect.signature(function)
+
+
+def _signature(callback: Any, **kwargs: Any) -> inspect.Signature:
+    if isinstance(callback, types.FunctionType) and not kwargs:
+        return _function_signature(callback)
+    return inspect.signature(callback, **kwargs)
+
+
+def install() -> None:
+    """Point aiogram's two modules at the caching versions (tests only)."""
+    aiogram_aiohttp.ssl = types.SimpleNamespace(  # type: ignore[assignment]
+        **{**vars(ssl), "create_default_context": _ssl_context}
+    )
+    aiogram_handler.inspect = types.SimpleNamespace(  # type: ignore[assignment]
+        **{**vars(inspect), "signature": _signature}
+    )
