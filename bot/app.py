@@ -49,6 +49,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.retention import Retention, hourly_limit
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
+from bot.services.thanks import build_thanking
 from bot.services.topics import ChatTopics
 from bot.services.trust import TrustService
 from handlers import build_router
@@ -298,6 +299,7 @@ def build_hearth(
     privacy = PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign)
     health = HealthService(db, clock, ledger, c.notifier, c.chat_settings)
     rhythm = HealthRhythm(db, clock, ledger, c.chat_settings, health)
+    trust = TrustService(db, clock, c.chat_settings, c.directory, c.events)
     hearth = Hearth(
         config=settings,
         clock=clock,
@@ -311,7 +313,7 @@ def build_hearth(
         chats=ChatService(db, clock, c.directory),
         onboarding=onboarding,
         requests=requests,
-        trust=TrustService(db, clock, c.chat_settings, c.directory, c.events),
+        trust=trust,
         activity=activity,
         ledger=ledger,
         health=health,
@@ -328,6 +330,7 @@ def build_hearth(
         privacy=privacy,
         rhythm=rhythm,
         digest=HealthDigest(db, clock, c.notifier, c.chat_settings, health, rhythm, c.outbox.wake),
+        thanks=build_thanking(c, activity, trust.promote_early),
     )
     wire(hearth)  # a change in another process drops the cache it names
     return hearth

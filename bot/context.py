@@ -29,6 +29,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.retention import Retention
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
+from bot.services.thanks import Thanking
 from bot.services.trust import TrustService
 
 
@@ -70,6 +71,7 @@ class Hearth:
     privacy: PrivacyService
     rhythm: HealthRhythm
     digest: HealthDigest
+    thanks: Thanking
 
     async def flush_counters(self) -> int:
         """Store what is counted in memory (last activity, the ledger, newcomers' first

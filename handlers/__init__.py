@@ -17,6 +17,7 @@ from handlers import (
     privacy,
     reactions,
     stats,
+    thanks,
     verification,
 )
 from handlers.common import commands_only
@@ -42,6 +43,7 @@ def build_router() -> Router:
         drift.build_router(),
         privacy.build_router(),
         stats.build_router(),
+        thanks.build_router(),
         members.build_router(),  # after every router with buttons: it answers stale ones
         reactions.build_router(),
     )

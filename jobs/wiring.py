@@ -31,6 +31,7 @@ from bot.services.onboarding import REQUEST, VERIFY
 from bot.services.retention import PURGE_LEFT
 from jobs.deadlines import DeadlineSweeper
 from jobs.schedule import register_jobs, scheduled_jobs
+from jobs.thanks import thanks_jobs
 from jobs.welcomes import WelcomePacer
 
 
@@ -71,7 +72,7 @@ def build_scheduler(
         roll_up_ledger=hearth.ledger.roll_up,
         retention=hearth.retention.run,
         health_digest=hearth.digest.tick,
-    )
+    ) + thanks_jobs(hearth.thanks)
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)
     register_jobs(scheduler, jobs, SystemClock(), leadership)
