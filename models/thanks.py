@@ -188,7 +188,7 @@ class ThanksRepository:
 
     async def chats_since(self, since: datetime) -> list[int]:
         rows = await self.session.execute(
-            select(distinct(Thanks.chat_id)).where(Thanks.created_at >= since)
+            select(Thanks.chat_id).where(Thanks.created_at >= since).distinct()
         )
         return [int(c) for c in rows.scalars()]
 
