@@ -115,6 +115,9 @@ class ThanksService:
                 return Given()
             assert giver is not None
             weight = NEWCOMER_WEIGHT if giver.trust == TrustLevel.NEWCOMER else 1.0
+            base: dict[str, object] = {"chat_id": chat_id, "message_id": message_id}
+            base["giver_id"] = giver_id
+            base |= {"source": source.value, "weight": weight, "day": day, "created_at": now}
             repo = ThanksRepository(session)
             today = await repo.given_on(chat_id, giver_id, day)
             bots = {u.id for u in await UserRepository(session).many(set(wanted)) if u.is_bot}
@@ -128,16 +131,7 @@ class ThanksService:
                     continue
                 if not _wrote(member, receiver, author, recent, now):
                     continue
-                row = {
-                    "chat_id": chat_id,
-                    "message_id": message_id,
-                    "giver_id": giver_id,
-                    "receiver_id": receiver,
-                    "source": source.value,
-                    "weight": weight,
-                    "day": day,
-                    "created_at": now,
-                }
+                row = dict(base, receiver_id=receiver)
                 if await repo.add(row):
                     accepted.append(receiver)
         if not accepted:
