@@ -113,6 +113,15 @@ class ThanksRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def forget_message(self, chat_id: int, message_id: int) -> int:
+        """Delete every thanks for the message (it was deleted); how many went."""
+        result = await self.session.execute(
+            delete(Thanks)
+            .where(Thanks.chat_id == chat_id, Thanks.message_id == message_id)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def on_message(self, chat_id: int, message_id: int) -> int:
         """How many thanks the message still carries."""
         found = await self.session.execute(

@@ -194,3 +194,25 @@ async def test_top_goes_to_admins_privately_and_the_board_shows_only_who_allowed
     assert "Nobody on the thanks board yet" in await command(h, MEMBER, "/thanks board")
     for chat_id in (GROUP, ADMIN, MEMBER, OWNER):  # no message about thanks pings anyone
         assert all(mentions(m) <= 5 for m in h.fake.sent_messages(chat_id))
+
+
+async def test_a_message_deleted_on_a_report_takes_its_thanks_along(harness: Harness) -> None:
+    h = harness
+    await private(h, ADMIN, "/start")
+    bad = await say(h, MEMBER, "buy my course, thank me later")
+    kept = await say(h, MEMBER, "a real tip")
+    await thank(h, OWNER, bad)
+    await thank(h, ADMIN, kept, "thanks")
+    assert len(await thanks_rows(h)) == 2
+
+    await command(h, BOSS, "/report spam", reply_to=bad)
+    card = next(m for m in h.fake.sent_messages(ADMIN) if "Report" in m.get("text", ""))
+    markup = card["reply_markup"]["inline_keyboard"]
+    delete = next(
+        b["callback_data"] for row in markup for b in row if b["callback_data"].endswith(":delete")
+    )
+    h.fake.press_button(ADMIN, ADMIN, card["message_id"], delete)
+    await h.settle()
+
+    assert h.fake.is_deleted(GROUP, bad)
+    assert [r["message_id"] for r in await thanks_rows(h)] == [kept]

@@ -151,6 +151,12 @@ class ThanksService:
             await self._notifier.react(chat_id, message_id, None)
         return gone
 
+    async def message_removed(self, chat_id: int, message_id: int) -> int:
+        """The bot deleted the message (an admin's decision on a report): every thanks for
+        it goes. Telegram does not tell bots about messages people delete themselves."""
+        async with self._db.transaction() as session:
+            return await ThanksRepository(session).forget_message(chat_id, message_id)
+
     async def _maybe_promote(
         self, chat_id: int, user_id: int, setting: Callable[[str], str]
     ) -> bool:
