@@ -17,9 +17,7 @@ from bot.clock import Clock, OffsetClock, SystemClock, SystemTimer, Timer
 from bot.config import Settings
 from bot.context import Hearth, counter_flush
 from bot.db import Database
-from bot.events import (
-    EventBus,
-)
+from bot.events import EventBus
 from bot.invalidation import Invalidations, build_invalidations, wire
 from bot.leader import Leadership, RedisLeader
 from bot.locks import Locks
@@ -50,6 +48,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.retention import Retention, hourly_limit
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
+from bot.services.thanks import build_thanking
 from bot.services.topics import ChatTopics
 from bot.services.trust import TrustService
 from handlers import build_router
@@ -299,6 +298,7 @@ def build_hearth(
     privacy = PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign)
     health = HealthService(db, clock, ledger, c.notifier, c.chat_settings)
     rhythm = HealthRhythm(db, clock, ledger, c.chat_settings, health)
+    trust = TrustService(db, clock, c.chat_settings, c.directory, c.events)
     hearth = Hearth(
         config=settings,
         clock=clock,
@@ -312,7 +312,7 @@ def build_hearth(
         chats=ChatService(db, clock, c.directory),
         onboarding=onboarding,
         requests=requests,
-        trust=TrustService(db, clock, c.chat_settings, c.directory, c.events),
+        trust=trust,
         activity=activity,
         ledger=ledger,
         health=health,
@@ -330,6 +330,7 @@ def build_hearth(
         rhythm=rhythm,
         digest=HealthDigest(db, clock, c.notifier, c.chat_settings, health, rhythm, c.outbox.wake),
         ideas=IdeaBoard(db, clock, c.notifier, c.chat_settings, c.directory, c.outbox.wake),
+        thanks=build_thanking(c, activity, trust.promote_early),
     )
     wire(hearth)  # a change in another process drops the cache it names
     return hearth

@@ -30,6 +30,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.retention import Retention
 from bot.services.settings import SettingsService
 from bot.services.supergroups import ChatUpgrades
+from bot.services.thanks import Thanking
 from bot.services.trust import TrustService
 
 
@@ -72,6 +73,7 @@ class Hearth:
     rhythm: HealthRhythm
     digest: HealthDigest
     ideas: IdeaBoard
+    thanks: Thanking
 
     async def flush_counters(self) -> int:
         """Store what is counted in memory (last activity, the ledger, newcomers' first

@@ -13,7 +13,13 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from aiogram.types import BufferedInputFile, ChatPermissions, LinkPreviewOptions
+from aiogram.types import (
+    BufferedInputFile,
+    ChatPermissions,
+    LinkPreviewOptions,
+    ReactionTypeEmoji,
+    ReactionTypeUnion,
+)
 
 from bot.clock import SystemTimer, Timer
 from bot.member_calls import ADMIN_CACHE_TTL, MemberCalls, Outcome, TelegramUnavailable, transient
@@ -160,6 +166,16 @@ class Notifier(MemberCalls, StarsCalls):
             await self.bot.delete_message(chat_id, message_id)
         except TelegramAPIError as error:
             await self._failed("deleteMessage", chat_id, error)
+            return False
+        return True
+
+    async def react(self, chat_id: int, message_id: int, emoji: str | None) -> bool:
+        """Set the bot's reaction on a message (None: take it away); whether it was set."""
+        reaction: list[ReactionTypeUnion] = [ReactionTypeEmoji(emoji=emoji)] if emoji else []
+        try:
+            await self.bot.set_message_reaction(chat_id, message_id, reaction)
+        except TelegramAPIError as error:
+            await self._failed("setMessageReaction", chat_id, error)
             return False
         return True
 

@@ -18,6 +18,7 @@ from handlers import (
     privacy,
     reactions,
     stats,
+    thanks,
     verification,
 )
 from handlers.common import commands_only
@@ -44,6 +45,7 @@ def build_router() -> Router:
         privacy.build_router(),
         stats.build_router(),
         ideas.build_router(),
+        thanks.build_router(),
         members.build_router(),  # after every router with buttons: it answers stale ones
         reactions.build_router(),
     )

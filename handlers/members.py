@@ -10,6 +10,7 @@ from bot.context import Hearth
 from bot.services.ledger import ME_DAYS
 from bot.views import common
 from bot.views import members as views
+from bot.views import thanks as thanks_views
 from bot.views.onboarding import RULES_PAYLOAD
 from handlers.billing import me_lines as billing_me_lines
 from handlers.common import commands_only, parse_chat_id, reply, reply_lines
@@ -65,6 +66,9 @@ async def me(message: Message, hearth: Hearth, lang: str) -> None:
         lines += views.me_standing(lang, s, zone)
         days = await hearth.ledger.days_active(s.chat_id, user_id, ME_DAYS)
         lines.append(views.me_days_active(lang, days, ME_DAYS))
+        thanked = await hearth.thanks.service.people(s.chat_id, user_id)
+        if thanked:
+            lines.append(thanks_views.me_line(lang, thanked))
         streak = await hearth.checkins.streaks(s.chat_id, user_id)
         if streak is not None:
             lines.append(views.me_streak(lang, streak.current, streak.best))

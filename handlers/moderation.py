@@ -220,13 +220,15 @@ async def report(message: Message, command: CommandObject, hearth: Hearth, lang:
 async def on_report_choice(
     query: CallbackQuery, callback_data: ReportChoice, hearth: Hearth, lang: str
 ) -> None:
-    result, _ = await hearth.moderation.resolve_report(
+    result, found = await hearth.moderation.resolve_report(
         callback_data.report_id, query.from_user.id, callback_data.choice
     )
     text, alert = views.report_answer(lang, result)
     await hearth.notifier.answer(query.id, text, alert=alert)
     if result in ("missing", "not_admin", "handled", "target_admin"):
         return
+    if result != "dismiss" and found is not None:  # the message was deleted: so are its thanks
+        await hearth.thanks.service.message_removed(found.chat_id, found.message_id)
     card = query.message
     if card is not None and not isinstance(card, InaccessibleMessage):
         closed = views.report_closed(lang, card.html_text, result, person(query.from_user))

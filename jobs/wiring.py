@@ -32,6 +32,7 @@ from bot.services.onboarding import REQUEST, VERIFY
 from bot.services.retention import PURGE_LEFT
 from jobs.deadlines import DeadlineSweeper
 from jobs.schedule import Job, register_jobs, scheduled_jobs
+from jobs.thanks import thanks_jobs
 from jobs.welcomes import WelcomePacer
 
 
@@ -72,7 +73,7 @@ def build_scheduler(
         roll_up_ledger=hearth.ledger.roll_up,
         retention=hearth.retention.run,
         health_digest=hearth.digest.tick,
-    )
+    ) + thanks_jobs(hearth.thanks)
     # the ideas board: vote buttons brought up to date in batches (one process does it)
     jobs.append(Job("idea_buttons", hearth.ideas.flush, EDIT_PASS, shared=True))
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever

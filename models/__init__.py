@@ -17,6 +17,7 @@ from models.ledger import LedgerRow
 from models.members import Member, TrustLevel, WelcomePost
 from models.moderation import ModAction, Report, StopWord, Warning_
 from models.outbox import OutboxMessage
+from models.thanks import Thanks, ThanksBoard
 from models.users import User
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "Report",
     "StopWord",
     "Subscription",
+    "Thanks",
+    "ThanksBoard",
     "TrustLevel",
     "User",
     "Warning_",

@@ -67,6 +67,8 @@ class GroupGate(BaseMiddleware):
             hearth.health.replies.message(
                 event.chat.id, user.id, level, event.message_id, now, _replied(event, hearth)
             )
+            # who wrote it, for 12 hours: a reaction update does not say (thanks)
+            hearth.thanks.service.authors.seen(event.chat.id, event.message_id, user.id, now)
         return await handler(event, data)
 
     async def _as_bot(

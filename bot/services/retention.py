@@ -7,7 +7,8 @@ The daily job (`Retention.run`) deletes, chat by chat:
 * the text of reported messages `reports_keep` after the report was resolved (who reported
   whom, the reason and the decision stay for the audit);
 * the text of settled messages to people in the outbox (a delivered one is blanked when it is
-  sent; this catches those given up on, and rows from before that).
+  sent; this catches those given up on, and rows from before that);
+* thanks older than 90 days (only the last 90 days count).
 
 The ledger's roll-up, a job of its own, turns hourly rows into daily ones after each chat's
 `ledger_hourly` (`hourly_limit` gives it the setting).
@@ -39,6 +40,8 @@ from models.deadlines import DeadlineRepository
 from models.members import MemberRepository, MemberStatus
 from models.moderation import ModerationRepository
 from models.outbox import OutboxRepository
+from models.thanks import KEEP as THANKS_KEEP
+from models.thanks import ThanksRepository
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +69,11 @@ class Swept:
     answers: int = 0
     reports: int = 0
     outbox: int = 0
+    thanks: int = 0
 
     @property
     def total(self) -> int:
-        return self.answers + self.reports + self.outbox
+        return self.answers + self.reports + self.outbox + self.thanks
 
 
 def hourly_limit(settings: SettingsService) -> Callable[[int], Awaitable[timedelta]]:
@@ -121,10 +125,12 @@ class Retention:
         swept = await self.sweep()
         if swept.total:
             log.info(
-                "retention: answers of %d entries, %d report texts, %d outbox texts deleted",
+                "retention: answers of %d entries, %d report texts, %d outbox texts, %d thanks "
+                "deleted",
                 swept.answers,
                 swept.reports,
                 swept.outbox,
+                swept.thanks,
             )
         return swept.total
 
@@ -147,7 +153,9 @@ class Retention:
         )
         async with self._db.transaction() as session:
             outbox = await OutboxRepository(session).blank_private_settled()
-        return Swept(answers, reports, outbox)
+        async with self._db.transaction() as session:  # only the last 90 days count
+            thanks = await ThanksRepository(session).purge(now - THANKS_KEEP)
+        return Swept(answers, reports, outbox, thanks)
 
     async def _per_chat(
         self,

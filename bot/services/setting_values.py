@@ -218,6 +218,10 @@ def specs(default_language: str, default_timezone: str) -> dict[str, SettingSpec
         ),
         # ---- community health: the weekly note to the admins
         SettingSpec("health_digest", "mon 10:00", _optional(_weekly_slot)),
+        # ---- thanks
+        SettingSpec("thanks_per_day", "5", _integer(1, 50)),
+        SettingSpec("promote_on_thanks", "3", _optional(_integer(1, 50))),
+        SettingSpec("thanks_board", "off", _switch),
         # ---- paid membership
         SettingSpec("price", "0", _integer(0, 10000)),
         SettingSpec("plan", "recurring", _choice("recurring", "once")),

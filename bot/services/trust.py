@@ -143,6 +143,25 @@ class TrustService:
         if was_newcomer and level != TrustLevel.NEWCOMER:
             await self._events.publish(MembersGraduated(chat.id, (person.id,)))
 
+    async def promote_early(self, chat_id: int, user_id: int) -> bool:
+        """A newcomer becomes a member before probation ends (thanked by enough people):
+        the same event as a promotion after probation, so the ledger and buddies follow.
+        False when they are no longer an unpinned newcomer in the chat."""
+        async with self._db.transaction() as session:
+            member = await session.get(Member, (chat_id, user_id))
+            if (
+                member is None
+                or member.status != MemberStatus.IN
+                or member.trust != TrustLevel.NEWCOMER
+                or member.trust_pinned
+            ):
+                return False
+            member.trust = TrustLevel.MEMBER
+            member.level_since = self._clock.now()
+        self._directory.set(chat_id, user_id, TrustLevel.MEMBER)
+        await self._events.publish(MembersGraduated(chat_id, (user_id,)))
+        return True
+
     async def promote_due(self) -> int:
         """Promote newcomers after probation and members after `veteran_after`."""
         now = self._clock.now()

@@ -107,6 +107,8 @@ def digest(lang: str, tally: Tally) -> str:
         lines += _digest_section(lang, "checkin.digest_wins", shown_wins)
     if not tally.participants:
         lines.append(t(lang, "checkin.digest_nobody"))
+    if tally.thanks:
+        lines.append(t(lang, "thanks.digest", n=tally.thanks))
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ from .members import MemberMethods
 from .objects import JSON, get_me_json
 from .payments import PaymentMethods
 from .photos import PhotoMethods
+from .reactions import ReactionMethods
 from .state import ALL_UPDATE_TYPES, DEFAULT_ALLOWED_UPDATES, World, update_type
 
 NOT_MODIFIED = (
@@ -78,7 +79,7 @@ _CONTENT_SKIP = frozenset(
 )
 
 
-class BotApi(MemberMethods, PaymentMethods, ForumMethods, PhotoMethods):
+class BotApi(MemberMethods, PaymentMethods, ForumMethods, PhotoMethods, ReactionMethods):
     """Every Bot API method the fake implements, by canonical name."""
 
     def __init__(self, world: World, limiter: RateLimiter) -> None:
@@ -139,6 +140,7 @@ class BotApi(MemberMethods, PaymentMethods, ForumMethods, PhotoMethods):
         self.handlers.update(self.payment_handlers())
         self.handlers.update(self.forum_handlers())
         self.handlers.update(self.photo_handlers())
+        self.handlers.update(self.reaction_handlers())
         self._canonical = {name.lower(): name for name in self.handlers}
 
     def canonical(self, method: str) -> str | None:

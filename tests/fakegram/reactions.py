@@ -5,6 +5,7 @@ As in Telegram: `message_reaction` (who set which reactions, with the previous o
 administrator, and only when it listed them in `allowed_updates` (getUpdates filters
 them; they are opt-in). A reaction by an anonymous admin carries `actor_chat` instead of
 `user`. A user who is not Premium sets at most one reaction, Premium at most three.
+The bot's own reaction (setMessageReaction) is `ReactionMethods`, part of the Bot API.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
+from .apibase import ApiBase, Params, bad, req_int
+from .limits import RateLimiter
 from .objects import JSON
 from .state import ChatState, World
 
@@ -96,3 +100,55 @@ class Reactions:
             raise ValueError("reaction updates are for groups and supergroups")
         if message_id not in chat.messages or message_id in chat.deleted:
             raise LookupError(f"no message {message_id} in chat {chat.id}")
+
+
+# The emoji a ReactionTypeEmoji may carry (Bot API, "ReactionTypeEmoji").
+_EMOJI_ROWS = (
+    "❤ 👍 👎 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢",
+    "🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳",
+    "❤\u200d🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 💔 🤨 😐 🍓",
+    "🍾 💋 🖕 😈 😴 😭 🤓 👻 👨\u200d💻 👀 🎃 🙈",
+    "😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿",
+    "🆒 💘 🙉 🦄 😘 💊 🙊 😎 👾 🤷\u200d♂ 🤷 🤷\u200d♀",
+    "😡",
+)
+ALLOWED_EMOJI = frozenset(word for row in _EMOJI_ROWS for word in row.split())
+BOT_MAX_REACTIONS = 1  # a bot is not Premium
+
+
+class ReactionMethods(ApiBase):
+    """setMessageReaction: the bot's own reaction. As in Telegram, it must be able to see
+    the message, only the standard emoji are accepted, a bot sets one at most, and no
+    message_reaction update is sent for a bot's reaction."""
+
+    def __init__(self, world: World, limiter: RateLimiter) -> None:
+        super().__init__(world, limiter)
+        self.bot_reactions: dict[tuple[int, int], list[str]] = {}
+
+    def reaction_handlers(self) -> dict[str, Any]:
+        return {"setMessageReaction": self.set_message_reaction}
+
+    def set_message_reaction(self, params: Params) -> bool:
+        chat = self.chat(params)
+        if not chat.is_private:
+            self.require_bot_in_chat(chat)
+        message_id = req_int(params, "message_id")
+        if message_id not in chat.messages or message_id in chat.deleted:
+            raise bad("MESSAGE_ID_INVALID")
+        reaction = params.get("reaction") or []
+        if not isinstance(reaction, list):
+            raise bad("can't parse reaction types")
+        emojis = []
+        for item in reaction:
+            if not isinstance(item, dict) or item.get("type") != "emoji":
+                raise bad("REACTION_INVALID")
+            if item.get("emoji") not in ALLOWED_EMOJI:
+                raise bad("REACTION_INVALID")
+            emojis.append(str(item["emoji"]))
+        if len(emojis) > BOT_MAX_REACTIONS:
+            raise bad("REACTIONS_TOO_MANY")
+        if emojis:
+            self.bot_reactions[(chat.id, message_id)] = emojis
+        else:
+            self.bot_reactions.pop((chat.id, message_id), None)
+        return True

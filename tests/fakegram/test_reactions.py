@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import ReactionTypeEmoji, ReactionTypeUnion
 
 from .server import FakeTelegram
@@ -90,3 +91,31 @@ async def test_reaction_updates_are_opt_in_and_only_for_an_admin_bot(
 
 def _emojis(reactions: list[ReactionTypeUnion]) -> list[str]:
     return [r.emoji for r in reactions if isinstance(r, ReactionTypeEmoji)]
+
+
+async def test_the_bot_sets_one_standard_reaction_on_a_message_it_can_see(
+    bot: Bot, fake: FakeTelegram
+) -> None:
+    fake.add_bot_to_chat(GROUP, ADMIN)
+    update = fake.send_message(GROUP, ANNA, "we did it")
+    assert update is not None
+    message_id = update["message"]["message_id"]
+    fake.clear_updates()
+
+    assert await bot.set_message_reaction(GROUP, message_id, [ReactionTypeEmoji(emoji="🙏")])
+    assert fake.api.bot_reactions[(GROUP, message_id)] == ["🙏"]
+    assert await drain(bot, fake, ALLOWED) == []  # no update about the bot's own reaction
+    assert await bot.set_message_reaction(GROUP, message_id, [])
+    assert (GROUP, message_id) not in fake.api.bot_reactions
+
+    for reaction, error in (
+        ([ReactionTypeEmoji(emoji="🦖")], "REACTION_INVALID"),
+        ([ReactionTypeEmoji(emoji="👍"), ReactionTypeEmoji(emoji="🔥")], "REACTIONS_TOO_MANY"),
+    ):
+        with pytest.raises(TelegramBadRequest, match=error):
+            await bot.set_message_reaction(GROUP, message_id, reaction)  # type: ignore[arg-type]
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_ID_INVALID"):
+        await bot.set_message_reaction(GROUP, 9999, [ReactionTypeEmoji(emoji="👍")])
+    fake.set_member(GROUP, fake.bot_id, "left")
+    with pytest.raises(TelegramForbiddenError):
+        await bot.set_message_reaction(GROUP, message_id, [ReactionTypeEmoji(emoji="👍")])

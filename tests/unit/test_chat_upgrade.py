@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Column, func, select
@@ -29,7 +29,7 @@ def _value(column: Column[Any], chat_id: int) -> Any:
         return chat_id
     if isinstance(column.type, UTCDateTime):
         return NOW
-    samples = {int: 1, str: "x", bool: False, bytes: b"x"}
+    samples = {int: 1, str: "x", bool: False, bytes: b"x", float: 1.0, date: NOW.date()}
     return samples[column.type.python_type]
 
 

@@ -68,13 +68,13 @@ def test_a_new_table_with_a_person_column_is_caught() -> None:
     metadata = MetaData()
     for table in models.Base.metadata.sorted_tables:
         table.to_metadata(metadata)
-    Table("thanks", metadata, Column("chat_id", BigInteger), Column("giver_id", BigInteger))
+    Table("kudos", metadata, Column("chat_id", BigInteger), Column("giver_id", BigInteger))
     Table("payments_extra", metadata, Column("payer", BigInteger))
     assert unaccounted(metadata) == [
+        "kudos",
+        "kudos.giver_id",
         "payments_extra",
         "payments_extra.payer",
-        "thanks",
-        "thanks.giver_id",
     ]
 
 

@@ -28,6 +28,7 @@ class Tally:
     participants: int = 0
     milestones: list[tuple[str | None, int]] = field(default_factory=list)
     wins: list[tuple[str, str | None]] = field(default_factory=list)
+    thanks: int = 0  # thanks given in the chat this week (a count, no names)
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,12 @@ from bot.services.settings import ChatConfig
 from bot.views import checkins as views
 from models.checkin_repository import CheckinRepository
 from models.checkins import CheckinEntry, CheckinRound, EntryState, RoundStatus
+from models.thanks import ThanksRepository
 from models.users import UserRepository
 
 log = logging.getLogger(__name__)
+
+WEEK = timedelta(days=7)  # the digest counts the week's thanks
 
 
 async def _each(
@@ -260,6 +263,7 @@ class Rounds:
                 round_id, chat_id, await chat_title(session, chat_id), admins, config
             )
             tally, supports = await self._tally(session, row, closing)
+            tally.thanks = await ThanksRepository(session).count_since(chat_id, now - WEEK)
             when = deliver_at(config.quiet_hours, now, config.timezone)
             text = views.digest(config.language, tally)
             await queue(

@@ -24,6 +24,7 @@ from models.checkins import CheckinEntry, CheckinMember, CheckinPerson, CheckinR
 from models.ledger import LedgerRow
 from models.members import Member
 from models.moderation import ModAction, Report, Warning_
+from models.thanks import Thanks, ThanksBoard
 from models.users import User
 
 Document = dict[str, Any]
@@ -237,6 +238,21 @@ async def _activity(session: AsyncSession, user_id: int, title: dict[int, str]) 
     ]
 
 
+async def _thanks(session: AsyncSession, user_id: int, title: dict[int, str]) -> Document:
+    """How many thanks the person gave and received per chat (nobody else named)."""
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"given": 0, "received": 0})
+    for column, side in ((Thanks.giver_id, "given"), (Thanks.receiver_id, "received")):
+        rows = await session.execute(
+            select(Thanks.chat_id, func.count()).where(column == user_id).group_by(Thanks.chat_id)
+        )
+        for chat_id, n in rows.all():
+            counts[int(chat_id)][side] = int(n)
+    return {
+        "on_public_boards": await session.get(ThanksBoard, user_id) is not None,
+        "per_chat": [{"chat": title.get(c, ""), **n} for c, n in sorted(counts.items())],
+    }
+
+
 async def collect(session: AsyncSession, user: User, now: datetime) -> Document:
     """The person's document (see the module's docstring)."""
     title = await _titles(session)
@@ -252,4 +268,5 @@ async def collect(session: AsyncSession, user: User, now: datetime) -> Document:
         **await _billing(session, user.id, title),
         "activity": await _activity(session, user.id, title),
         **await export_ideas(session, user.id, title),
+        "thanks": await _thanks(session, user.id, title),
     }

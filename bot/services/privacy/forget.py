@@ -1,12 +1,12 @@
 """/forget: erase a person from every chat in one transaction, as the registry says.
 
 Deleted: profile and interests, memberships, buddy history, check-in answers, streaks and
-pause, activity counters, buddy follow-ups, reports the person filed (and handled reports
-about them), expired warnings, queued or sent private messages to them and messages about
-them. Anonymised (id replaced by FORMER_MEMBER): the audit log and warnings they gave as an
-admin. Kept, and said so: active warnings, active bans and mutes, pending reports about them,
-subscriptions and payments (refunds and support), a join request or rules confirmation still
-running (its membership row), and deadlines still to run.
+pause, activity counters, thanks given and received, buddy follow-ups, reports the person
+filed (and handled reports about them), expired warnings, queued or sent private messages to
+them and messages about them. Anonymised (id replaced by FORMER_MEMBER): the audit log and
+warnings they gave as an admin. Kept, and said so: active warnings, active bans and mutes,
+pending reports about them, subscriptions and payments (refunds and support), a join request
+or rules confirmation still running (its membership row), and deadlines still to run.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from models.ledger import LedgerRow
 from models.members import Member, MemberStatus, TrustLevel
 from models.moderation import ModAction, Report, Warning_
 from models.outbox import OutboxMessage
+from models.thanks import Thanks, ThanksBoard
 from models.users import FORMER_MEMBER, User
 
 RESTRICTIONS = ("ban", "mute", "flood_mute")
@@ -182,6 +183,8 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
         (BuddyVolunteer, BuddyVolunteer.user_id == user_id),
         (BuddyWaiting, BuddyWaiting.newcomer_id == user_id),
         (LedgerRow, LedgerRow.user_id == user_id),
+        (Thanks, or_(Thanks.giver_id == user_id, Thanks.receiver_id == user_id)),
+        (ThanksBoard, ThanksBoard.user_id == user_id),
         # a buddy follow-up, and the retention purge of a chat they left (done here now)
         (Deadline, and_(Deadline.user_id == user_id, Deadline.kind.in_((FOLLOWUP, PURGE_LEFT)))),
         (User, User.id == user_id),

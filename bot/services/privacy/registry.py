@@ -59,6 +59,7 @@ class DataKind:
 
 
 LEFT_30 = Retention(Since.LEFT, fixed=timedelta(days=30))
+THANKS_90 = Retention(Since.CREATED, fixed=timedelta(days=90))  # the window that counts
 
 REGISTRY: tuple[DataKind, ...] = (
     DataKind(
@@ -214,6 +215,27 @@ REGISTRY: tuple[DataKind, ...] = (
         ("user_id",),
         Forget.DELETE,
         LEFT_30,
+    ),
+    DataKind(
+        "thanks_given",
+        "activity",
+        "thanks",
+        ("message_id", "source", "weight", "created_at"),
+        ("giver_id",),
+        Forget.DELETE,
+        THANKS_90,
+    ),
+    DataKind(
+        "thanks_received",
+        "activity",
+        "thanks",
+        ("message_id", "source", "weight", "created_at", "noted_at"),
+        ("receiver_id",),
+        Forget.DELETE,
+        THANKS_90,
+    ),
+    DataKind(
+        "thanks_board", "activity", "thanks_board", ("since",), ("user_id",), Forget.DELETE, LEFT_30
     ),
     DataKind(
         "deadlines",

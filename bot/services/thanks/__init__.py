@@ -1,0 +1,66 @@
+"""Thanks: gratitude bound to a message, limited so it cannot be farmed, counted as how many
+different people thanked someone in the last 90 days (giving.py); the receiver's daily note
+and the admins' weekly farming note (notes.py); recent message authors for reactions
+(authors.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.notifier import Notifier
+from bot.outbox import Outbox
+from bot.services.activity import ActivityTracker
+from bot.services.settings import SettingsService
+from bot.services.thanks.authors import RecentAuthors
+from bot.services.thanks.giving import Given, Named, Promote, Source, ThanksService
+from bot.services.thanks.notes import FarmingNotes, ReceiverNotes
+
+__all__ = [
+    "FarmingNotes",
+    "Given",
+    "Named",
+    "Promote",
+    "ReceiverNotes",
+    "RecentAuthors",
+    "Source",
+    "Thanking",
+    "ThanksService",
+    "build_thanking",
+]
+
+
+@dataclass(frozen=True)
+class Thanking:
+    """The thanks feature as the application holds it: the service and its two notes."""
+
+    service: ThanksService
+    notes: ReceiverNotes
+    farming: FarmingNotes
+
+
+class Core(Protocol):
+    """What the composition root's core offers (bot/app.py's `_Core`)."""
+
+    @property
+    def db(self) -> Database: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def notifier(self) -> Notifier: ...
+    @property
+    def chat_settings(self) -> SettingsService: ...
+    @property
+    def outbox(self) -> Outbox: ...
+
+
+def build_thanking(core: Core, activity: ActivityTracker, promote: Promote) -> Thanking:
+    """The service and its notes, for the composition root."""
+    db, clock, notifier, settings = core.db, core.clock, core.notifier, core.chat_settings
+    return Thanking(
+        ThanksService(db, clock, notifier, settings, activity, promote),
+        ReceiverNotes(db, clock, settings, core.outbox.wake),
+        FarmingNotes(db, clock, notifier, settings, core.outbox.wake),
+    )
