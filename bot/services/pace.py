@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.clock import SystemTimer, Timer
+from bot.redis_batch import ScriptBatcher
 from bot.redis_pool import connect
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class RedisPace:
         self._redis: Redis = connect(url)
         self._hit_script = self._redis.register_script(self.HIT)
         self._held_and_hit = self._redis.register_script(self.HELD_AND_HIT)
+        self._batch = ScriptBatcher(self._redis)  # a burst's scripts share round trips
         self._prefix = prefix
         self._warned_at = 0.0
         self._outages = 0
@@ -170,14 +172,14 @@ class RedisPace:
     async def _hit(self, key: str, at: float, window: float) -> int:
         keys = [self._prefix + "w:" + key]
         args: list[str | float] = [at, uuid.uuid4().hex, window, int(window) + 1]
-        return int(await self._hit_script(keys=keys, args=args))
+        return int(await self._batch.run(self._hit_script, keys, args))
 
     async def held_and_hit(
         self, held_key: str, key: str, at: float, window: float
     ) -> tuple[bool, int]:
         keys = [self._prefix + "l:" + held_key, self._prefix + "w:" + key]
         args: list[str | float] = [at, uuid.uuid4().hex, window, int(window) + 1]
-        found = await self._safe(self._held_and_hit(keys=keys, args=args), [0, 0])
+        found = await self._safe(self._batch.run(self._held_and_hit, keys, args), [0, 0])
         return bool(found[0]), int(found[1])
 
     async def claim(self, key: str, at: float, ttl: float) -> bool:
