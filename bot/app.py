@@ -39,6 +39,7 @@ from bot.services.drift import DriftService
 from bot.services.health import HealthService
 from bot.services.health_digest import HealthDigest
 from bot.services.health_rhythm import HealthRhythm
+from bot.services.kb import KnowledgeBase
 from bot.services.ledger import Ledger
 from bot.services.ledger_redis import RedisBuffer
 from bot.services.members import AdminGuard, MemberDirectory
@@ -328,6 +329,7 @@ def build_hearth(
         privacy=privacy,
         rhythm=rhythm,
         digest=HealthDigest(db, clock, c.notifier, c.chat_settings, health, rhythm, c.outbox.wake),
+        kb=KnowledgeBase(db, clock, c.invalidations, timer),
     )
     wire(hearth)  # a change in another process drops the cache it names
     return hearth

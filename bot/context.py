@@ -21,6 +21,7 @@ from bot.services.drift import DriftService
 from bot.services.health import HealthService
 from bot.services.health_digest import HealthDigest
 from bot.services.health_rhythm import HealthRhythm
+from bot.services.kb import KnowledgeBase
 from bot.services.ledger import Ledger, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
@@ -70,6 +71,7 @@ class Hearth:
     privacy: PrivacyService
     rhythm: HealthRhythm
     digest: HealthDigest
+    kb: KnowledgeBase
 
     async def flush_counters(self) -> int:
         """Store what is counted in memory (last activity, the ledger, newcomers' first

@@ -11,12 +11,14 @@ from handlers import (
     checkins,
     drift,
     errors,
+    kb,
     members,
     membership,
     moderation,
     privacy,
     reactions,
     stats,
+    stories,
     verification,
 )
 from handlers.common import commands_only
@@ -42,6 +44,8 @@ def build_router() -> Router:
         drift.build_router(),
         privacy.build_router(),
         stats.build_router(),
+        kb.build_router(),  # `#name` and newcomers' questions on the per-message path
+        stories.build_router(),
         members.build_router(),  # after every router with buttons: it answers stale ones
         reactions.build_router(),
     )

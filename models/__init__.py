@@ -12,6 +12,7 @@ from models.checkins import (
     CheckinRound,
 )
 from models.deadlines import Deadline
+from models.kb import KbConsent, KbEntry, KbSuggestion
 from models.ledger import LedgerRow
 from models.members import Member, TrustLevel, WelcomePost
 from models.moderation import ModAction, Report, StopWord, Warning_
@@ -31,6 +32,9 @@ __all__ = [
     "CheckinQuestions",
     "CheckinRound",
     "Deadline",
+    "KbConsent",
+    "KbEntry",
+    "KbSuggestion",
     "LedgerRow",
     "Member",
     "ModAction",

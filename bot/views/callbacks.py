@@ -138,3 +138,33 @@ class ForgetConfirm(CallbackData, prefix="pv"):
 
     op: Literal["f"] = "f"
     yes: bool
+
+
+class KbOpen(CallbackData, prefix="kb"):
+    """Open a knowledge-base entry found by /kb or suggested privately."""
+
+    op: Literal["o"] = "o"
+    id: int
+
+
+class KbHelped(CallbackData, prefix="kb"):
+    """ "This helped" under an opened entry (counted)."""
+
+    op: Literal["h"] = "h"
+    id: int
+
+
+class KbConsentAnswer(CallbackData, prefix="kb"):
+    """A story's author answers privately: share with the name, anonymously, or not."""
+
+    op: Literal["c"] = "c"
+    id: int
+    choice: Literal["n", "a", "x"]
+
+
+class KbDecide(CallbackData, prefix="kb"):
+    """An admin or a veteran approves (y) or rejects (n) a story awaiting approval."""
+
+    op: Literal["d"] = "d"
+    id: int
+    ok: Literal["y", "n"]

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .apibase import ApiError, Handler, Params, bad, flag, opt_int, req_int
+from .files import FileMethods
 from .forum import ForumMethods
 from .limits import RateLimiter
 from .members import MemberMethods
@@ -78,7 +79,7 @@ _CONTENT_SKIP = frozenset(
 )
 
 
-class BotApi(MemberMethods, PaymentMethods, ForumMethods, PhotoMethods):
+class BotApi(MemberMethods, PaymentMethods, ForumMethods, PhotoMethods, FileMethods):
     """Every Bot API method the fake implements, by canonical name."""
 
     def __init__(self, world: World, limiter: RateLimiter) -> None:
@@ -139,6 +140,7 @@ class BotApi(MemberMethods, PaymentMethods, ForumMethods, PhotoMethods):
         self.handlers.update(self.payment_handlers())
         self.handlers.update(self.forum_handlers())
         self.handlers.update(self.photo_handlers())
+        self.handlers.update(self.file_handlers())  # by file_id; uploads as above
         self._canonical = {name.lower(): name for name in self.handlers}
 
     def canonical(self, method: str) -> str | None:

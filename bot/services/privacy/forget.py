@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, not_, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.buddies.service import FOLLOWUP
+from bot.services.kb import privacy as knowledge
 from bot.services.retention import PURGE_LEFT
 from models.billing import Payment, Subscription
 from models.buddies import BuddyPair, BuddyVolunteer, BuddyWaiting
@@ -187,6 +188,7 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
     ):
         gone += await _delete(session, model, where)
     gone += await _outbox(session, user_id)
+    gone += await knowledge.forget(session, user_id)  # named stories go, anonymous ones stay
     kept = Kept(
         warnings=kept.warnings,
         restrictions=kept.restrictions,
