@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import html
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 import snowballstemmer  # type: ignore[import-untyped]
 
 NAME_LIMIT = 64
+STEM_CACHE = 20_000  # words
 WORD = re.compile(r"\w+", re.UNICODE)
 TAG = re.compile(r"<[^>]+>")
 CYRILLIC = re.compile(r"[а-яё]")
@@ -76,8 +77,10 @@ def _stemmer(language: str) -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer(language)
 
 
+@lru_cache(maxsize=STEM_CACHE)
 def stem(word: str) -> str:
-    """One folded word's stem: Russian rules for Cyrillic, English ones otherwise."""
+    """One folded word's stem: Russian rules for Cyrillic, English ones otherwise (the
+    commonest words are remembered: Snowball is pure Python)."""
     language = "russian" if CYRILLIC.search(word) else "english"
     return str(_stemmer(language).stemWord(word))
 
