@@ -2,15 +2,15 @@
 
 Seeds one chat with 10,000 entries (two thirds notes, a third approved stories; Russian and
 English texts of 30-80 words: 15% from a vocabulary of community topics in many word forms,
-the rest from 4,000 made-up words per language with a long tail, as real text has), stemmed on write as the bot stores them (on PostgreSQL the full-text vector is
-filled by one UPDATE after the bulk load, then the table is vacuumed and analysed). Then
-times `Search.find` (the top 5 with their rows, as `/kb` runs it) for a set of queries, best
-of three each, on SQLite and, when TEST_DATABASE_URL (or BENCH_DATABASE_URL) names a
-PostgreSQL database, on it too.
+the rest from 4,000 made-up words per language with a long tail, as real text has), stemmed
+on write as the bot stores them (on PostgreSQL the full-text vector is filled by one UPDATE
+after the bulk load, then the table is vacuumed and analysed). Then times `Search.find` (the
+top 5 with their rows, as `/kb` runs it) for a set of queries, best of three each, on SQLite
+and, when TEST_DATABASE_URL (or BENCH_DATABASE_URL) names a PostgreSQL database, on it too.
 
 Baseline, measured in the same run on the same data: every entry's stems read into Python
-and matched there (a search without the database's help). Printed per database: the slowest
-query's time, the baseline's and their ratio. Target: every search within 200 ms.
+and matched there (a search without the database's help). Printed per database: each
+query's time, the slowest, the baseline's and their ratio. Target: every search in 200 ms.
 """
 
 from __future__ import annotations
@@ -44,27 +44,29 @@ QUERIES = (
     "pricing my work",
     "первый месяц было тяжело",
 )
-RUSSIAN = """
+_RUSSIAN = """
 наставник наставника наставники наставнику клиент клиента клиенты клиентов первый первого
 первые месяц месяца месяцы оплата оплаты оплатил звёзды звёздами работа работы работу цена
 цены ценой заказ заказа заказы встреча встречи встречу вопрос вопроса вопросы ответ ответа
 сообщество сообщества участник участника участники правила правил проект проекта проекты
 дизайн дизайна портфолио резюме собеседование собеседования деньги денег время времени
 тяжело легко быстро медленно найти нашёл нашла искать ищу помог помогла помощь помощи
-""".split()
-ENGLISH = """
+"""
+_ENGLISH = """
 buddy buddies newcomer newcomers mentor mentors client clients first month months pricing
 price prices work working worked order orders meeting meetings question questions answer
 answers community member members rules project projects design portfolio resume interview
 money time hard easy fast slow find found finding help helped helping tip tips advice
-""".split()
+"""
+RUSSIAN, ENGLISH = _RUSSIAN.split(), _ENGLISH.split()
 
 FILLER = 4_000  # other words per language: a real knowledge base has thousands
 TOPICAL = 0.15  # the share of an entry's words from the topic vocabulary above
-SYLLABLES = {
-    "ru": "ка ро ми на ле то су пе ва ди ло ны ра ко ви да те ми жа ща".split(),
-    "en": "ta ro mi ne lo sa pe va di ly no ra ko vi da te mu ja sh ck".split(),
+_SYLLABLES = {
+    "ru": "ка ро ми на ле то су пе ва ди ло ны ра ко ви да те ми жа ща",
+    "en": "ta ro mi ne lo sa pe va di ly no ra ko vi da te mu ja sh ck",
 }
+SYLLABLES = {language: parts.split() for language, parts in _SYLLABLES.items()}
 
 Row = dict[str, Any]
 
