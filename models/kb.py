@@ -195,7 +195,8 @@ class KbRepository:
             stmt = select(KbEntry.id).where(live, KbEntry.tsv.op("@@")(query))
             stmt = stmt.order_by(rank.desc(), KbEntry.helped.desc(), KbEntry.id.desc())
         else:
-            hits = [KbEntry.stems.contains(f" {s} ", autoescape=True) for s in stems]
+            # SQLite: instr() finds a whole stem (spaces around it) faster than LIKE
+            hits = [func.instr(KbEntry.stems, f" {s} ") > 0 for s in stems]
             score = sum((case((hit, 1), else_=0) for hit in hits), literal(0))
             stmt = select(KbEntry.id).where(live, or_(*hits))
             stmt = stmt.order_by(score.desc(), KbEntry.helped.desc(), KbEntry.id.desc())
