@@ -116,3 +116,20 @@ async def test_no_suggestion_for_members_statements_or_poor_matches(harness: Har
     await say(h, NEWCOMER, "Какая сегодня погода на улице?")  # nothing matches
     assert len(h.replies(MEMBER)) == member_before
     assert len(h.replies(NEWCOMER)) == newcomer_before
+
+
+async def test_entries_unused_for_180_days_are_listed_to_the_admin_privately(
+    harness: Harness,
+) -> None:
+    h = harness
+    await with_notes(h)
+    h.fake.send_message(ADMIN, ADMIN, "/start")
+    await h.settle()
+    h.clock.advance(timedelta(days=181))
+    h.fake.advance(181 * 86400)
+    await command(h, MEMBER, "/get rules")  # used today: not listed
+    pause(h)
+    assert "Sent to you privately" in await command(h, ADMIN, "/kb unused")
+    listing = h.replies(ADMIN)[-1]
+    assert "3 entries nobody used for 180 days" in listing
+    assert "наставник" in listing and "rules" not in listing

@@ -6,12 +6,14 @@ anonymous ones without the author's id."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models.kb import KbConsent, KbEntry
+from models.members import Member, TrustLevel
 from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, OWNER, Harness
 from tests.dispatcher.test_kb_notes import pause
 from tests.dispatcher.test_moderation import command, say
@@ -158,3 +160,33 @@ async def test_an_author_the_bot_cannot_write_to_is_not_asked_and_nothing_is_kep
     assert await count(h, KbConsent) == 0
     pause(h)
     assert "Reply" in await command(h, MEMBER, "/story")  # not a reply: how to use it
+
+
+async def test_a_veteran_approves_and_a_member_may_not(harness: Harness) -> None:
+    h = harness
+    await offered(h)
+    await answer(h, "a")
+    pause(h)
+    assert "admins and veterans" in await command(h, MEMBER, "/stories pending")
+    async with h.app.db.transaction() as session:
+        await session.execute(
+            update(Member)
+            .where(Member.chat_id == GROUP, Member.user_id == MEMBER)
+            .values(trust=TrustLevel.VETERAN)
+        )
+    pause(h)
+    assert len(await approve_all(h, MEMBER)) == 1
+    async with h.app.db.transaction() as session:
+        story = (await session.execute(select(KbEntry))).scalar_one()
+    assert (story.status, story.added_by, story.anonymous) == ("live", MEMBER, True)
+
+
+async def test_mydata_has_the_person_s_stories(harness: Harness) -> None:
+    h = harness
+    await offered(h)
+    await answer(h, "n")
+    h.fake.send_message(MEMBER, MEMBER, "/mydata")
+    await h.settle()
+    document = h.fake.payments.documents[-1]
+    data = json.loads(document["data"])
+    assert [s["text"] for s in data["kb_stories"]] == [STORY]
