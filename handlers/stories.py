@@ -10,10 +10,11 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.context import Hearth
 from bot.convert import thread_of
+from bot.services.checkins import Prompt
 from bot.services.kb import Choice
 from bot.services.kb.text import parse_tags
 from bot.views import kb as views
-from bot.views.callbacks import KbConsentAnswer, KbDecide
+from bot.views.callbacks import KbConsentAnswer, KbDecide, KbWin
 from handlers.common import commands_only, reply, reply_lines
 from handlers.filters import InGroup, sender_is_admin
 
@@ -26,6 +27,7 @@ def build_router() -> Router:
     commands.message.register(stories, Command("stories"), InGroup())
     router.callback_query.register(on_consent, KbConsentAnswer.filter())
     router.callback_query.register(on_decide, KbDecide.filter())
+    router.callback_query.register(on_win, KbWin.filter())
     return router
 
 
@@ -134,3 +136,29 @@ async def on_decide(
     await hearth.notifier.answer(query.id, "")
     done = views.say(lang, "approved" if ok else "rejected", title=views.title(entry))
     await hearth.notifier.edit(chat_id, message.message_id, done)
+
+
+async def with_win_offer(
+    hearth: Hearth, user_id: int, round_id: int, prompt: Prompt, lang: str
+) -> Prompt:
+    """The check-in's last answer, and if the person shared a win, the question whether to
+    keep it as a story too (its buttons below the prompt's)."""
+    found = await hearth.kb.wins.shared_win(round_id, user_id)
+    if found is None:
+        return prompt
+    text, keyboard = views.win_offer(lang, round_id, found[1])
+    return Prompt(f"{prompt.text}\n\n{text}", [*(prompt.buttons or []), *keyboard])
+
+
+async def on_win(query: CallbackQuery, callback_data: KbWin, hearth: Hearth, lang: str) -> None:
+    """The win's author answers: a story awaiting approval, or nothing."""
+    choice = Choice(callback_data.choice)
+    await hearth.notifier.answer(query.id, "")
+    key = "consent_declined"
+    if choice is not Choice.NO:
+        anonymous = choice is Choice.ANONYMOUS
+        kept = await hearth.kb.wins.keep(callback_data.round, query.from_user.id, anonymous)
+        key = f"consent_done_{choice.value}" if kept is not None else "consent_gone"
+    message = query.message
+    if isinstance(message, Message):
+        await hearth.notifier.edit(message.chat.id, message.message_id, views.say(lang, key))

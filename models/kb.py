@@ -202,6 +202,17 @@ class KbRepository:
             stmt = stmt.order_by(score.desc(), KbEntry.helped.desc(), KbEntry.id.desc())
         return list((await self.session.execute(stmt.limit(limit))).scalars())
 
+    async def story_of(self, chat_id: int, author_id: int, body: str) -> KbEntry | None:
+        result = await self.session.execute(
+            select(KbEntry).where(
+                KbEntry.chat_id == chat_id,
+                KbEntry.kind == EntryKind.STORY,
+                KbEntry.author_id == author_id,
+                KbEntry.body == body,
+            )
+        )
+        return result.scalars().first()
+
     async def many(self, ids: list[int]) -> dict[int, KbEntry]:
         if not ids:
             return {}

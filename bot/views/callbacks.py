@@ -168,3 +168,11 @@ class KbDecide(CallbackData, prefix="kb"):
     op: Literal["d"] = "d"
     id: int
     ok: Literal["y", "n"]
+
+
+class KbWin(CallbackData, prefix="kb"):
+    """A check-in win's author answers whether to keep it as a story (n, a or x)."""
+
+    op: Literal["w"] = "w"
+    round: int
+    choice: Literal["n", "a", "x"]

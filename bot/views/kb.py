@@ -9,7 +9,7 @@ from bot.i18n import t
 from bot.notifier import Button, Keyboard
 from bot.services.kb import Entry, Hit
 from bot.services.kb.text import plain, snippet
-from bot.views.callbacks import KbConsentAnswer, KbDecide, KbHelped, KbOpen
+from bot.views.callbacks import KbConsentAnswer, KbDecide, KbHelped, KbOpen, KbWin
 
 TITLE_LIMIT = 60
 STORY_PREVIEW = 300
@@ -150,3 +150,13 @@ def unused_list(lang: str, chat_title: str, entries: list[Entry]) -> list[str]:
     lines = [say(lang, "unused", chat=chat_title, count=len(entries))]
     lines += [f"• {escape(title(e))} · {t(lang, f'kb.kind.{e.kind}')}" for e in entries]
     return lines
+
+
+def win_offer(lang: str, round_id: int, win: str) -> tuple[str, Keyboard]:
+    """After a check-in whose win the person shared: keep it as a story too?"""
+    keys = (("named", "n"), ("anonymous", "a"), ("no", "x"))
+    text = t(lang, "kb.win_offer", text=escape(win[:STORY_PREVIEW]))
+    return text, [
+        [Button(t(lang, f"kb.consent_{key}"), data=KbWin(round=round_id, choice=value).pack())]
+        for key, value in keys
+    ]

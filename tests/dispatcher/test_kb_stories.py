@@ -15,6 +15,8 @@ from sqlalchemy import func, select, update
 from models.kb import KbConsent, KbEntry
 from models.members import Member, TrustLevel
 from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, OWNER, Harness
+from tests.dispatcher.test_checkins import answer_all, opt_in, setup_chat
+from tests.dispatcher.test_checkins import say as checkin_say
 from tests.dispatcher.test_kb_notes import pause
 from tests.dispatcher.test_moderation import command, say
 
@@ -190,3 +192,31 @@ async def test_mydata_has_the_person_s_stories(harness: Harness) -> None:
     document = h.fake.payments.documents[-1]
     data = json.loads(document["data"])
     assert [s["text"] for s in data["kb_stories"]] == [STORY]
+
+
+async def test_a_shared_check_in_win_is_offered_as_a_story(harness: Harness) -> None:
+    h = harness
+    await setup_chat(h)
+    await opt_in(h, MEMBER)
+    assert "Check-in started" in await checkin_say(h, GROUP, ADMIN, "/checkin_now")
+    await h.app.hearth.outbox.drain()
+    await h.settle()
+    done = await answer_all(h, MEMBER, ["I landed my first client", "Sleeping", None], "anon")
+    assert "Keep your win" in done and "I landed my first client" in done
+    assert await count(h, KbEntry) == 0  # nothing until she says yes
+    message = h.fake.sent_messages(MEMBER)[-1]
+    data = next(
+        b["callback_data"]
+        for row in message["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["callback_data"].startswith("kb:w:") and b["callback_data"].endswith(":a")
+    )
+    h.fake.press_button(MEMBER, MEMBER, message["message_id"], data)
+    await h.settle()
+    assert "waits for approval" in h.fake.sent_messages(MEMBER)[-1]["text"]
+    h.fake.press_button(MEMBER, MEMBER, message["message_id"], data)  # twice: kept once
+    await h.settle()
+    assert len(await approve_all(h)) == 1
+    pause(h)
+    listing = await command(h, MEMBER, "/stories win")
+    assert "I landed my first client" in listing and "anonymous" in listing

@@ -10,6 +10,7 @@ from bot.services.kb.notes import Notes
 from bot.services.kb.search import Search
 from bot.services.kb.stories import KB_CONSENT, Stories
 from bot.services.kb.values import Choice, Entry, Hit, Media, NoteContent
+from bot.services.kb.wins import Wins
 
 __all__ = [
     "KB_CONSENT",
@@ -29,3 +30,4 @@ class KnowledgeBase:
         self.notes = Notes(db, clock, changes, timer)
         self.stories = Stories(db, clock)
         self.search = Search(db, clock)
+        self.wins = Wins(db, clock)
