@@ -101,7 +101,7 @@ async def save(message: Message, command: CommandObject, hearth: Hearth, lang: s
     if not name or content is None:
         await reply(hearth, message, views.say(lang, "save_usage"))
         return
-    saver = message.from_user.id if message.from_user and not message.sender_chat else 0
+    saver = message.from_user.id if message.from_user and not message.sender_chat else None
     created = await hearth.kb.notes.save(message.chat.id, name, content, saver)
     await reply(hearth, message, views.saved(lang, name, created))
 
@@ -180,8 +180,8 @@ async def send_entry(
     source: Message | None = None,
     buttons: Keyboard | None = None,
 ) -> None:
-    """The entry as a message (its file by file_id, or its text), in the chat and topic of
-    `source` and replying to it, when given."""
+    """The entry as a message (its file by file_id, or its text): in the topic of `source`
+    and replying to it, when given."""
     reply_to = source.message_id if source is not None else None
     thread = thread_of(source) if source is not None else None
     text = views.entry_text(lang, entry)
@@ -194,32 +194,24 @@ async def send_entry(
 
 
 async def on_open(query: CallbackQuery, callback_data: KbOpen, hearth: Hearth, lang: str) -> None:
-    """Open an entry: in the chat the button is in (a group's own entries only)."""
+    """Open an entry in the chat the button is in: in a group, that group's entries; in
+    private (a suggestion), the entries of a chat the person belongs to."""
     message = query.message
-    if not isinstance(message, Message):
-        await hearth.notifier.answer(query.id, views.say(lang, "gone"), alert=True)
-        return
-    in_group = message.chat.type in GROUP_TYPES
-    entry = await hearth.kb.search.open(callback_data.id, message.chat.id if in_group else None)
-    if entry is None:
+    entry = None
+    if isinstance(message, Message):
+        chat_id = message.chat.id
+        if message.chat.type not in GROUP_TYPES:
+            found = await hearth.kb.search.chat_of(callback_data.id)
+            belongs = found is not None and await hearth.trust.belongs(found, query.from_user.id)
+            chat_id = found if found is not None and belongs else 0
+        entry = await hearth.kb.search.open(callback_data.id, chat_id)
+    if entry is None or not isinstance(message, Message):
         await hearth.notifier.answer(query.id, views.say(lang, "gone"), alert=True)
         return
     await hearth.notifier.answer(query.id, "")
-    # sent in the chat of the button (a list of results or a suggestion), not as a reply
-    thread = thread_of(message) if in_group else None
-    text = views.entry_text(lang, entry)
+    # in the chat (and topic) of the button, replying to the results or the suggestion
     buttons = views.helped_button(lang, entry.id)
-    if entry.media is Media.TEXT or entry.file_id is None:
-        await hearth.notifier.send(message.chat.id, text, buttons, thread=thread)
-    else:
-        await hearth.notifier.send_file(
-            message.chat.id,
-            entry.media,
-            entry.file_id,
-            text or None,
-            buttons=buttons,
-            thread=thread,
-        )
+    await send_entry(hearth, message.chat.id, entry, lang, message, buttons)
 
 
 async def on_helped(

@@ -91,6 +91,12 @@ async def test_a_newcomer_s_question_is_answered_privately_once_a_day(harness: H
     async with h.app.db.transaction() as session:
         rows = (await session.execute(select(KbSuggestion))).scalars().all()
     assert [row.user_id for row in rows] == [NEWCOMER]  # the moment only, not the question
+    suggestion = h.fake.sent_messages(NEWCOMER)[-1]
+    data = suggestion["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    h.fake.press_button(NEWCOMER, NEWCOMER, suggestion["message_id"], data)
+    await h.settle()
+    assert h.replies(NEWCOMER)[-1] == NOTES["наставник"]  # opened privately
+    private_before += 1
 
     pause(h)
     await say(h, NEWCOMER, "А как работает buddy program for newcomers?")

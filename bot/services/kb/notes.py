@@ -28,8 +28,11 @@ class Notes:
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._names: dict[int, tuple[float, frozenset[str]]] = {}
 
-    async def save(self, chat_id: int, name: str, content: NoteContent, saver_id: int) -> bool:
-        """Store the note (a note of that name is replaced); True if it is new."""
+    async def save(
+        self, chat_id: int, name: str, content: NoteContent, saver_id: int | None
+    ) -> bool:
+        """Store the note (a note of that name is replaced); True if it is new. `saver_id`
+        is None for an admin posting anonymously (as the group)."""
         now = self._clock.now()
         async with self._db.transaction() as session:
             repo = KbRepository(session)

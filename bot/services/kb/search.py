@@ -60,13 +60,17 @@ class Search:
             ranked.append((hit, coverage(query_stems, row.stems)))
         return ranked
 
-    async def open(self, entry_id: int, chat_id: int | None = None) -> Entry | None:
-        """A live entry (of `chat_id`, when given), counted as viewed."""
+    async def chat_of(self, entry_id: int) -> int | None:
+        """The chat a live entry belongs to."""
         async with self._db.transaction() as session:
             row = await session.get(KbEntry, entry_id)
-            if row is None or row.status != EntryStatus.LIVE:
-                return None
-            if chat_id is not None and row.chat_id != chat_id:
+        return row.chat_id if row is not None and row.status == EntryStatus.LIVE else None
+
+    async def open(self, entry_id: int, chat_id: int) -> Entry | None:
+        """A live entry of `chat_id`, counted as viewed."""
+        async with self._db.transaction() as session:
+            row = await session.get(KbEntry, entry_id)
+            if row is None or row.status != EntryStatus.LIVE or row.chat_id != chat_id:
                 return None
             await KbRepository(session).used(entry_id, self._clock.now())
             names = await _authors(session, [row])
