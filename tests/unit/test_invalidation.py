@@ -23,6 +23,7 @@ from bot.context import Hearth
 from bot.db import Database
 from bot.invalidation import Invalidations, Kind, RedisInvalidations, wire
 from bot.notifier import Notifier
+from bot.services.kb import KnowledgeBase
 from bot.services.members import AdminGuard
 from bot.services.moderation import ModerationService
 from bot.services.pace import MemoryPace
@@ -62,8 +63,9 @@ async def process(db_url: str, bot_id: str) -> AsyncIterator[Process]:
     moderation = ModerationService(
         db, FakeClock(), notifier, settings, guard, MemoryPace(), timer=timer, changes=invalidations
     )
+    kb = KnowledgeBase(db, FakeClock(), invalidations, timer)
     hearth = SimpleNamespace(
-        invalidations=invalidations, chat_settings=settings, moderation=moderation
+        invalidations=invalidations, chat_settings=settings, moderation=moderation, kb=kb
     )
     wire(cast(Hearth, hearth))  # the production table of caches
     await invalidations.start()
