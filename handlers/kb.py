@@ -93,8 +93,9 @@ async def save(message: Message, command: CommandObject, hearth: Hearth, lang: s
     """/save <name> <text> or /save <name> in reply to a text, photo, document or voice."""
     name, rest = split_name(command.args or "")
     content: NoteContent | None = None
-    text = message.text or ""
-    if name and rest.strip() and text.endswith(rest):
+    text = (message.text or "").rstrip()  # the arguments come without trailing spaces
+    rest = rest.rstrip()
+    if name and rest and text.endswith(rest):
         content = NoteContent(Media.TEXT, html_from(text, message.entities, len(text) - len(rest)))
     elif name and message.reply_to_message is not None:
         content = content_of(message.reply_to_message)
