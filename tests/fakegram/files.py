@@ -44,14 +44,7 @@ def user_file(world: Any, kind: str) -> JSON:
     """A file a member posts (kind: photo, document or voice), as the message field."""
     file_id = f"{kind[:2].upper()}AC{secrets.token_hex(10)}"
     files_of(world).kinds[file_id] = kind
-    unique = secrets.token_hex(6)
-    if kind == "photo":
-        return {
-            "photo": [{"file_id": file_id, "file_unique_id": unique, "width": 90, "height": 90}]
-        }
-    if kind == "document":
-        return {"document": {"file_id": file_id, "file_unique_id": unique, "file_name": "a.pdf"}}
-    return {"voice": {"file_id": file_id, "file_unique_id": unique, "duration": 3}}
+    return user_file_json(kind, file_id)
 
 
 class FileMethods(ApiBase):
