@@ -101,9 +101,11 @@ class FileMethods(ApiBase):
 
 
 def user_file_json(kind: str, file_id: str) -> JSON:
+    """The message field of a file, as Telegram shapes it (a photo comes in sizes)."""
     unique = file_id[-12:]
     if kind == "photo":
-        return {
-            "photo": [{"file_id": file_id, "file_unique_id": unique, "width": 90, "height": 90}]
-        }
-    return {kind: {"file_id": file_id, "file_unique_id": unique}}
+        size = {"file_id": file_id, "file_unique_id": unique, "width": 90, "height": 90}
+        return {"photo": [size]}
+    if kind == "document":
+        return {"document": {"file_id": file_id, "file_unique_id": unique, "file_name": "a.pdf"}}
+    return {"voice": {"file_id": file_id, "file_unique_id": unique, "duration": 3}}
