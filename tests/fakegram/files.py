@@ -48,7 +48,8 @@ def user_file(world: Any, kind: str) -> JSON:
 
 
 class FileMethods(ApiBase):
-    """sendPhoto / sendDocument / sendVoice with a file_id (uploads: the other handlers)."""
+    """sendPhoto / sendDocument / sendVoice with the file_id of a member's file; uploads and
+    the bot's own uploads sent again go to the photo and payment handlers."""
 
     def file_handlers(self) -> dict[str, Any]:
         return {
@@ -60,9 +61,10 @@ class FileMethods(ApiBase):
     def _by_id(self, kind: str, upload: str | None) -> Any:
         def handler(params: Params) -> JSON:
             given = params.get(kind)
-            if isinstance(given, str) and not given.startswith("attach://"):
+            known = files_of(self.w).kinds
+            if isinstance(given, str) and (given in known or upload is None):
                 return self._send_known(kind, given, params)
-            if upload is None:
+            if upload is None:  # a voice upload: not needed by Hearth, so not taken here
                 raise bad(f"there is no {kind} in the request")
             result: JSON = getattr(self, upload)(params)
             return result
