@@ -5,57 +5,50 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.assembly import (
+    build_checkins,
+    build_core,
+    build_joining,
+    build_ledger,
+    build_moderation,
+    build_upgrades,
+)
 from bot.client import build_bot
 from bot.clock import Clock, OffsetClock, SystemClock, SystemTimer, Timer
 from bot.config import Settings
 from bot.context import Hearth, counter_flush
 from bot.db import Database
-from bot.events import EventBus
-from bot.invalidation import Invalidations, build_invalidations, wire
+from bot.invalidation import wire
 from bot.leader import Leadership, RedisLeader
 from bot.locks import Locks
 from bot.metrics import Metrics
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
 from bot.migrated import FollowUpgrades
-from bot.notifier import Notifier
-from bot.outbox import Outbox
 from bot.sendpace import SendBudget, build_budget
 from bot.services.activity import ActivityTracker
-from bot.services.billing import BillingService
 from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
-from bot.services.checkins import CheckinService
 from bot.services.drift import DriftService
 from bot.services.health import HealthService
 from bot.services.health_digest import HealthDigest
 from bot.services.health_rhythm import HealthRhythm
 from bot.services.ideas import IdeaBoard
-from bot.services.ledger import Ledger
-from bot.services.ledger_redis import RedisBuffer
-from bot.services.members import AdminGuard, MemberDirectory
-from bot.services.moderation import ModerationService
-from bot.services.onboarding import JoinRequests, Onboarding
-from bot.services.pace import build_pace
+from bot.services.kb import KnowledgeBase
 from bot.services.privacy import PrivacyService
-from bot.services.retention import Retention, hourly_limit
-from bot.services.settings import SettingsService
-from bot.services.supergroups import ChatUpgrades
+from bot.services.retention import Retention
 from bot.services.thanks import build_thanking
-from bot.services.topics import ChatTopics
 from bot.services.trust import TrustService
 from handlers import build_router
 from jobs.deadlines import DeadlineSweeper
 from jobs.welcomes import WelcomePacer
 from jobs.wiring import build_scheduler, build_sweeper, subscriptions
-from models.users import UserRepository
 
 log = logging.getLogger("hearth")
 
@@ -142,143 +135,6 @@ def choose_clock(settings: Settings) -> Clock:
     return SystemClock()
 
 
-@dataclass(frozen=True)
-class _Core:
-    """What almost every service is built with: storage, time, settings and the send side."""
-
-    settings: Settings
-    clock: Clock
-    timer: Timer
-    db: Database
-    events: EventBus
-    invalidations: Invalidations
-    chat_settings: SettingsService
-    notifier: Notifier
-    outbox: Outbox
-    directory: MemberDirectory
-    admins: AdminGuard
-
-
-def _build_core(
-    settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database, budget: SendBudget
-) -> _Core:
-    """Settings and the send side: the notifier and the outbox, both posting to each chat's
-    chosen forum topic and marking people who blocked the bot unreachable."""
-
-    async def mark_unreachable(user_id: int) -> None:
-        async with db.transaction() as session:
-            await UserRepository(session).set_reachable(user_id, False)
-
-    invalidations = build_invalidations(settings.redis_url, settings.bot_id)
-    chat_settings = SettingsService(
-        db, settings.default_language, settings.default_timezone, timer=timer, changes=invalidations
-    )
-    topics = ChatTopics(chat_settings)  # forums: posts go to the chat's chosen topic
-    notifier = Notifier(bot, on_unreachable=mark_unreachable, timer=timer, topics=topics)
-    events = EventBus()
-    outbox = Outbox(
-        db,
-        clock,
-        bot,
-        on_unreachable=mark_unreachable,
-        timer=timer,
-        topics=topics,
-        events=events,
-        budget=budget,
-    )
-    return _Core(
-        settings,
-        clock,
-        timer,
-        db,
-        events,
-        invalidations,
-        chat_settings,
-        notifier,
-        outbox,
-        directory=MemberDirectory(db, clock),
-        admins=AdminGuard(notifier, settings.owner_ids),
-    )
-
-
-def _build_joining(
-    c: _Core, moderation: ModerationService, ledger: Ledger
-) -> tuple[JoinRequests, BillingService, Onboarding]:
-    """requests -> billing -> onboarding: billing approves paid requests through `requests`
-    and gates new ones for onboarding, so nothing needs the other after it is built."""
-    requests = JoinRequests(
-        c.db,
-        c.clock,
-        c.notifier,
-        c.chat_settings,
-        c.directory,
-        c.events,
-        monotonic=c.timer.monotonic,
-    )
-    billing = BillingService(
-        c.db,
-        c.clock,
-        c.notifier,
-        c.chat_settings,
-        requests,
-        c.admins,
-        secret=c.settings.payment_key,
-        old_secrets=(c.settings.bot_token.get_secret_value(),),  # signed with the token earlier
-        ledger=ledger,
-    )
-    onboarding = Onboarding(
-        c.db,
-        c.clock,
-        c.notifier,
-        c.chat_settings,
-        c.directory,
-        c.events,
-        requests,
-        releaser=moderation,  # a mute outlives leaving and rejoining
-        gate=billing,
-        owner_ids=c.settings.owner_ids,
-    )
-    return requests, billing, onboarding
-
-
-def _build_moderation(c: _Core, ledger: Ledger, locks: Locks) -> ModerationService:
-    """Moderation with its counters in memory, or in Redis shared by several processes."""
-    return ModerationService(
-        c.db,
-        c.clock,
-        c.notifier,
-        c.chat_settings,
-        c.admins,
-        build_pace(c.settings.redis_url, timer=c.timer),
-        timer=c.timer,
-        ledger=ledger,
-        changes=c.invalidations,
-        locks=locks,
-    )
-
-
-def _build_ledger(c: _Core) -> Ledger:
-    """The activity ledger; with Redis its counts pass through one hash every process shares."""
-    buffer = RedisBuffer(c.settings.redis_url) if c.settings.redis_url else None
-    return Ledger(c.db, c.clock, hourly_for=hourly_limit(c.chat_settings), buffer=buffer)
-
-
-def _build_upgrades(
-    c: _Core, flush: Callable[[], Awaitable[int]], moderation: ModerationService
-) -> ChatUpgrades:
-    """A group that became a supergroup: counters are stored first, caches of it dropped."""
-    return ChatUpgrades(
-        c.db,
-        before=flush,
-        forget=(
-            c.chat_settings.forget,
-            c.admins.admin_changed,
-            moderation.forget,
-            c.directory.forget_chat,
-        ),
-    )
-
-
 def build_hearth(
     settings: Settings,
     clock: Clock,
@@ -289,11 +145,11 @@ def build_hearth(
     locks: Locks,
 ) -> Hearth:
     """Every service, each given what it needs when it is built; events wire them together."""
-    c = _build_core(settings, clock, timer, bot, db, budget)
+    c = build_core(settings, clock, timer, bot, db, budget)
     activity = ActivityTracker(db)
-    ledger = _build_ledger(c)
-    moderation = _build_moderation(c, ledger, locks)
-    requests, billing, onboarding = _build_joining(c, moderation, ledger)
+    ledger = build_ledger(c)
+    moderation = build_moderation(c, ledger, locks)
+    requests, billing, onboarding = build_joining(c, moderation, ledger)
     buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger, locks)
     privacy = PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign)
     health = HealthService(db, clock, ledger, c.notifier, c.chat_settings)
@@ -319,11 +175,9 @@ def build_hearth(
         buddies=buddies,
         moderation=moderation,
         outbox=c.outbox,
-        checkins=CheckinService(
-            db, clock, c.notifier, c.chat_settings, activity, c.outbox.wake, ledger, locks
-        ),
+        checkins=build_checkins(c, activity, ledger, locks),
         billing=billing,
-        upgrades=_build_upgrades(c, counter_flush(activity, ledger, health), moderation),
+        upgrades=build_upgrades(c, counter_flush(activity, ledger, health), moderation),
         drift=DriftService(db, clock, ledger, c.chat_settings, c.outbox.wake),
         retention=Retention(db, clock, c.chat_settings, purge_member=privacy.purge_left),
         privacy=privacy,
@@ -331,6 +185,7 @@ def build_hearth(
         digest=HealthDigest(db, clock, c.notifier, c.chat_settings, health, rhythm, c.outbox.wake),
         ideas=IdeaBoard(db, clock, c.notifier, c.chat_settings, c.directory, c.outbox.wake),
         thanks=build_thanking(c, activity, trust.promote_early),
+        kb=KnowledgeBase(db, clock, c.invalidations, timer),
     )
     wire(hearth)  # a change in another process drops the cache it names
     return hearth

@@ -56,7 +56,12 @@ ADMIN = (
 )
 PAID_PRIVATE = ("subscribe", "cancel", "paysupport")
 PAID_ADMIN = ("invite", "grant", "exempt", "unexempt", "subs", "refund")
-ALL_COMMANDS = frozenset(PRIVATE + MEMBER + ADMIN + PAID_PRIVATE + PAID_ADMIN)
+# the knowledge base: notes, stories, search (admins also save and clear notes)
+KB_MEMBER = ("get", "notes", "kb", "story", "stories")
+KB_ADMIN = ("save", "clear")
+ALL_COMMANDS = frozenset(
+    PRIVATE + MEMBER + ADMIN + PAID_PRIVATE + PAID_ADMIN + KB_MEMBER + KB_ADMIN
+)
 
 
 def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
@@ -68,8 +73,8 @@ async def register_commands(bot: Bot, default_language: str = "ru") -> None:
     scopes = (
         (BotCommandScopeDefault(), PRIVATE + PAID_PRIVATE),
         (BotCommandScopeAllPrivateChats(), PRIVATE + PAID_PRIVATE),
-        (BotCommandScopeAllGroupChats(), MEMBER),
-        (BotCommandScopeAllChatAdministrators(), ADMIN + PAID_ADMIN),
+        (BotCommandScopeAllGroupChats(), MEMBER + KB_MEMBER),
+        (BotCommandScopeAllChatAdministrators(), ADMIN + PAID_ADMIN + KB_MEMBER + KB_ADMIN),
     )
     for scope, names in scopes:
         await bot.set_my_commands(_commands(default_language, names), scope=scope)

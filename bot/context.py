@@ -22,6 +22,7 @@ from bot.services.health import HealthService
 from bot.services.health_digest import HealthDigest
 from bot.services.health_rhythm import HealthRhythm
 from bot.services.ideas import IdeaBoard
+from bot.services.kb import KnowledgeBase
 from bot.services.ledger import Ledger, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
@@ -74,6 +75,7 @@ class Hearth:
     digest: HealthDigest
     ideas: IdeaBoard
     thanks: Thanking
+    kb: KnowledgeBase
 
     async def flush_counters(self) -> int:
         """Store what is counted in memory (last activity, the ledger, newcomers' first

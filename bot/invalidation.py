@@ -58,6 +58,7 @@ class Kind(StrEnum):
     SETTINGS = "settings"
     STOP_WORDS = "stop_words"
     LOG_CHAT = "log_chat"
+    KB_NOTES = "kb_notes"  # the names of a chat's notes (the `#name` check)
 
 
 Drop = Callable[[int], None]
@@ -250,3 +251,5 @@ def wire(hearth: Hearth) -> None:
     invalidations.on(Kind.STOP_WORDS, moderation.forget_stop_words)
     invalidations.on(Kind.LOG_CHAT, moderation.forget_log_chat)
     invalidations.on_reset(settings.clear, moderation.clear)
+    invalidations.on(Kind.KB_NOTES, hearth.kb.notes.forget)
+    invalidations.on_reset(hearth.kb.notes.clear_cache)

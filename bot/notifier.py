@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
@@ -19,6 +20,7 @@ from aiogram.types import (
     LinkPreviewOptions,
     ReactionTypeEmoji,
     ReactionTypeUnion,
+    ReplyParameters,
 )
 
 from bot.clock import SystemTimer, Timer
@@ -247,3 +249,47 @@ class Notifier(MemberCalls, StarsCalls):
             await self._failed("sendPhoto", chat_id, error)
             return None
         return message.message_id
+
+    async def send_file(
+        self,
+        chat_id: int,
+        kind: str,
+        file_id: str,
+        caption: str | None = None,
+        reply_to: int | None = None,
+        *,
+        buttons: Keyboard | None = None,
+        thread: Thread = CHOSEN,
+    ) -> int | None:
+        """Send a file Telegram already has (`kind`: photo, document or voice) by its
+        file_id, with an HTML caption; its message id, or None if it was not delivered."""
+        senders = {
+            "photo": lambda topic: self.bot.send_photo(
+                chat_id, file_id, caption=caption, **_extra(topic, reply_to, buttons)
+            ),
+            "document": lambda topic: self.bot.send_document(
+                chat_id, file_id, caption=caption, **_extra(topic, reply_to, buttons)
+            ),
+            "voice": lambda topic: self.bot.send_voice(
+                chat_id, file_id, caption=caption, **_extra(topic, reply_to, buttons)
+            ),
+        }
+        try:
+            message = await to_topic(
+                self.bot, self._topics, chat_id, thread, reply_to, senders[kind]
+            )
+        except TelegramAPIError as error:
+            await self._failed(f"send {kind}", chat_id, error)
+            return None
+        return message.message_id
+
+
+def _extra(topic: int | None, reply_to: int | None, buttons: Keyboard | None) -> dict[str, Any]:
+    """The options every send by file_id takes: topic, reply (even if it is gone), buttons."""
+    return {
+        "message_thread_id": topic,
+        "reply_markup": markup(buttons),
+        "reply_parameters": ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        if reply_to
+        else None,
+    }

@@ -12,12 +12,14 @@ from handlers import (
     drift,
     errors,
     ideas,
+    kb,
     members,
     membership,
     moderation,
     privacy,
     reactions,
     stats,
+    stories,
     thanks,
     verification,
 )
@@ -46,6 +48,8 @@ def build_router() -> Router:
         stats.build_router(),
         ideas.build_router(),
         thanks.build_router(),
+        kb.build_router(),  # `#name` and newcomers' questions on the per-message path
+        stories.build_router(),
         members.build_router(),  # after every router with buttons: it answers stale ones
         reactions.build_router(),
     )

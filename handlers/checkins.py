@@ -17,6 +17,7 @@ from bot.views import checkins as views
 from bot.views.callbacks import CheckinBegin, CheckinOptIn, CheckinShare, CheckinSkip
 from handlers.common import commands_only, private_text, reply, reply_lines
 from handlers.filters import GROUP_TYPES, GroupAdmin, InPrivate
+from handlers.stories import with_win_offer
 
 DEEP_LINK = re.compile(rf"^/start {views.DEEP_LINK}(\d+)$")
 
@@ -51,11 +52,16 @@ async def on_skip(query: CallbackQuery, callback_data: CheckinSkip, hearth: Hear
     await _show(hearth, query.from_user.id, prompt)
 
 
-async def on_share(query: CallbackQuery, callback_data: CheckinShare, hearth: Hearth) -> None:
+async def on_share(
+    query: CallbackQuery, callback_data: CheckinShare, hearth: Hearth, lang: str
+) -> None:
     await hearth.notifier.answer(query.id, "")
     user_id = query.from_user.id
     prompt = await hearth.checkins.share(callback_data.round_id, user_id, callback_data.choice)
-    await _show(hearth, user_id, prompt)
+    # a shared win may also become a story: asked in the same message
+    await _show(
+        hearth, user_id, await with_win_offer(hearth, user_id, callback_data.round_id, prompt, lang)
+    )
 
 
 async def on_opt_in(

@@ -26,6 +26,7 @@ from bot.leader import Leadership
 from bot.services.billing import BILL_END, BILL_REMIND
 from bot.services.buddies import FOLLOWUP
 from bot.services.ideas.edits import EDIT_PASS
+from bot.services.kb import KB_CONSENT
 from bot.services.ledger import LedgerKind
 from bot.services.moderation import UNPOST
 from bot.services.onboarding import REQUEST, VERIFY
@@ -49,6 +50,7 @@ def build_sweeper(hearth: Hearth) -> DeadlineSweeper:
             BILL_END: hearth.billing.expire,
             BILL_REMIND: hearth.billing.remind,
             PURGE_LEFT: hearth.retention.purge_left,
+            KB_CONSENT: hearth.kb.stories.expire,  # an unanswered story's text is deleted
         },
     )
 

@@ -13,6 +13,7 @@ from models.checkins import (
 )
 from models.deadlines import Deadline
 from models.ideas import Idea, IdeaVote
+from models.kb import KbConsent, KbEntry, KbSuggestion
 from models.ledger import LedgerRow
 from models.members import Member, TrustLevel, WelcomePost
 from models.moderation import ModAction, Report, StopWord, Warning_
@@ -35,6 +36,9 @@ __all__ = [
     "Deadline",
     "Idea",
     "IdeaVote",
+    "KbConsent",
+    "KbEntry",
+    "KbSuggestion",
     "LedgerRow",
     "Member",
     "ModAction",

@@ -176,9 +176,65 @@ class SettingSpec:
     parse: Callable[[str], str]
 
 
+_MODERATION: tuple[SettingSpec, ...] = (
+    SettingSpec("flood_limit", "5/10s", _optional(_rate)),
+    SettingSpec("newcomer_flood_limit", "3/10s", _optional(_rate)),
+    SettingSpec("flood_mute", "5m", _duration(timedelta(seconds=30), timedelta(days=1))),
+    SettingSpec("slowmode", "off", _optional(_duration(timedelta(seconds=5), timedelta(days=1)))),
+    SettingSpec("newcomer_links", "off", _switch),
+    SettingSpec("newcomer_forwards", "off", _switch),
+    SettingSpec("warn_limit", "3", _integer(1, 20)),
+    SettingSpec("warn_action", "mute", _choice("mute", "kick", "ban")),
+    SettingSpec("warn_mute", "1d", _duration(timedelta(seconds=30), timedelta(days=365))),
+    SettingSpec("warn_expiry", "30d", _duration(timedelta(hours=1), timedelta(days=3650))),
+    SettingSpec("trusted_bots", "off", _optional(_ids(20))),
+    SettingSpec("mention_limit", "5", _optional(_integer(1, 50))),
+)
+"""Rules and pace."""
+
+_CHECKINS: tuple[SettingSpec, ...] = (
+    SettingSpec("checkin", "off", _optional(_weekly_slot)),
+    SettingSpec("checkin_window", "48h", _duration(timedelta(hours=1), timedelta(days=6))),
+    SettingSpec(
+        "checkin_reminder",
+        "24h",
+        _optional(_duration(timedelta(minutes=10), timedelta(days=6))),
+    ),
+    SettingSpec("quiet_hours", "22:00-09:00", _optional(_quiet_hours)),
+    SettingSpec("nudge_after", "30d", _optional(_duration(timedelta(days=1), timedelta(days=365)))),
+)
+"""Weekly check-ins and nudges."""
+
+_COMMUNITY: tuple[SettingSpec, ...] = (
+    SettingSpec("health_digest", "mon 10:00", _optional(_weekly_slot)),
+    SettingSpec("thanks_per_day", "5", _integer(1, 50)),
+    SettingSpec("promote_on_thanks", "3", _optional(_integer(1, 50))),
+    SettingSpec("thanks_board", "off", _switch),
+    SettingSpec("ideas_newcomers", "on", _switch),
+)
+"""Community life: the weekly health note to admins, thanks, the ideas board."""
+
+_BILLING: tuple[SettingSpec, ...] = (
+    SettingSpec("price", "0", _integer(0, 10000)),
+    SettingSpec("plan", "recurring", _choice("recurring", "once")),
+    SettingSpec("period", "30d", _duration(timedelta(days=1), timedelta(days=365))),
+    SettingSpec("grace", "1d", _duration(timedelta(0), timedelta(days=30))),
+    SettingSpec("remind_before", "3d,1d", _optional(_durations(timedelta(days=30)))),
+    SettingSpec("trial", "off", _optional(_duration(timedelta(hours=1), timedelta(days=90)))),
+)
+"""Paid membership."""
+
+_PRIVACY: tuple[SettingSpec, ...] = (
+    SettingSpec("answers_keep", "180d", _duration(timedelta(days=1), timedelta(days=3650))),
+    SettingSpec("reports_keep", "30d", _duration(timedelta(days=1), timedelta(days=365))),
+    SettingSpec("ledger_hourly", "90d", _duration(timedelta(days=1), timedelta(days=3650))),
+)
+"""How long personal words and fine-grained activity are kept."""
+
+
 def specs(default_language: str, default_timezone: str) -> dict[str, SettingSpec]:
     """Every setting by key, in the order `/settings` lists them."""
-    specs = [
+    general = [
         SettingSpec("verify_timeout", "5m", _duration(timedelta(seconds=30), timedelta(days=1))),
         SettingSpec("probation", "7d", _duration(timedelta(0), timedelta(days=365))),
         SettingSpec("veteran_after", "365d", _duration(timedelta(days=1), timedelta(days=3650))),
@@ -189,51 +245,6 @@ def specs(default_language: str, default_timezone: str) -> dict[str, SettingSpec
         SettingSpec("language", default_language, _language),
         SettingSpec("timezone", default_timezone, _timezone),
         SettingSpec("topic", GENERAL, _topic),  # forums: where welcomes and notices go
-        # ---- rules and pace (moderation)
-        SettingSpec("flood_limit", "5/10s", _optional(_rate)),
-        SettingSpec("newcomer_flood_limit", "3/10s", _optional(_rate)),
-        SettingSpec("flood_mute", "5m", _duration(timedelta(seconds=30), timedelta(days=1))),
-        SettingSpec(
-            "slowmode", "off", _optional(_duration(timedelta(seconds=5), timedelta(days=1)))
-        ),
-        SettingSpec("newcomer_links", "off", _switch),
-        SettingSpec("newcomer_forwards", "off", _switch),
-        SettingSpec("warn_limit", "3", _integer(1, 20)),
-        SettingSpec("warn_action", "mute", _choice("mute", "kick", "ban")),
-        SettingSpec("warn_mute", "1d", _duration(timedelta(seconds=30), timedelta(days=365))),
-        SettingSpec("warn_expiry", "30d", _duration(timedelta(hours=1), timedelta(days=3650))),
-        SettingSpec("trusted_bots", "off", _optional(_ids(20))),
-        SettingSpec("mention_limit", "5", _optional(_integer(1, 50))),
-        # ---- weekly check-ins and nudges
-        SettingSpec("checkin", "off", _optional(_weekly_slot)),
-        SettingSpec("checkin_window", "48h", _duration(timedelta(hours=1), timedelta(days=6))),
-        SettingSpec(
-            "checkin_reminder",
-            "24h",
-            _optional(_duration(timedelta(minutes=10), timedelta(days=6))),
-        ),
-        SettingSpec("quiet_hours", "22:00-09:00", _optional(_quiet_hours)),
-        SettingSpec(
-            "nudge_after", "30d", _optional(_duration(timedelta(days=1), timedelta(days=365)))
-        ),
-        # ---- community health: the weekly note to the admins
-        SettingSpec("health_digest", "mon 10:00", _optional(_weekly_slot)),
-        # ---- thanks
-        SettingSpec("thanks_per_day", "5", _integer(1, 50)),
-        SettingSpec("promote_on_thanks", "3", _optional(_integer(1, 50))),
-        SettingSpec("thanks_board", "off", _switch),
-        # ---- paid membership
-        SettingSpec("price", "0", _integer(0, 10000)),
-        SettingSpec("plan", "recurring", _choice("recurring", "once")),
-        SettingSpec("period", "30d", _duration(timedelta(days=1), timedelta(days=365))),
-        SettingSpec("grace", "1d", _duration(timedelta(0), timedelta(days=30))),
-        SettingSpec("remind_before", "3d,1d", _optional(_durations(timedelta(days=30)))),
-        SettingSpec("trial", "off", _optional(_duration(timedelta(hours=1), timedelta(days=90)))),
-        # ---- privacy: how long personal words and fine-grained activity are kept
-        SettingSpec("answers_keep", "180d", _duration(timedelta(days=1), timedelta(days=3650))),
-        SettingSpec("reports_keep", "30d", _duration(timedelta(days=1), timedelta(days=365))),
-        SettingSpec("ledger_hourly", "90d", _duration(timedelta(days=1), timedelta(days=3650))),
-        # ---- the ideas board: may newcomers (still on probation) post ideas
-        SettingSpec("ideas_newcomers", "on", _switch),
     ]
-    return {spec.key: spec for spec in specs}
+    every = (*general, *_MODERATION, *_CHECKINS, *_COMMUNITY, *_BILLING, *_PRIVACY)
+    return {spec.key: spec for spec in every}

@@ -145,3 +145,41 @@ class IdeaVote(CallbackData, prefix="idea"):
 
     idea_id: int
     up: bool
+
+
+class KbOpen(CallbackData, prefix="kb"):
+    """Open a knowledge-base entry found by /kb or suggested privately."""
+
+    op: Literal["o"] = "o"
+    id: int
+
+
+class KbHelped(CallbackData, prefix="kb"):
+    """ "This helped" under an opened entry (counted)."""
+
+    op: Literal["h"] = "h"
+    id: int
+
+
+class KbConsentAnswer(CallbackData, prefix="kb"):
+    """A story's author answers privately: share with the name, anonymously, or not."""
+
+    op: Literal["c"] = "c"
+    id: int
+    choice: Literal["n", "a", "x"]
+
+
+class KbDecide(CallbackData, prefix="kb"):
+    """An admin or a veteran approves (y) or rejects (n) a story awaiting approval."""
+
+    op: Literal["d"] = "d"
+    id: int
+    ok: Literal["y", "n"]
+
+
+class KbWin(CallbackData, prefix="kb"):
+    """A check-in win's author answers whether to keep it as a story (n, a or x)."""
+
+    op: Literal["w"] = "w"
+    round: int
+    choice: Literal["n", "a", "x"]

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .apibase import ApiError, Handler, Params, bad, flag, opt_int, req_int
+from .files import FileMethods
 from .forum import ForumMethods
 from .limits import RateLimiter
 from .members import MemberMethods
@@ -79,7 +80,9 @@ _CONTENT_SKIP = frozenset(
 )
 
 
-class BotApi(MemberMethods, PaymentMethods, ForumMethods, PhotoMethods, ReactionMethods):
+class BotApi(
+    MemberMethods, PaymentMethods, ForumMethods, PhotoMethods, ReactionMethods, FileMethods
+):
     """Every Bot API method the fake implements, by canonical name."""
 
     def __init__(self, world: World, limiter: RateLimiter) -> None:
@@ -141,6 +144,7 @@ class BotApi(MemberMethods, PaymentMethods, ForumMethods, PhotoMethods, Reaction
         self.handlers.update(self.forum_handlers())
         self.handlers.update(self.photo_handlers())
         self.handlers.update(self.reaction_handlers())
+        self.handlers.update(self.file_handlers())  # by file_id; uploads as above
         self._canonical = {name.lower(): name for name in self.handlers}
 
     def canonical(self, method: str) -> str | None:

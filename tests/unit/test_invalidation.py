@@ -23,6 +23,7 @@ from bot.context import Hearth
 from bot.db import Database
 from bot.invalidation import Invalidations, Kind, RedisInvalidations, wire
 from bot.notifier import Notifier
+from bot.services.kb import KnowledgeBase, Media, NoteContent
 from bot.services.members import AdminGuard
 from bot.services.moderation import ModerationService
 from bot.services.pace import MemoryPace
@@ -49,6 +50,7 @@ class Process:
     settings: SettingsService
     moderation: ModerationService
     invalidations: RedisInvalidations
+    kb: KnowledgeBase
 
 
 @asynccontextmanager
@@ -62,14 +64,15 @@ async def process(db_url: str, bot_id: str) -> AsyncIterator[Process]:
     moderation = ModerationService(
         db, FakeClock(), notifier, settings, guard, MemoryPace(), timer=timer, changes=invalidations
     )
+    kb = KnowledgeBase(db, FakeClock(), invalidations, timer)
     hearth = SimpleNamespace(
-        invalidations=invalidations, chat_settings=settings, moderation=moderation
+        invalidations=invalidations, chat_settings=settings, moderation=moderation, kb=kb
     )
     wire(cast(Hearth, hearth))  # the production table of caches
     await invalidations.start()
     try:
         await asyncio.wait_for(invalidations.subscribed.wait(), 5)
-        yield Process(db, settings, moderation, invalidations)
+        yield Process(db, settings, moderation, invalidations, kb)
     finally:
         await invalidations.stop()
         await db.close()
@@ -137,6 +140,22 @@ async def test_a_stop_word_added_in_one_process_is_enforced_by_another(
     await seen_within(words, ["casino"])
     await first.moderation.remove_stop_word(CHAT, "casino")
     await seen_within(words, [])
+
+
+async def test_a_note_saved_in_one_process_answers_its_hashtag_in_another(
+    pair: tuple[Process, Process],
+) -> None:
+    first, second = pair
+    assert await second.kb.notes.cached_names(CHAT) == frozenset()
+
+    await first.kb.notes.save(CHAT, "faq", NoteContent(Media.TEXT, "Read the rules"), 1)
+
+    async def names() -> frozenset[str]:
+        return await second.kb.notes.cached_names(CHAT)
+
+    await seen_within(names, frozenset({"faq"}))
+    await first.kb.notes.clear(CHAT, "faq")
+    await seen_within(names, frozenset())
 
 
 async def test_a_log_chat_set_in_one_process_is_used_by_another(

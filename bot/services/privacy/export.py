@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.ideas.privacy import SECTIONS as IDEA_SECTIONS
 from bot.services.ideas.privacy import export_ideas
+from bot.services.kb import privacy as knowledge
 from models.billing import Payment, Subscription
 from models.buddies import BuddyPair, BuddyVolunteer
 from models.chats import Chat
@@ -269,4 +270,5 @@ async def collect(session: AsyncSession, user: User, now: datetime) -> Document:
         "activity": await _activity(session, user.id, title),
         **await export_ideas(session, user.id, title),
         "thanks": await _thanks(session, user.id, title),
+        **await knowledge.export(session, user.id, title),
     }

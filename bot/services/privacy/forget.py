@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.buddies.service import FOLLOWUP
 from bot.services.ideas.privacy import erase_ideas
+from bot.services.kb import privacy as knowledge
 from bot.services.retention import PURGE_LEFT
+from models.base import Base
 from models.billing import Payment, Subscription
 from models.buddies import BuddyPair, BuddyVolunteer, BuddyWaiting
 from models.checkins import CheckinEntry, CheckinMember, CheckinPerson
@@ -144,6 +146,38 @@ async def _moderation(session: AsyncSession, user_id: int, now: datetime) -> tup
     return gone, Kept(warnings=warnings, restrictions=len(keep), reports=pending)
 
 
+async def _newcomers_of_buddy(session: AsyncSession, user_id: int) -> list[tuple[int, int]]:
+    """(chat, newcomer) of each newcomer whose active buddy the person is: they get another."""
+    found = await session.execute(
+        select(BuddyPair.chat_id, BuddyPair.newcomer_id).where(
+            BuddyPair.buddy_id == user_id, BuddyPair.active.is_(True)
+        )
+    )
+    return [(int(chat_id), int(newcomer_id)) for chat_id, newcomer_id in found.all()]
+
+
+def _rows_of(
+    user_id: int, members: ColumnElement[bool]
+) -> tuple[tuple[type[Base], ColumnElement[bool]], ...]:
+    """Each table's rows that are the person's and simply go (`members`: their memberships
+    that are not still joining)."""
+    return (
+        (Member, members),
+        (CheckinEntry, CheckinEntry.user_id == user_id),
+        (CheckinMember, CheckinMember.user_id == user_id),
+        (CheckinPerson, CheckinPerson.user_id == user_id),
+        (BuddyPair, or_(BuddyPair.newcomer_id == user_id, BuddyPair.buddy_id == user_id)),
+        (BuddyVolunteer, BuddyVolunteer.user_id == user_id),
+        (BuddyWaiting, BuddyWaiting.newcomer_id == user_id),
+        (LedgerRow, LedgerRow.user_id == user_id),
+        (Thanks, or_(Thanks.giver_id == user_id, Thanks.receiver_id == user_id)),
+        (ThanksBoard, ThanksBoard.user_id == user_id),
+        # a buddy follow-up, and the retention purge of a chat they left (done here now)
+        (Deadline, and_(Deadline.user_id == user_id, Deadline.kind.in_((FOLLOWUP, PURGE_LEFT)))),
+        (User, User.id == user_id),
+    )
+
+
 async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
     """Erase the person inside the caller's transaction (see the module's docstring)."""
     # a join request or a rules confirmation still running keeps its row until it ends:
@@ -157,16 +191,7 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
         (await session.execute(select(Member.chat_id).where(mine, not_(joining)))).scalars()
     )
     in_progress = await _count(session, mine, joining, model=Member)
-    orphans = [
-        (int(chat_id), int(newcomer_id))
-        for chat_id, newcomer_id in (
-            await session.execute(
-                select(BuddyPair.chat_id, BuddyPair.newcomer_id).where(
-                    BuddyPair.buddy_id == user_id, BuddyPair.active.is_(True)
-                )
-            )
-        ).all()
-    ]
+    orphans = await _newcomers_of_buddy(session, user_id)
     gone, kept = await _moderation(session, user_id, now)
     await session.execute(
         update(BuddyVolunteer)
@@ -174,24 +199,11 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
         .values(added_by=None)
         .execution_options(synchronize_session=False)
     )
-    for model, where in (
-        (Member, and_(mine, not_(joining))),
-        (CheckinEntry, CheckinEntry.user_id == user_id),
-        (CheckinMember, CheckinMember.user_id == user_id),
-        (CheckinPerson, CheckinPerson.user_id == user_id),
-        (BuddyPair, or_(BuddyPair.newcomer_id == user_id, BuddyPair.buddy_id == user_id)),
-        (BuddyVolunteer, BuddyVolunteer.user_id == user_id),
-        (BuddyWaiting, BuddyWaiting.newcomer_id == user_id),
-        (LedgerRow, LedgerRow.user_id == user_id),
-        (Thanks, or_(Thanks.giver_id == user_id, Thanks.receiver_id == user_id)),
-        (ThanksBoard, ThanksBoard.user_id == user_id),
-        # a buddy follow-up, and the retention purge of a chat they left (done here now)
-        (Deadline, and_(Deadline.user_id == user_id, Deadline.kind.in_((FOLLOWUP, PURGE_LEFT)))),
-        (User, User.id == user_id),
-    ):
+    for model, where in _rows_of(user_id, and_(mine, not_(joining))):
         gone += await _delete(session, model, where)
     gone += await _outbox(session, user_id)
     gone += await erase_ideas(session, user_id)  # votes deleted, ideas anonymised
+    gone += await knowledge.forget(session, user_id)  # named stories go, anonymous ones stay
     kept = Kept(
         warnings=kept.warnings,
         restrictions=kept.restrictions,

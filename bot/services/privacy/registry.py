@@ -61,6 +61,48 @@ class DataKind:
 LEFT_30 = Retention(Since.LEFT, fixed=timedelta(days=30))
 THANKS_90 = Retention(Since.CREATED, fixed=timedelta(days=90))  # the window that counts
 
+KNOWLEDGE: tuple[DataKind, ...] = (
+    # notes are the chat's; who saved one (or approved a story) is the person's
+    DataKind(
+        "kb_saved",
+        "knowledge",
+        "kb_entries",
+        ("name", "created_at"),
+        ("added_by",),
+        Forget.ANONYMISE,
+        Retention(Since.NEVER),
+    ),
+    # named stories are deleted by /forget, anonymous ones stay without the author's id
+    DataKind(
+        "kb_stories",
+        "knowledge",
+        "kb_entries",
+        ("body", "tags", "anonymous", "message_id", "created_at", "views", "helped"),
+        ("author_id",),
+        Forget.ANONYMISE,
+        Retention(Since.NEVER),
+    ),
+    # a story asked for, before its author answers: the text for at most 48 hours
+    DataKind(
+        "kb_consents",
+        "knowledge",
+        "kb_consents",
+        ("text", "tags", "message_id", "created_at", "expires_at"),
+        ("author_id", "asked_by"),
+        Forget.DELETE,
+        Retention(Since.CREATED, fixed=timedelta(hours=48)),
+    ),
+    DataKind(
+        "kb_suggestions",
+        "knowledge",
+        "kb_suggestions",
+        ("suggested_at",),
+        ("user_id",),
+        Forget.DELETE,
+        Retention(Since.NEVER),
+    ),
+)
+
 REGISTRY: tuple[DataKind, ...] = (
     DataKind(
         "profile",
@@ -264,6 +306,7 @@ REGISTRY: tuple[DataKind, ...] = (
         Forget.DELETE,
         Retention(Since.NEVER),
     ),
+    *KNOWLEDGE,
 )
 """Every kind of personal data, in the order /privacy shows them."""
 

@@ -42,7 +42,7 @@ class Thanking:
 
 
 class Core(Protocol):
-    """What the composition root's core offers (bot/app.py's `_Core`)."""
+    """What the composition root's core offers (bot/assembly.py's `Core`)."""
 
     @property
     def db(self) -> Database: ...

@@ -1,0 +1,172 @@
+"""Members' stories, only with their author's consent.
+
+Anyone replies `/story [tags]` to a message; its author is asked privately: share with my
+name, anonymously, or not at all. Until they answer, a consent row keeps the message's text,
+for at most CONSENT_TTL: a "no" deletes it at once, a deadline row deletes it when the time is
+up, and nothing else is stored. A "yes" turns it into a story awaiting approval: an admin or a
+veteran approves it (`/stories pending`) and only then it is listed and searched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.services.kb.text import plain, stems_column
+from bot.services.kb.values import Choice, Entry, entry_of
+from models.deadlines import DeadlineRepository
+from models.kb import EntryKind, EntryStatus, KbConsent, KbEntry, KbRepository
+from models.members import MemberRepository, MemberStatus, TrustLevel
+from models.users import User
+
+CONSENT_TTL = timedelta(hours=48)
+KB_CONSENT = "kb_consent"  # deadline kind: (chat, author) has consents to expire
+LIST_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A consent waiting for the author's answer."""
+
+    id: int
+    chat_id: int
+    author_id: int
+    text: str
+    tags: str
+
+
+class Stories:
+    """Consent, approval and listing of stories."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def ask(
+        self, chat_id: int, message_id: int, author_id: int, asked_by: int, tags: str, text: str
+    ) -> Asked:
+        """Keep the message's text until its author answers (CONSENT_TTL at most)."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            consent = KbConsent(
+                chat_id=chat_id,
+                message_id=message_id,
+                author_id=author_id,
+                asked_by=asked_by,
+                tags=tags,
+                text=text,
+                created_at=now,
+                expires_at=now + CONSENT_TTL,
+            )
+            session.add(consent)
+            await session.flush()
+            await self._plan_expiry(KbRepository(session), DeadlineRepository(session), consent)
+        return Asked(consent.id, chat_id, author_id, text, tags)
+
+    async def withdraw(self, consent_id: int) -> None:
+        """The author could not be asked: the text goes at once."""
+        async with self._db.transaction() as session:
+            consent = await session.get(KbConsent, consent_id)
+            if consent is not None:
+                await session.delete(consent)
+
+    async def answer(self, consent_id: int, author_id: int, choice: Choice) -> Entry | None:
+        """The author's answer: "no" deletes the text; a "yes" makes a story awaiting
+        approval. None if there is nothing to answer (expired, answered, someone else)."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            consent = await session.get(KbConsent, consent_id)
+            if consent is None or consent.author_id != author_id or consent.expires_at <= now:
+                return None
+            await session.delete(consent)
+            if choice is Choice.NO:
+                return None
+            story = KbEntry(
+                chat_id=consent.chat_id,
+                kind=EntryKind.STORY,
+                body=consent.text,
+                tags=consent.tags,
+                author_id=author_id,
+                anonymous=choice is Choice.ANONYMOUS,
+                message_id=consent.message_id,
+                status=EntryStatus.PENDING,
+                created_at=now,
+                used_at=now,
+                views=0,
+                helped=0,
+                stems=stems_column(plain(consent.text), consent.tags),
+            )
+            KbRepository(session).searchable(story, f"{plain(consent.text)} {consent.tags}")
+            session.add(story)
+            await session.flush()
+            return entry_of(story, await _name(session, author_id))
+
+    async def may_approve(self, chat_id: int, user_id: int) -> bool:
+        """A veteran of the chat (admins are checked by the caller, with Telegram)."""
+        async with self._db.transaction() as session:
+            member = await MemberRepository(session).get(chat_id, user_id)
+        return (
+            member is not None
+            and member.status == MemberStatus.IN
+            and member.trust == TrustLevel.VETERAN
+        )
+
+    async def decide(self, story_id: int, chat_id: int, approver: int, ok: bool) -> Entry | None:
+        """Approve (listed and searched from now on) or reject (deleted) a waiting story;
+        None if it is not waiting any more."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            story = await session.get(KbEntry, story_id)
+            if story is None or story.chat_id != chat_id or story.status != EntryStatus.PENDING:
+                return None
+            author = await _name(session, story.author_id)
+            if not ok:
+                await session.delete(story)
+                return entry_of(story, author)
+            story.status, story.added_by, story.used_at = EntryStatus.LIVE, approver, now
+            return entry_of(story, author)
+
+    async def listing(self, chat_id: int, tag: str | None, *, pending: bool = False) -> list[Entry]:
+        status = EntryStatus.PENDING if pending else EntryStatus.LIVE
+        async with self._db.transaction() as session:
+            rows = await KbRepository(session).stories(chat_id, status, tag, LIST_LIMIT)
+            names = await _names(session, {r.author_id for r in rows if r.author_id})
+        return [entry_of(row, names.get(row.author_id or 0)) for row in rows]
+
+    async def expire(self, chat_id: int, author_id: int) -> None:
+        """Deadline action: the author's unanswered consents past CONSENT_TTL are deleted
+        (their texts with them); the deadline moves to the next one, if any."""
+        async with self._db.transaction() as session:
+            repo = KbRepository(session)
+            left = await repo.expired_consents(chat_id, author_id, self._clock.now())
+            if left:
+                next_at = await repo.next_expiry(chat_id, author_id)
+                if next_at is not None:
+                    await DeadlineRepository(session).schedule(
+                        KB_CONSENT, chat_id, author_id, next_at
+                    )
+
+    async def _plan_expiry(
+        self, repo: KbRepository, deadlines: DeadlineRepository, consent: KbConsent
+    ) -> None:
+        """One deadline per (chat, author), due at their earliest consent's expiry."""
+        first = await repo.next_expiry(consent.chat_id, consent.author_id)
+        due = min(first, consent.expires_at) if first is not None else consent.expires_at
+        await deadlines.schedule(KB_CONSENT, consent.chat_id, consent.author_id, due)
+
+
+async def _name(session: AsyncSession, user_id: int | None) -> str | None:
+    return (await _names(session, {user_id})).get(user_id) if user_id else None
+
+
+async def _names(session: AsyncSession, user_ids: set[int]) -> dict[int, str]:
+    """Authors' names, for stories shared with the name (forgotten people have none)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(select(User).where(User.id.in_(user_ids)))
+    return {user.id: user.full_name for user in rows.scalars()}
