@@ -35,6 +35,7 @@ from bot.services.billing import BillingService
 from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
+from bot.services.circles import build_circles
 from bot.services.drift import DriftService
 from bot.services.health import HealthService
 from bot.services.health_digest import HealthDigest
@@ -328,6 +329,7 @@ def build_hearth(
         privacy=privacy,
         rhythm=rhythm,
         digest=HealthDigest(db, clock, c.notifier, c.chat_settings, health, rhythm, c.outbox.wake),
+        circles=build_circles(c),
     )
     wire(hearth)  # a change in another process drops the cache it names
     return hearth

@@ -58,6 +58,7 @@ class Kind(StrEnum):
     SETTINGS = "settings"
     STOP_WORDS = "stop_words"
     LOG_CHAT = "log_chat"
+    CIRCLES = "circles"  # the names `#name` calls
 
 
 Drop = Callable[[int], None]
@@ -249,4 +250,5 @@ def wire(hearth: Hearth) -> None:
     invalidations.on(Kind.SETTINGS, settings.forget)  # the rules parsed from it follow
     invalidations.on(Kind.STOP_WORDS, moderation.forget_stop_words)
     invalidations.on(Kind.LOG_CHAT, moderation.forget_log_chat)
-    invalidations.on_reset(settings.clear, moderation.clear)
+    invalidations.on(Kind.CIRCLES, hearth.circles.book.forget)
+    invalidations.on_reset(settings.clear, moderation.clear, hearth.circles.book.clear)

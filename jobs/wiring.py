@@ -3,7 +3,7 @@ each kind of deadline row, and which recurring jobs run (bot/app.py builds the r
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -30,7 +30,7 @@ from bot.services.moderation import UNPOST
 from bot.services.onboarding import REQUEST, VERIFY
 from bot.services.retention import PURGE_LEFT
 from jobs.deadlines import DeadlineSweeper
-from jobs.schedule import register_jobs, scheduled_jobs
+from jobs.schedule import Job, register_jobs, scheduled_jobs
 from jobs.welcomes import WelcomePacer
 
 
@@ -72,6 +72,8 @@ def build_scheduler(
         retention=hearth.retention.run,
         health_digest=hearth.digest.tick,
     )
+    # circles: the weekly digest of calls and the dormancy note, each week claimed once
+    jobs.append(Job("circles_weekly", hearth.circles.weekly.tick, timedelta(hours=1), shared=True))
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)
     register_jobs(scheduler, jobs, SystemClock(), leadership)
@@ -90,10 +92,12 @@ def subscriptions(hearth: Hearth, pacer: WelcomePacer) -> list[Subscription[Any]
         on(MemberVerified, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.VERIFIED)),
         on(MemberVerified, lambda e: buddies.assign(e.chat_id, e.user_id)),
         on(MemberVerified, lambda e: checkins.offer(e.chat_id, e.user_id)),
+        on(MemberVerified, lambda e: hearth.circles.offer(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: ledger.left(e.chat_id, e.user_id, removed=e.removed)),
         on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: retention.member_left(e.chat_id, e.user_id)),  # purged later
+        on(MemberLeft, lambda e: hearth.circles.member_left(e.chat_id, e.user_id)),
         on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
         on(
             MembersGraduated,

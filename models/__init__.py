@@ -11,6 +11,7 @@ from models.checkins import (
     CheckinQuestions,
     CheckinRound,
 )
+from models.circles import Circle, CircleCall, CircleMember
 from models.deadlines import Deadline
 from models.ledger import LedgerRow
 from models.members import Member, TrustLevel, WelcomePost
@@ -30,6 +31,9 @@ __all__ = [
     "CheckinPerson",
     "CheckinQuestions",
     "CheckinRound",
+    "Circle",
+    "CircleCall",
+    "CircleMember",
     "Deadline",
     "LedgerRow",
     "Member",

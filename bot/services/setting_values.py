@@ -218,6 +218,8 @@ def specs(default_language: str, default_timezone: str) -> dict[str, SettingSpec
         ),
         # ---- community health: the weekly note to the admins
         SettingSpec("health_digest", "mon 10:00", _optional(_weekly_slot)),
+        # ---- circles: supporters a proposed circle needs to open
+        SettingSpec("circle_quorum", "5", _integer(2, 100)),
         # ---- paid membership
         SettingSpec("price", "0", _integer(0, 10000)),
         SettingSpec("plan", "recurring", _choice("recurring", "once")),

@@ -62,8 +62,9 @@ async def process(db_url: str, bot_id: str) -> AsyncIterator[Process]:
     moderation = ModerationService(
         db, FakeClock(), notifier, settings, guard, MemoryPace(), timer=timer, changes=invalidations
     )
+    circles = SimpleNamespace(book=SimpleNamespace(forget=lambda _: None, clear=lambda: None))
     hearth = SimpleNamespace(
-        invalidations=invalidations, chat_settings=settings, moderation=moderation
+        invalidations=invalidations, chat_settings=settings, moderation=moderation, circles=circles
     )
     wire(cast(Hearth, hearth))  # the production table of caches
     await invalidations.start()

@@ -25,6 +25,7 @@ NOT_A_PERSON = frozenset(
         "round_id",
         "focus_round_id",
         "charge_id",  # Telegram's payment charge
+        "circle_id",  # a circle (a row of `circles`)
     }
 )
 """Id-like columns that hold a group, a message, a round or a charge, never a person

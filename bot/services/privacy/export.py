@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.circles.privacy import export_circles
 from models.billing import Payment, Subscription
 from models.buddies import BuddyPair, BuddyVolunteer
 from models.chats import Chat
@@ -248,4 +249,5 @@ async def collect(session: AsyncSession, user: User, now: datetime) -> Document:
         **await _moderation(session, user.id, title),
         **await _billing(session, user.id, title),
         "activity": await _activity(session, user.id, title),
+        **await export_circles(session, user.id, title),
     }

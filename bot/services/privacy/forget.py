@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, not_, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.buddies.service import FOLLOWUP
+from bot.services.circles.privacy import forget_circles
 from bot.services.retention import PURGE_LEFT
 from models.billing import Payment, Subscription
 from models.buddies import BuddyPair, BuddyVolunteer, BuddyWaiting
@@ -187,6 +188,7 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
     ):
         gone += await _delete(session, model, where)
     gone += await _outbox(session, user_id)
+    gone += await forget_circles(session, user_id)
     kept = Kept(
         warnings=kept.warnings,
         restrictions=kept.restrictions,
