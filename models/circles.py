@@ -8,7 +8,7 @@ digest read these rows, so both survive a restart.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     func,
+    or_,
     select,
     update,
 )
@@ -60,6 +61,8 @@ class Circle(Base):
     proposal_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     active_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the last call or join
+    # the last call: claimed by compare-and-set, so two calls at once cannot both go out
+    last_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CircleMember(Base):
@@ -214,6 +217,23 @@ class CircleRepository:
             query = query.where(CircleCall.caller_id == caller_id)
         return list((await self.session.execute(query.order_by(CircleCall.called_at))).scalars())
 
+    async def claim_call(self, circle_id: int, now: datetime, cooldown: timedelta) -> bool:
+        """Take the circle's next call slot: of several callers at once exactly one wins,
+        and none while the cooldown since the last call runs."""
+        claimed = await self.session.execute(
+            update(Circle)
+            .where(
+                Circle.id == circle_id,
+                or_(Circle.last_call_at.is_(None), Circle.last_call_at <= now - cooldown),
+            )
+            .values(last_call_at=now, active_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(claimed, "rowcount", 0))
+
+    async def last_call(self, circle_id: int) -> datetime | None:
+        return await self.session.scalar(select(Circle.last_call_at).where(Circle.id == circle_id))
+
     async def record_call(
         self, circle: Circle, caller_id: int, message_id: int, now: datetime
     ) -> int:
@@ -225,7 +245,6 @@ class CircleRepository:
             called_at=now,
         )
         self.session.add(call)
-        circle.active_at = now
         await self.session.flush()
         return call.id
 

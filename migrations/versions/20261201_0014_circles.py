@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("proposal_message_id", sa.BigInteger(), nullable=True),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("active_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_call_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["chat_id"], ["chats.id"], name=op.f("fk_circles_chat_id_chats"), ondelete="CASCADE"
         ),

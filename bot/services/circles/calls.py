@@ -116,9 +116,10 @@ class CircleCalls:
             )
             if refusal is not None:
                 return CallResult(Called.TOO_SOON, until=refusal.until)
-            stored = await circles.get(circle.id)
-            assert stored is not None
-            call_id = await circles.record_call(stored, call.caller_id, call.message_id, now)
+            if not await circles.claim_call(circle.id, now, CIRCLE_COOLDOWN):
+                last = await circles.last_call(circle.id)  # a call at the same moment won
+                return CallResult(Called.TOO_SOON, until=(last or now) + CIRCLE_COOLDOWN)
+            call_id = await circles.record_call(circle, call.caller_id, call.message_id, now)
             members = await circles.members(circle.id)
             known = await UserRepository(session).many({m.user_id for m in members})
         people = {user.id: user for user in known}
