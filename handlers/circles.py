@@ -69,11 +69,12 @@ async def circle(message: Message, command: CommandObject, hearth: Hearth, lang:
     if not name or op not in (*ADMIN_OPS, "join", "leave", "propose"):
         await reply(hearth, message, views.say(lang, "usage"))
         return
-    if message.from_user is None or message.sender_chat is not None:
-        return
-    if op in ADMIN_OPS and not await sender_is_admin(hearth, message):
-        await reply(hearth, message, common_views.not_admin(lang))
-        return
+    if op in ADMIN_OPS:  # anonymous admins too: sender_is_admin knows their sender chat
+        if not await sender_is_admin(hearth, message):
+            await reply(hearth, message, common_views.not_admin(lang))
+            return
+    elif message.from_user is None or message.sender_chat is not None:
+        return  # joining, leaving and proposing are a person's own
     await OPS[op](message, hearth, lang, name, more.strip())
 
 
