@@ -19,7 +19,7 @@ from bot.db import Database
 from bot.i18n import pick_language
 from bot.notifier import Notifier
 from bot.outgoing import queue
-from bot.services.checkin_schedule import week_of
+from bot.services.checkin_schedule import deliver_at, week_of
 from bot.services.circles.rules import DORMANT_AFTER, message_link
 from bot.services.settings import SettingsService
 from bot.views import circles as views
@@ -84,14 +84,22 @@ class CircleWeekly:
             if not await ChatRepository(session).claim_setting(chat_id, MARK, stored, week):
                 return 0
             lang = config.language
-            digests = await self._digests(session, chat_id, now, lang, week)
-            notes = await self._dormant(session, chat_id, now, lang, week, admins)
+            # the week turns at midnight: private messages wait for the quiet hours' end
+            when = deliver_at(config.quiet_hours, now, config.timezone)
+            digests = await self._digests(session, chat_id, (now, when), lang, week)
+            notes = await self._dormant(session, chat_id, (now, when), lang, week, admins)
         log.info("circles of chat %s, %s: %d digests, %d notes", chat_id, week, digests, notes)
         return 1
 
     async def _digests(
-        self, session: AsyncSession, chat_id: int, now: datetime, lang: str, week: str
+        self,
+        session: AsyncSession,
+        chat_id: int,
+        moments: tuple[datetime, datetime],
+        lang: str,
+        week: str,
     ) -> int:
+        now, when = moments  # now, and when private messages may go out
         circles = CircleRepository(session)
         lines: dict[int, list[tuple[str, str]]] = {}
         names = {c.id: c.name for c in await circles.of_chat(chat_id)}
@@ -115,18 +123,21 @@ class CircleWeekly:
             user = people.get(user_id)
             text = views.digest(pick_language(user.language_code if user else None, lang), found)
             key = f"circles:digest:{chat_id}:{week}:{user_id}"
-            await queue(session, key, user_id, text, now=now, expires_at=now + KEEP)
+            await queue(
+                session, key, user_id, text, now=now, not_before=when, expires_at=when + KEEP
+            )
         return len(lines)
 
     async def _dormant(
         self,
         session: AsyncSession,
         chat_id: int,
-        now: datetime,
+        moments: tuple[datetime, datetime],
         lang: str,
         week: str,
         admins: frozenset[int],
     ) -> int:
+        now, when = moments
         dormant = await CircleRepository(session).dormant(chat_id, now - DORMANT_AFTER)
         if not dormant:
             return 0
@@ -140,7 +151,14 @@ class CircleWeekly:
             )
             key = f"circles:dormant:{chat_id}:{week}:{admin.id}"
             await queue(
-                session, key, admin.id, text, now=now, buttons=buttons, expires_at=now + KEEP
+                session,
+                key,
+                admin.id,
+                text,
+                now=now,
+                buttons=buttons,
+                not_before=when,
+                expires_at=when + KEEP,
             )
             told += 1
         return told
