@@ -185,13 +185,16 @@ async def call(message: Message, command: CommandObject, hearth: Hearth, lang: s
 
 
 async def hashtags(message: Message, hearth: Hearth, lang: str) -> None:
-    """`#name` in an ordinary message calls the circle (hashtags naming none are words)."""
+    """`#name` in an ordinary message calls the circle (hashtags naming none are words).
+    Only a call over its limit is answered (privately): from someone outside the circle
+    `#name` is an ordinary hashtag, not a call to refuse."""
     made = _call_of(message)
     if made is None:
         return
     text = message.text or message.caption or ""
     for name, result in await hearth.circles.hashtags(made, text):
-        await _answer_call(hearth, message, lang, name, result)
+        if result.outcome is Called.TOO_SOON:
+            await _answer_call(hearth, message, lang, name, result)
 
 
 async def _edit_menu(query: CallbackQuery, hearth: Hearth, lang: str, menu: Menu | None) -> None:

@@ -149,12 +149,19 @@ async def test_a_proposal_opens_at_the_quorum_and_its_supporters_are_members(
     edited = h.fake.chat(GROUP).messages[post["message_id"]]
     assert "2 of 3" in edited["text"]
     assert "chess" not in await command(h, MEMBER, "/circles")  # not open yet
+    before = len(h.fake.sent_messages(GROUP))
+    await say(h, OWNER, "#chess")  # a word while the circle is only proposed
+    assert len(h.fake.sent_messages(GROUP)) == before
     await press(h, BOSS, GROUP, post, "I'm in")
 
     edited = h.fake.chat(GROUP).messages[post["message_id"]]
     assert "open with 3 members" in edited["text"]
     assert "chess (3)" in await command(h, MEMBER, "/circles")
     assert "joined" not in await command(h, NEWCOMER, "/circle join chess")  # not in the chat
+    await later(h, timedelta(minutes=1))
+    before = len(h.fake.sent_messages(GROUP))
+    await say(h, OWNER, "#chess")  # open now: every process forgot the old list of names
+    assert [mentions(m) for m in h.fake.sent_messages(GROUP)[before:]] == [{MEMBER, BOSS}]
 
 
 async def test_after_verification_the_circles_are_offered_privately_as_toggles(
@@ -288,10 +295,21 @@ async def test_newcomers_and_outsiders_cannot_call_and_unknown_hashtags_are_word
     h = circle_chat
     await join_all(h, {OWNER: "mention"})
     before = len(h.fake.sent_messages(GROUP))
-    await say(h, MEMBER, "#yoga please")  # not in the circle
+    await start(h, MEMBER)
+    await say(h, MEMBER, "#yoga please")  # not in the circle: an ordinary hashtag
     await say(h, MEMBER, "#weekend #Python")  # no such circles
     assert len(h.fake.sent_messages(GROUP)) == before
-    assert "yoga (1)" in await command(h, MEMBER, "/call chess hello")  # unknown: the list
+    assert private_texts(h, MEMBER) == [private_texts(h, MEMBER)[0]]  # the /start answer only
+    h.fake.send_message(GROUP, MEMBER, "/call yoga hi")
+    await h.settle()
+    assert "Only members" in private_texts(h, MEMBER)[-1]  # /call is told why, privately
+
+    await join_and_verify(h)  # a newcomer in the circle, still on probation
+    assert "joined" in await command(h, NEWCOMER, "/circle join yoga")
+    before = len(h.fake.sent_messages(GROUP))
+    await say(h, NEWCOMER, "#yoga hi all")
+    assert len(h.fake.sent_messages(GROUP)) == before
+    assert "yoga (2)" in await command(h, MEMBER, "/call chess hello")  # unknown: the list
 
 
 async def test_a_member_who_blocked_the_bot_gets_the_call_in_the_digest(
