@@ -5,14 +5,12 @@ five people."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.services.circles import Call, Called
 from models.circles import CircleMember
 from models.outbox import OutboxMessage
 from tests.dispatcher.conftest import (
@@ -23,7 +21,6 @@ from tests.dispatcher.conftest import (
     NEWCOMER,
     OWNER,
     Harness,
-    restart,
 )
 from tests.dispatcher.test_ledger import join_and_verify
 from tests.dispatcher.test_moderation import say
@@ -357,24 +354,3 @@ async def test_dormant_circles_are_listed_to_admins_who_can_close_them(
     owners = with_button(h, OWNER, "cc:x:")
     await press(h, OWNER, OWNER, owners, "Close")
     assert "yoga" not in await command(h, MEMBER, "/circles")
-
-
-async def test_cooldowns_survive_a_restart_and_two_calls_at_once_post_once(
-    circle_chat: Harness,
-) -> None:
-    h = circle_chat
-    await start(h, OWNER)
-    await join_all(h, {MEMBER: "mention", OWNER: "mention", ADMIN: "mention"})
-    calls = h.app.hearth.circles.calls
-    both = await asyncio.gather(
-        calls.call(Call(GROUP, MEMBER, 1, None), "yoga"),
-        calls.call(Call(GROUP, OWNER, 2, None), "yoga"),
-    )
-    assert sorted(r.outcome for r in both) == [Called.SENT, Called.TOO_SOON]
-
-    await restart(h)
-    before = len(h.fake.sent_messages(GROUP))
-    await later(h, timedelta(minutes=30))
-    await say(h, OWNER, "#yoga")
-    assert len(h.fake.sent_messages(GROUP)) == before  # the hour is a row: still running
-    assert "not posted" in private_texts(h, OWNER)[-1]

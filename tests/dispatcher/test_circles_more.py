@@ -1,18 +1,30 @@
 """Circles in a forum (a topic created for a new circle, `/circle link` inside a topic, calls
-posted in the circle's topic), and circles in /mydata and /forget."""
+posted in the circle's topic), circles in /mydata and /forget, and a call's hour kept across
+a restart and against a call at the same moment."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.services.circles import Call, Called
 from models.circles import Circle, CircleCall, CircleMember
-from tests.dispatcher.conftest import ADMIN, MEMBER, OWNER, Harness
-from tests.dispatcher.test_circles import mentions, start
+from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, OWNER, Harness, restart
+from tests.dispatcher.test_circles import (
+    circle_chat,
+    join_all,
+    later,
+    mentions,
+    private_texts,
+    start,
+)
 from tests.dispatcher.test_forum import FORUM, forum, in_topic, threads
+from tests.dispatcher.test_moderation import say
 
-__all__ = ["forum"]
+__all__ = ["circle_chat", "forum"]  # fixtures
 
 
 async def test_a_new_circle_gets_its_topic_where_the_bot_may_manage_topics(
@@ -86,3 +98,24 @@ async def test_mydata_lists_circles_and_forget_erases_memberships_and_calls(
         proposers = (await session.execute(select(Circle.proposed_by))).scalars().all()
     assert mine == 0 and calls == 0
     assert MEMBER not in proposers
+
+
+async def test_cooldowns_survive_a_restart_and_two_calls_at_once_post_once(
+    circle_chat: Harness,
+) -> None:
+    h = circle_chat
+    await start(h, OWNER)
+    await join_all(h, {MEMBER: "mention", OWNER: "mention", ADMIN: "mention"})
+    calls = h.app.hearth.circles.calls
+    both = await asyncio.gather(
+        calls.call(Call(GROUP, MEMBER, 1, None), "yoga"),
+        calls.call(Call(GROUP, OWNER, 2, None), "yoga"),
+    )
+    assert sorted(r.outcome for r in both) == [Called.SENT, Called.TOO_SOON]
+
+    await restart(h)
+    before = len(h.fake.sent_messages(GROUP))
+    await later(h, timedelta(minutes=30))
+    await say(h, OWNER, "#yoga")
+    assert len(h.fake.sent_messages(GROUP)) == before  # the hour is a row: still running
+    assert "not posted" in private_texts(h, OWNER)[-1]
