@@ -45,7 +45,9 @@ ADMIN = (
 )
 PAID_PRIVATE = ("subscribe", "cancel", "paysupport")
 PAID_ADMIN = ("invite", "grant", "exempt", "unexempt", "subs", "refund")
-ALL_COMMANDS = frozenset(PRIVATE + MEMBER + ADMIN + PAID_PRIVATE + PAID_ADMIN)
+CIRCLES_PRIVATE = ("circles",)  # toggle my circles
+CIRCLES_MEMBER = ("circles", "circle", "call")  # admins' /circle add|del|link share the name
+ALL_COMMANDS = frozenset(PRIVATE + MEMBER + ADMIN + PAID_PRIVATE + PAID_ADMIN + CIRCLES_MEMBER)
 
 
 def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
@@ -55,10 +57,10 @@ def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
 async def register_commands(bot: Bot, default_language: str = "ru") -> None:
     """setMyCommands for private chats, group members and group admins, in ru and en."""
     scopes = (
-        (BotCommandScopeDefault(), PRIVATE + PAID_PRIVATE),
-        (BotCommandScopeAllPrivateChats(), PRIVATE + PAID_PRIVATE),
-        (BotCommandScopeAllGroupChats(), MEMBER),
-        (BotCommandScopeAllChatAdministrators(), ADMIN + PAID_ADMIN),
+        (BotCommandScopeDefault(), PRIVATE + PAID_PRIVATE + CIRCLES_PRIVATE),
+        (BotCommandScopeAllPrivateChats(), PRIVATE + PAID_PRIVATE + CIRCLES_PRIVATE),
+        (BotCommandScopeAllGroupChats(), MEMBER + CIRCLES_MEMBER),
+        (BotCommandScopeAllChatAdministrators(), ADMIN + PAID_ADMIN + CIRCLES_MEMBER),
     )
     for scope, names in scopes:
         await bot.set_my_commands(_commands(default_language, names), scope=scope)

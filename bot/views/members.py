@@ -30,10 +30,12 @@ def start(language: str, standings: list[Standing]) -> list[str]:
 
 def help_text(language: str, *, in_group: bool, admin: bool) -> str:
     if not in_group:
-        return t(language, "help.private") + t(language, "billing.help_private")
-    text = t(language, "help.member")
+        help_private = t(language, "help.private") + t(language, "billing.help_private")
+        return help_private + t(language, "circles.help_private")
+    text = t(language, "help.member") + t(language, "circles.help_member")
     if admin:
         text += t(language, "help.admin") + t(language, "billing.help_admin")
+        text += t(language, "circles.help_admin")
     return text
 
 

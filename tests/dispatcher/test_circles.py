@@ -126,6 +126,8 @@ async def test_admins_add_list_and_delete_circles_and_bad_names_are_refused(
     assert "ёлка (0)" in listing
     unknown = await command(h, MEMBER, "/circle join chess")
     assert "no circle “chess”" in unknown and "yoga (1)" in unknown  # the list follows
+    assert "/circle add name" in await command(h, ADMIN, "/help")
+    assert "/circle add name" not in await command(h, MEMBER, "/help")
     assert "deleted" in await command(h, ADMIN, "/circle del ЁЛКА")
     assert "ёлка" not in await command(h, MEMBER, "/circles")
 
