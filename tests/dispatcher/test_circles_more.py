@@ -15,6 +15,7 @@ from models.circles import Circle, CircleCall, CircleMember
 from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, OWNER, Harness, restart
 from tests.dispatcher.test_circles import (
     circle_chat,
+    command,
     join_all,
     later,
     mentions,
@@ -119,3 +120,16 @@ async def test_cooldowns_survive_a_restart_and_two_calls_at_once_post_once(
     await say(h, OWNER, "#yoga")
     assert len(h.fake.sent_messages(GROUP)) == before  # the hour is a row: still running
     assert "not posted" in private_texts(h, OWNER)[-1]
+
+
+async def test_leaving_the_chat_leaves_its_circles(circle_chat: Harness) -> None:
+    h = circle_chat
+    await join_all(h, {MEMBER: "mention", OWNER: "mention"})
+    h.fake.user_leaves(GROUP, MEMBER)
+    await h.settle()
+    async with h.app.db.transaction() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(CircleMember).where(CircleMember.user_id == MEMBER)
+        )
+    assert left == 0
+    assert "yoga (1)" in await command(h, OWNER, "/circles")
