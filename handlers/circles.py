@@ -219,6 +219,9 @@ async def on_delivery(
 ) -> None:
     book = hearth.circles.book
     menu = await book.set_delivery(callback_data.chat_id, query.from_user.id, callback_data.how)
+    if menu is not None and not menu.mine:  # the choice is kept with each circle joined
+        await hearth.notifier.answer(query.id, views.say(lang, "delivery_first"), alert=True)
+        return
     await _edit_menu(query, hearth, lang, menu)
 
 

@@ -173,6 +173,8 @@ async def test_after_verification_the_circles_are_offered_privately_as_toggles(
     offer = with_button(h, NEWCOMER, "cc:t:")
     assert "has circles" in offer["text"]
 
+    await press(h, NEWCOMER, NEWCOMER, offer, "digest")  # no circle yet: told to join one
+    assert "Join a circle first" in str(h.fake.calls_of("answerCallbackQuery")[-1].params)
     await press(h, NEWCOMER, NEWCOMER, offer, "yoga")
     assert (await members_of(h)).get(NEWCOMER) == "mention"
     menu = h.fake.chat(NEWCOMER).messages[offer["message_id"]]
