@@ -35,6 +35,7 @@ from bot.sendpace import SendBudget, build_budget
 from bot.services.activity import ActivityTracker
 from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
+from bot.services.circles import build_circles
 from bot.services.drift import DriftService
 from bot.services.health import HealthService
 from bot.services.health_digest import HealthDigest
@@ -186,6 +187,7 @@ def build_hearth(
         ideas=IdeaBoard(db, clock, c.notifier, c.chat_settings, c.directory, c.outbox.wake),
         thanks=build_thanking(c, activity, trust.promote_early),
         kb=KnowledgeBase(db, clock, c.invalidations, timer),
+        circles=build_circles(c),
     )
     wire(hearth)  # a change in another process drops the cache it names
     return hearth

@@ -24,6 +24,7 @@ MEMBER = (
     "report",
     "idea",
     "ideas",
+    "thanks",
     "help",
 )
 ADMIN = (
@@ -59,8 +60,10 @@ PAID_ADMIN = ("invite", "grant", "exempt", "unexempt", "subs", "refund")
 # the knowledge base: notes, stories, search (admins also save and clear notes)
 KB_MEMBER = ("get", "notes", "kb", "story", "stories")
 KB_ADMIN = ("save", "clear")
+CIRCLES_PRIVATE = ("circles",)  # toggle my circles
+CIRCLES_MEMBER = ("circles", "circle", "call")  # admins' /circle add|del|link share the name
 ALL_COMMANDS = frozenset(
-    PRIVATE + MEMBER + ADMIN + PAID_PRIVATE + PAID_ADMIN + KB_MEMBER + KB_ADMIN
+    PRIVATE + MEMBER + ADMIN + PAID_PRIVATE + PAID_ADMIN + KB_MEMBER + KB_ADMIN + CIRCLES_MEMBER
 )
 
 
@@ -71,10 +74,13 @@ def _commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
 async def register_commands(bot: Bot, default_language: str = "ru") -> None:
     """setMyCommands for private chats, group members and group admins, in ru and en."""
     scopes = (
-        (BotCommandScopeDefault(), PRIVATE + PAID_PRIVATE),
-        (BotCommandScopeAllPrivateChats(), PRIVATE + PAID_PRIVATE),
-        (BotCommandScopeAllGroupChats(), MEMBER + KB_MEMBER),
-        (BotCommandScopeAllChatAdministrators(), ADMIN + PAID_ADMIN + KB_MEMBER + KB_ADMIN),
+        (BotCommandScopeDefault(), PRIVATE + PAID_PRIVATE + CIRCLES_PRIVATE),
+        (BotCommandScopeAllPrivateChats(), PRIVATE + PAID_PRIVATE + CIRCLES_PRIVATE),
+        (BotCommandScopeAllGroupChats(), MEMBER + KB_MEMBER + CIRCLES_MEMBER),
+        (
+            BotCommandScopeAllChatAdministrators(),
+            ADMIN + PAID_ADMIN + KB_MEMBER + KB_ADMIN + CIRCLES_MEMBER,
+        ),
     )
     for scope, names in scopes:
         await bot.set_my_commands(_commands(default_language, names), scope=scope)

@@ -17,6 +17,7 @@ from bot.services.billing import BillingService
 from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.checkins import CheckinService
+from bot.services.circles import CircleService
 from bot.services.drift import DriftService
 from bot.services.health import HealthService
 from bot.services.health_digest import HealthDigest
@@ -76,6 +77,7 @@ class Hearth:
     ideas: IdeaBoard
     thanks: Thanking
     kb: KnowledgeBase
+    circles: CircleService
 
     async def flush_counters(self) -> int:
         """Store what is counted in memory (last activity, the ledger, newcomers' first

@@ -59,6 +59,7 @@ class Kind(StrEnum):
     STOP_WORDS = "stop_words"
     LOG_CHAT = "log_chat"
     KB_NOTES = "kb_notes"  # the names of a chat's notes (the `#name` check)
+    CIRCLES = "circles"  # the names `#name` calls
 
 
 Drop = Callable[[int], None]
@@ -253,3 +254,5 @@ def wire(hearth: Hearth) -> None:
     invalidations.on_reset(settings.clear, moderation.clear)
     invalidations.on(Kind.KB_NOTES, hearth.kb.notes.forget)
     invalidations.on_reset(hearth.kb.notes.clear_cache)
+    invalidations.on(Kind.CIRCLES, hearth.circles.book.forget)
+    invalidations.on_reset(hearth.circles.book.clear)

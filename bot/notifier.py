@@ -224,6 +224,15 @@ class Notifier(MemberCalls, StarsCalls):
             return None
         return link.invite_link
 
+    async def create_topic(self, chat_id: int, name: str) -> int | None:
+        """A new forum topic's thread id; None where the bot may not manage topics."""
+        try:
+            topic = await self.bot.create_forum_topic(chat_id, name)
+        except TelegramAPIError as error:
+            await self._failed("createForumTopic", chat_id, error)
+            return None
+        return topic.message_thread_id
+
     async def send_document(
         self, chat_id: int, filename: str, data: bytes, caption: str | None = None
     ) -> int | None:

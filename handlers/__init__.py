@@ -9,6 +9,7 @@ from handlers import (
     billing,
     buddies,
     checkins,
+    circles,
     drift,
     errors,
     ideas,
@@ -41,6 +42,7 @@ def build_router() -> Router:
         membership.build_router(),
         verification.build_router(),
         commands,
+        circles.build_router(),  # `#name` in a group message calls a circle
         checkins.build_router(),
         billing.build_router(),
         drift.build_router(),

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from aiogram import Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.types import Message
 
 from bot.context import Hearth
@@ -39,6 +44,21 @@ async def successful_payment(message: Message) -> bool:
 
 async def refunded_payment(message: Message) -> bool:
     return message.refunded_payment is not None
+
+
+def passing(
+    handler: Callable[..., Awaitable[None]],
+) -> Callable[..., Awaitable[None]]:
+    """For handlers of ordinary group messages that each take their part of one message
+    (a circle's `#name`, a note's `#name`, a thanks reply, a newcomer's question): after this
+    one, aiogram goes on to the next matching handler instead of stopping at the first."""
+
+    @functools.wraps(handler)
+    async def handle_and_pass(*args: Any, **kwargs: Any) -> None:
+        await handler(*args, **kwargs)
+        raise SkipHandler
+
+    return handle_and_pass
 
 
 def commands_only(router: Router) -> Router:

@@ -20,7 +20,7 @@ from bot.services.kb import Entry, Media, NoteContent
 from bot.services.kb.text import hashtags, question_words, split_name
 from bot.views import kb as views
 from bot.views.callbacks import KbHelped, KbOpen
-from handlers.common import commands_only, reply
+from handlers.common import commands_only, passing, reply
 from handlers.filters import GROUP_TYPES, GroupAdmin, InGroup, sender_is_admin
 from models.members import TrustLevel
 
@@ -34,8 +34,8 @@ def build_router() -> Router:
     commands.message.register(get, Command("get"), InGroup())
     commands.message.register(notes, Command("notes"), InGroup())
     commands.message.register(kb, Command("kb"), InGroup())
-    router.message.register(hashtag, has_hashtag)
-    router.message.register(question, newcomer_question)
+    router.message.register(passing(hashtag), has_hashtag)
+    router.message.register(passing(question), newcomer_question)
     router.callback_query.register(on_open, KbOpen.filter())
     router.callback_query.register(on_helped, KbHelped.filter())
     return router

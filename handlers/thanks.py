@@ -15,7 +15,7 @@ from aiogram.types import Message, MessageEntity, MessageReactionUpdated, Reacti
 from bot.context import Hearth
 from bot.services.thanks import Source
 from bot.views import thanks as views
-from handlers.common import admin_chats, commands_only, reply
+from handlers.common import admin_chats, commands_only, passing, reply
 from handlers.filters import GROUP_TYPES, private_chat, sender_is_admin
 
 THANKS_EMOJI = frozenset({"👍", "❤", "❤️", "🙏"})
@@ -27,7 +27,7 @@ def build_router() -> Router:
     router.include_router(commands)
     commands.message.register(thanks_in_private, Command("thanks"), private_chat)
     commands.message.register(thanks_in_group, Command("thanks"), in_group)
-    router.message.register(thanked_by_reply, thanks_reply)
+    router.message.register(passing(thanked_by_reply), thanks_reply)
     return router
 
 

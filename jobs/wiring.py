@@ -3,7 +3,7 @@ each kind of deadline row, and which recurring jobs run (bot/app.py builds the r
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -78,6 +78,8 @@ def build_scheduler(
     ) + thanks_jobs(hearth.thanks)
     # the ideas board: vote buttons brought up to date in batches (one process does it)
     jobs.append(Job("idea_buttons", hearth.ideas.flush, EDIT_PASS, shared=True))
+    # circles: the weekly digest of calls and the dormancy note, each week claimed once
+    jobs.append(Job("circles_weekly", hearth.circles.weekly.tick, timedelta(hours=1), shared=True))
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)
     register_jobs(scheduler, jobs, SystemClock(), leadership)
@@ -96,10 +98,12 @@ def subscriptions(hearth: Hearth, pacer: WelcomePacer) -> list[Subscription[Any]
         on(MemberVerified, lambda e: ledger.count(e.chat_id, e.user_id, LedgerKind.VERIFIED)),
         on(MemberVerified, lambda e: buddies.assign(e.chat_id, e.user_id)),
         on(MemberVerified, lambda e: checkins.offer(e.chat_id, e.user_id)),
+        on(MemberVerified, lambda e: hearth.circles.offer(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: ledger.left(e.chat_id, e.user_id, removed=e.removed)),
         on(MemberLeft, lambda e: buddies.member_left(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: billing.member_left(e.chat_id, e.user_id)),
         on(MemberLeft, lambda e: retention.member_left(e.chat_id, e.user_id)),  # purged later
+        on(MemberLeft, lambda e: hearth.circles.member_left(e.chat_id, e.user_id)),
         on(MembersGraduated, lambda e: buddies.graduated(e.chat_id, list(e.user_ids))),
         on(
             MembersGraduated,

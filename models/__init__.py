@@ -11,6 +11,7 @@ from models.checkins import (
     CheckinQuestions,
     CheckinRound,
 )
+from models.circles import Circle, CircleCall, CircleMember
 from models.deadlines import Deadline
 from models.ideas import Idea, IdeaVote
 from models.kb import KbConsent, KbEntry, KbSuggestion
@@ -33,6 +34,9 @@ __all__ = [
     "CheckinPerson",
     "CheckinQuestions",
     "CheckinRound",
+    "Circle",
+    "CircleCall",
+    "CircleMember",
     "Deadline",
     "Idea",
     "IdeaVote",

@@ -211,8 +211,9 @@ _COMMUNITY: tuple[SettingSpec, ...] = (
     SettingSpec("promote_on_thanks", "3", _optional(_integer(1, 50))),
     SettingSpec("thanks_board", "off", _switch),
     SettingSpec("ideas_newcomers", "on", _switch),
+    SettingSpec("circle_quorum", "5", _integer(2, 100)),  # supporters a proposed circle needs
 )
-"""Community life: the weekly health note to admins, thanks, the ideas board."""
+"""Community life: the weekly health note to admins, thanks, the ideas board, circles."""
 
 _BILLING: tuple[SettingSpec, ...] = (
     SettingSpec("price", "0", _integer(0, 10000)),

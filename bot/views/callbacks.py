@@ -183,3 +183,32 @@ class KbWin(CallbackData, prefix="kb"):
     op: Literal["w"] = "w"
     round: int
     choice: Literal["n", "a", "x"]
+
+
+class CircleToggle(CallbackData, prefix="cc"):
+    """Join or leave this circle (the private list of a chat's circles)."""
+
+    op: Literal["t"] = "t"
+    circle_id: int
+
+
+class CircleDelivery(CallbackData, prefix="cc"):
+    """How calls of my circles in this chat reach me: mention, private, digest or off."""
+
+    op: Literal["d"] = "d"
+    chat_id: int
+    how: str
+
+
+class CircleSupport(CallbackData, prefix="cc"):
+    """ "I'm in" under a proposed circle."""
+
+    op: Literal["s"] = "s"
+    circle_id: int
+
+
+class CircleClose(CallbackData, prefix="cc"):
+    """An admin closes a dormant circle (checked on press)."""
+
+    op: Literal["x"] = "x"
+    circle_id: int

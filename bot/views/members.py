@@ -30,11 +30,13 @@ def start(language: str, standings: list[Standing]) -> list[str]:
 
 def help_text(language: str, *, in_group: bool, admin: bool) -> str:
     if not in_group:
-        return t(language, "help.private") + t(language, "billing.help_private")
-    text = t(language, "help.member") + t(language, "ideas.help_member")
+        help_private = t(language, "help.private") + t(language, "billing.help_private")
+        return help_private + t(language, "circles.help_private")
+    areas = ("ideas", "thanks", "kb", "circles")
+    text = t(language, "help.member") + "".join(t(language, f"{a}.help_member") for a in areas)
     if admin:
         text += t(language, "help.admin") + t(language, "billing.help_admin")
-        text += t(language, "ideas.help_admin")
+        text += "".join(t(language, f"{a}.help_admin") for a in areas)
     return text
 
 

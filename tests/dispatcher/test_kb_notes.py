@@ -90,3 +90,18 @@ async def test_only_admins_save_and_clear(harness: Harness) -> None:
     await say(h, MEMBER, "what about #mine")
     assert len(h.replies(GROUP)) == before  # the cached names were dropped with the note
     assert "usage" in (await command(h, ADMIN, "/save")).lower()
+
+
+async def test_one_message_is_a_thanks_and_asks_for_a_note(harness: Harness) -> None:
+    """Each passive feature takes its part of an ordinary message: a thanks reply that names a
+    note is acknowledged with a reaction and answered with the note."""
+    h = harness
+    h.fake.send_message(GROUP, ADMIN, "/save faq Read the rules first")
+    await h.settle()
+    pause(h)
+    helped = await say(h, ADMIN, "Happy to help, see the pinned post")
+    pause(h)
+    thanked = await say(h, MEMBER, "Thanks! and #faq for the others", reply_to_message_id=helped)
+    assert h.fake.api.bot_reactions.get((GROUP, helped))  # the thanks: a reaction on it
+    assert last(h)["text"] == "Read the rules first"
+    assert last(h)["reply_to_message"]["message_id"] == thanked

@@ -65,8 +65,13 @@ async def process(db_url: str, bot_id: str) -> AsyncIterator[Process]:
         db, FakeClock(), notifier, settings, guard, MemoryPace(), timer=timer, changes=invalidations
     )
     kb = KnowledgeBase(db, FakeClock(), invalidations, timer)
+    circles = SimpleNamespace(book=SimpleNamespace(forget=lambda _: None, clear=lambda: None))
     hearth = SimpleNamespace(
-        invalidations=invalidations, chat_settings=settings, moderation=moderation, kb=kb
+        invalidations=invalidations,
+        chat_settings=settings,
+        moderation=moderation,
+        kb=kb,
+        circles=circles,
     )
     wire(cast(Hearth, hearth))  # the production table of caches
     await invalidations.start()

@@ -26,6 +26,7 @@ NOT_A_PERSON = frozenset(
         "focus_round_id",
         "charge_id",  # Telegram's payment charge
         "idea_id",  # an idea on the ideas board
+        "circle_id",  # a circle (a row of `circles`)
     }
 )
 """Id-like columns that hold a group, a message, a round or a charge, never a person

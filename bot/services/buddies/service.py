@@ -17,6 +17,7 @@ from bot.services.activity import ActivityTracker
 from bot.services.buddies.messages import BuddyMessages
 from bot.services.buddies.outcomes import Change, Followup, Volunteer, VolunteerResult
 from bot.services.buddies.readouts import BuddyView, Overview, read_overview, read_view
+from bot.services.circles.interests import with_circles
 from bot.services.ledger import Ledger, LedgerKind
 from bot.services.matching import Candidate, choose_buddy, normalise_interests, parse_stored
 from bot.services.people import Person
@@ -139,6 +140,9 @@ class BuddyService:
             user = await session.get(User, newcomer_id)
             wanted = parse_stored(user.interests if user else None)
             candidates = await self._candidates(buddies, chat_id, now)
+            wanted, candidates = await with_circles(  # circles count as interests
+                session, chat_id, (newcomer_id, wanted), candidates
+            )
             chosen = choose_buddy(candidates, wanted, config.buddy_max_load, past | {newcomer_id})
             if chosen is None:
                 if not waiting_ok:

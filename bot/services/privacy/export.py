@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.circles.privacy import export_circles
 from bot.services.ideas.privacy import SECTIONS as IDEA_SECTIONS
 from bot.services.ideas.privacy import export_ideas
 from bot.services.kb import privacy as knowledge
@@ -271,4 +272,5 @@ async def collect(session: AsyncSession, user: User, now: datetime) -> Document:
         **await export_ideas(session, user.id, title),
         "thanks": await _thanks(session, user.id, title),
         **await knowledge.export(session, user.id, title),
+        **await export_circles(session, user.id, title),
     }

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, not_, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.buddies.service import FOLLOWUP
+from bot.services.circles.privacy import forget_circles
 from bot.services.ideas.privacy import erase_ideas
 from bot.services.kb import privacy as knowledge
 from bot.services.retention import PURGE_LEFT
@@ -204,6 +205,7 @@ async def erase(session: AsyncSession, user_id: int, now: datetime) -> Erased:
     gone += await _outbox(session, user_id)
     gone += await erase_ideas(session, user_id)  # votes deleted, ideas anonymised
     gone += await knowledge.forget(session, user_id)  # named stories go, anonymous ones stay
+    gone += await forget_circles(session, user_id)
     kept = Kept(
         warnings=kept.warnings,
         restrictions=kept.restrictions,

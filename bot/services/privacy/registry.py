@@ -307,6 +307,33 @@ REGISTRY: tuple[DataKind, ...] = (
         Retention(Since.NEVER),
     ),
     *KNOWLEDGE,
+    DataKind(
+        "circle_members",
+        "circles",
+        "circle_members",
+        ("circle_id", "delivery", "joined_at"),
+        ("user_id",),
+        Forget.DELETE,
+        LEFT_30,
+    ),
+    DataKind(
+        "circle_calls",
+        "circles",
+        "circle_calls",
+        ("circle_id", "message_id", "called_at"),
+        ("caller_id",),
+        Forget.DELETE,
+        Retention(Since.CREATED, fixed=timedelta(days=8)),  # the weekly pass deletes them
+    ),
+    DataKind(
+        "circle_proposals",
+        "circles",
+        "circles",
+        ("proposed_by", "name"),
+        ("proposed_by",),
+        Forget.ANONYMISE,
+        Retention(Since.NEVER),
+    ),
 )
 """Every kind of personal data, in the order /privacy shows them."""
 
