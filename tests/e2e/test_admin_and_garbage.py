@@ -49,6 +49,7 @@ async def test_start_up_registers_command_menus_and_survives_garbage_and_telegra
 ) -> None:
     """One start for both (each start of the process costs seconds)."""
     await seed_chat(bot_process.db_url, GROUP, "Hearth Test", language="en")
+    bot_process.exec_python = True  # `python -m bot` itself, as `make run` starts it
     await bot_process.start()
     date = 1_700_000_000
     chat = {"id": GROUP, "type": "supergroup", "title": "Hearth Test"}
