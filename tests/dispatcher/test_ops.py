@@ -4,6 +4,8 @@ API client (the fake Telegram counts the same calls from its side)."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -166,6 +168,7 @@ async def test_healthz_is_ready_only_with_a_database_and_a_known_identity(
 
     tmp_path.joinpath("not-a-file").mkdir()  # SQLite cannot open a directory
     broken = Database(f"sqlite+aiosqlite:///{tmp_path / 'not-a-file'}")
+    threads_before = set(threading.enumerate())
     try:
         async with operator_client(Probe(broken, h.clock, h.app.metrics, lambda: "bot")) as c:
             response = await c.get("/healthz")
@@ -178,3 +181,7 @@ async def test_healthz_is_ready_only_with_a_database_and_a_known_identity(
             assert "hearth_updates_total" in await metrics.text()
     finally:
         await broken.close()
+        # aiosqlite stops the thread of a connection that failed to open by a message it
+        # answers on this test's event loop: wait for it, or it answers a closed loop later
+        for thread in set(threading.enumerate()) - threads_before:
+            await asyncio.to_thread(thread.join, 5)
