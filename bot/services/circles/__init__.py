@@ -4,19 +4,13 @@ weekly.py). `CircleService` holds the four parts; `build_circles` is their wirin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
-from bot.clock import Clock, Timer
-from bot.db import Database
-from bot.invalidation import Invalidations
-from bot.notifier import Notifier
-from bot.outbox import Outbox
 from bot.services.circles.book import Added, CircleBook, CircleInfo, Menu
 from bot.services.circles.calls import Call, Called, CallResult, CircleCalls
 from bot.services.circles.proposals import Proposals, Proposed, Supported
 from bot.services.circles.rules import hashtag_keys
 from bot.services.circles.weekly import CircleWeekly
-from bot.services.settings import SettingsService
+from bot.services.core import ServiceCore
 
 __all__ = [
     "Added",
@@ -55,26 +49,7 @@ class CircleService:
         await self.book.member_left(chat_id, user_id)
 
 
-class Core(Protocol):
-    """What circles are built with (the composition root's core services)."""
-
-    @property
-    def db(self) -> Database: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def timer(self) -> Timer: ...
-    @property
-    def notifier(self) -> Notifier: ...
-    @property
-    def chat_settings(self) -> SettingsService: ...
-    @property
-    def outbox(self) -> Outbox: ...
-    @property
-    def invalidations(self) -> Invalidations: ...
-
-
-def build_circles(c: Core) -> CircleService:
+def build_circles(c: ServiceCore) -> CircleService:
     """The four parts, wired; the outbox is woken after private messages are queued."""
     wake = c.outbox.wake
     book = CircleBook(

@@ -6,14 +6,9 @@ and the admins' weekly farming note (notes.py); recent message authors for react
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
-from bot.clock import Clock
-from bot.db import Database
-from bot.notifier import Notifier
-from bot.outbox import Outbox
 from bot.services.activity import ActivityTracker
-from bot.services.settings import SettingsService
+from bot.services.core import ServiceCore
 from bot.services.thanks.authors import RecentAuthors
 from bot.services.thanks.giving import Given, Named, Promote, Source, ThanksService
 from bot.services.thanks.notes import FarmingNotes, ReceiverNotes
@@ -41,22 +36,7 @@ class Thanking:
     farming: FarmingNotes
 
 
-class Core(Protocol):
-    """What the composition root's core offers (bot/assembly.py's `Core`)."""
-
-    @property
-    def db(self) -> Database: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def notifier(self) -> Notifier: ...
-    @property
-    def chat_settings(self) -> SettingsService: ...
-    @property
-    def outbox(self) -> Outbox: ...
-
-
-def build_thanking(core: Core, activity: ActivityTracker, promote: Promote) -> Thanking:
+def build_thanking(core: ServiceCore, activity: ActivityTracker, promote: Promote) -> Thanking:
     """The service and its notes, for the composition root."""
     db, clock, notifier, settings = core.db, core.clock, core.notifier, core.chat_settings
     return Thanking(

@@ -1,0 +1,32 @@
+"""What a feature's services are built with: the core the composition root assembles
+(`bot/assembly.py`'s `Core`), seen by features as a protocol so they need not import it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.clock import Clock, Timer
+from bot.db import Database
+from bot.invalidation import Invalidations
+from bot.notifier import Notifier
+from bot.outbox import Outbox
+from bot.services.settings import SettingsService
+
+
+class ServiceCore(Protocol):
+    """Storage, time, chat settings and the send side (direct and queued)."""
+
+    @property
+    def db(self) -> Database: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def timer(self) -> Timer: ...
+    @property
+    def notifier(self) -> Notifier: ...
+    @property
+    def chat_settings(self) -> SettingsService: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def invalidations(self) -> Invalidations: ...
