@@ -21,7 +21,7 @@ from bot.events import (
     EventBus,
 )
 from bot.invalidation import Invalidations, build_invalidations, wire
-from bot.leader import Leadership, RedisLeader
+from bot.leader import Leadership, build_leadership
 from bot.locks import Locks
 from bot.metrics import Metrics
 from bot.middlewares.gate import GroupGate
@@ -359,7 +359,7 @@ def build_application(
     hearth.events.subscribe(subscriptions(hearth, pacer))
     sweeper = build_sweeper(hearth)
     # several processes share Redis: one of them leads the whole-table jobs
-    leadership = RedisLeader(settings.redis_url, bot_id) if settings.redis_url else None
+    leadership = build_leadership(settings.redis_url, bot_id, settings.leader_lease_time)
     dispatcher = build_dispatcher(hearth)
     dispatcher.update.outer_middleware(metrics.update_middleware())
     return Application(
