@@ -34,6 +34,7 @@ class WebhookSender:
         self.delivered = 0
         self.failed = 0
         self._in_flight: set[int] = set()
+        self._routes: dict[int, str] = {}  # update_id -> the one target it must go to
         self._turn = itertools.count()
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
@@ -78,7 +79,13 @@ class WebhookSender:
             await asyncio.wait([waiter], timeout=RETRY_PAUSE)
             waiter.cancel()
 
-    def _target(self, hook: JSON) -> str:
+    def route(self, update: JSON, target: str) -> None:
+        """Send this update to `target` only (a test addressing one process)."""
+        self._routes[int(update["update_id"])] = target
+
+    def _target(self, update: JSON, hook: JSON) -> str:
+        if update["update_id"] in self._routes:
+            return self._routes[update["update_id"]]
         if self.targets:
             return self.targets[next(self._turn) % len(self.targets)]
         return str(hook["url"])
@@ -90,7 +97,7 @@ class WebhookSender:
             headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
         ok = False
         try:
-            async with self._http.post(self._target(hook), json=update, headers=headers) as reply:
+            async with self._http.post(self._target(update, hook), json=update, headers=headers) as reply:
                 await reply.read()
                 ok = 200 <= reply.status < 300
         except (aiohttp.ClientError, OSError, TimeoutError):
