@@ -7,6 +7,7 @@ Runs only when TEST_DATABASE_URL (PostgreSQL) and Redis answer; skips cleanly ot
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +19,6 @@ from redis.asyncio import Redis
 from tests.conftest import POSTGRES_URL, reset_postgres
 from tests.e2e.conftest import ADMIN, GROUP, MEMBER, BotProcess, seed_chat
 from tests.e2e.test_checkins import outbox_pending, prompts, seed_members
-from tests.e2e.test_verification import welcomes
 from tests.e2e.test_webhook import free_port, listening
 from tests.fakegram.objects import JSON
 from tests.fakegram.server import FakeTelegram
@@ -72,6 +72,7 @@ async def three(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[list[BotPro
                 WEBHOOK_LISTEN=f"127.0.0.1:{port}",
                 LEADER_LEASE="3",  # takeover within seconds, not 45 s
                 LOG_LEVEL="INFO",
+                WELCOME_INTERVAL="6",  # the production pace: a wave is welcomed in few posts
                 TEST_CLOCK_FILE=str(tmp_path / "p0" / "clock-offset"),
             )
         )
@@ -100,9 +101,9 @@ async def _seed(fake: FakeTelegram, db_url: str) -> list[int]:
     await seed_chat(db_url, SET_GROUP, "Settings")  # Russian, the default, until /set
     for chat_id, title in ((WAVE_GROUP, "Wave"), (SET_GROUP, "Settings")):
         fake.add_chat(chat_id, title)
-        fake.set_member(chat_id, OWNER_OF_ALL, "creator")
+        fake.set_member(chat_id, ADMIN, "creator")
         fake.set_member(chat_id, MEMBER, "member")
-        fake.add_bot_to_chat(chat_id, OWNER_OF_ALL, admin=True)
+        fake.add_bot_to_chat(chat_id, ADMIN, admin=True)
     fake.add_user(GUEST, "Dieter", language_code="de")
     fake.set_member(SET_GROUP, GUEST, "member")
     for user_id in WAVE:
@@ -110,9 +111,6 @@ async def _seed(fake: FakeTelegram, db_url: str) -> list[int]:
     for user_id in SPIKE:
         fake.add_user(user_id, f"S{user_id}", language_code="en")
     return await seed_members(db_url, fake, ROUND)
-
-
-OWNER_OF_ALL = ADMIN
 
 
 async def _start_all(fake: FakeTelegram, procs: list[BotProcess]) -> None:
@@ -132,51 +130,49 @@ async def _set_is_seen_by_the_others_within_a_second(
 
     before = len(fake.sent_messages(SET_GROUP))
     fake.webhooks.route(fake.send_message(SET_GROUP, ADMIN, "/set language en"), _url(procs[0]))
-    await fake.wait_for(lambda: len(fake.sent_messages(SET_GROUP)) > before, timeout=20)
-    changed = time.monotonic()
+
+    def stored() -> bool:
+        return any("language = en" in m["text"] for m in _replies(fake, SET_GROUP, before))
+
+    await fake.wait_for(stored, timeout=20)
+    changed = time.monotonic()  # process 0 has stored it and said so
+    before = len(fake.sent_messages(SET_GROUP))
     for proc in procs[1:]:
-        before = len(fake.sent_messages(SET_GROUP))
         fake.webhooks.route(fake.send_message(SET_GROUP, GUEST, "/rules"), _url(proc))
-        await fake.wait_for(lambda: len(fake.sent_messages(SET_GROUP)) > before, timeout=20)  # noqa: B023
-        answer = fake.sent_messages(SET_GROUP)[-1]["text"]
-        assert answer != russian and "rules" in answer.lower(), answer
-    assert time.monotonic() - changed < 1.0 + 1.0  # seen within 1 s (+ the two round trips)
+    await fake.wait_for(lambda: len(fake.sent_messages(SET_GROUP)) >= before + 2, timeout=20)
+    within = time.monotonic() - changed
+    answers = [m["text"] for m in fake.sent_messages(SET_GROUP)[before:]]
+    assert all(a != russian and "rules" in a.lower() for a in answers), answers
+    assert within < 1.0, f"the others answered in the new language after {within:.2f} s"
 
 
 async def _join_wave(fake: FakeTelegram) -> None:
-    limited = fake.rate_limited
     for batch in range(0, len(WAVE), 20):  # the wave arrives over a few seconds
         for user_id in WAVE[batch : batch + 20]:
             fake.user_joins(WAVE_GROUP, user_id)
         await asyncio.sleep(0.1)
 
     def named() -> set[int]:
-        return {u for u in WAVE for m in welcomes(fake_wave(fake)) if f"Wave{u}" in m["text"]}
+        return {u for u in WAVE for m in wave_welcomes(fake) if f"Wave{u}" in m["text"]}
 
     await fake.wait_for(lambda: named() == set(WAVE), timeout=60)
     assert all(fake.member(WAVE_GROUP, u)["can_send_messages"] is False for u in WAVE)
-    posts = welcomes(fake_wave(fake))
+    posts = wave_welcomes(fake)
     for user_id in WAVE:  # everyone confirms, on the last welcome, whichever it names
         fake.press_button(user_id, WAVE_GROUP, posts[-1]["message_id"], "hearth:verify")
     await fake.wait_for(
         lambda: all(fake.member_status(WAVE_GROUP, u) == "member" for u in WAVE), timeout=60
     )
-    sends = sorted(c.at for c in fake.calls_of("sendMessage") if c.params["chat_id"] == WAVE_GROUP)
+    calls = [c for c in fake.calls_of("sendMessage") if c.params["chat_id"] == WAVE_GROUP]
+    sends = sorted(c.at for c in calls if c.ok)
     assert all(later - earlier >= 60 for earlier, later in zip(sends, sends[20:], strict=False))
-    assert fake.rate_limited == limited
+    assert not [c for c in calls if c.response.get("error_code") == 429]
 
 
-def fake_wave(fake: FakeTelegram) -> FakeTelegram:
-    """`welcomes()` reads GROUP; the wave's welcomes are in WAVE_GROUP."""
-    return _GroupView(fake)  # type: ignore[return-value]
-
-
-class _GroupView:
-    def __init__(self, fake: FakeTelegram) -> None:
-        self._fake = fake
-
-    def sent_messages(self, _chat_id: int) -> list[JSON]:
-        return self._fake.sent_messages(WAVE_GROUP)
+def wave_welcomes(fake: FakeTelegram) -> list[JSON]:
+    return [
+        m for m in fake.sent_messages(WAVE_GROUP) if "hearth:verify" in str(m.get("reply_markup"))
+    ]
 
 
 async def _leader(procs: list[BotProcess]) -> BotProcess:
@@ -204,6 +200,8 @@ async def _round_with_a_kill(
     fake.send_message(GROUP, ADMIN, "/checkin_now")
     await fake.wait_for(lambda: sum(prompts(fake, members).values()) >= ROUND // 3, timeout=60)
     victim = await _leader(procs)
+    at_kill = sum(prompts(fake, members).values())
+    assert at_kill < ROUND * 0.8, "the round should be cut in the middle"
     await victim.stop(signal.SIGKILL)  # mid-round: its claimed rows and its lease are stranded
     procs[0].move_clock(61)  # the outbox lease (60 s, on the service clock) runs out
     survivors = [p for p in procs if p is not victim]
@@ -213,9 +211,13 @@ async def _round_with_a_kill(
     counts = prompts(fake, members)
     assert set(counts) == set(members)  # nothing lost
     repeated = sum(n - 1 for n in counts.values())
+    print(  # the figures, for the README (pytest -s)
+        f"round of {ROUND}: {elapsed:.1f} s (N/30 = {ROUND / 30:.1f} s), {repeated} repeated, "
+        f"{fake.rate_limited - limited} 429s; killed {victim.workdir.name} at {at_kill} sent"
+    )
     assert repeated <= 30, f"{repeated} invites sent twice"  # only the few in flight
     assert elapsed <= 1.2 * ROUND / 30 + 5, f"{elapsed:.1f} s for {ROUND} invites"
-    assert fake.rate_limited - limited <= ROUND * 0.01, "a 429 storm"
+    assert fake.rate_limited - limited < ROUND * 0.03, "a 429 storm"
     await fake.wait_for(lambda: _no_pending(procs[0].db_url), timeout=30)
 
 
@@ -233,26 +235,30 @@ async def _reply_spike(fake: FakeTelegram) -> None:
     def answered() -> set[int]:
         return {chat for chat, _ in fake.bot_sent if chat in set(SPIKE)}
 
+    started = time.monotonic()
     await fake.wait_for(lambda: answered() == set(SPIKE), timeout=60, interval=0.2)
+    print(
+        f"spike of {len(SPIKE)}: {time.monotonic() - started:.1f} s, "
+        f"{fake.rate_limited - limited} 429s"
+    )
     assert fake.rate_limited - limited < 0.05 * len(SPIKE)
 
 
-async def test_three_processes_share_the_work(
-    fake: FakeTelegram, three: list[BotProcess]
-) -> None:
+async def test_three_processes_share_the_work(fake: FakeTelegram, three: list[BotProcess]) -> None:
     members = await _seed(fake, POSTGRES_URL or "")
     await _start_all(fake, three)
     assert len(fake.calls_of("setWebhook")) == 1  # one process registers, not three
-    assert len(fake.calls_of("setMyCommands")) <= len(fake.calls_of("setMyCommands"))
+    menus = [
+        (json.dumps(c.params.get("scope")), c.params.get("language_code"))
+        for c in fake.calls_of("setMyCommands")
+    ]
+    assert menus and len(set(menus)) == len(menus)  # and each command menu once
 
     await _set_is_seen_by_the_others_within_a_second(fake, three)
     await _join_wave(fake)
     await _reply_spike(fake)
     await _round_with_a_kill(fake, three, members)
-
     for proc in three:
         if not proc.exited():
-            assert await proc.stop() == 0
-    assert fake.webhooks.delivered > 0
-    served = [p for p in three if "Running job" in p.log() or p.log()]
-    assert len(served) == 3
+            assert await proc.stop() == 0  # the survivors stop cleanly
+    assert all(fake.webhooks.delivered_to.get(_url(p), 0) > 100 for p in three)  # all served

@@ -32,6 +32,7 @@ class WebhookSender:
         self._fake = fake
         self.targets: list[str] = []  # the "proxy": round robin among these, if set
         self.delivered = 0
+        self.delivered_to: dict[str, int] = {}  # target -> updates it confirmed
         self.failed = 0
         self._in_flight: set[int] = set()
         self._routes: dict[int, str] = {}  # update_id -> the one target it must go to
@@ -96,14 +97,16 @@ class WebhookSender:
         if hook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
         ok = False
+        target = self._target(update, hook)
         try:
-            async with self._http.post(self._target(update, hook), json=update, headers=headers) as reply:
+            async with self._http.post(target, json=update, headers=headers) as reply:
                 await reply.read()
                 ok = 200 <= reply.status < 300
         except (aiohttp.ClientError, OSError, TimeoutError):
             ok = False
         if ok:
             self.delivered += 1
+            self.delivered_to[target] = self.delivered_to.get(target, 0) + 1
             self._fake.updates = [u for u in self._fake.updates if u is not update]
         else:
             self.failed += 1
