@@ -97,7 +97,7 @@ async def _claims_setup(settings: Settings, worker: int | None) -> bool:
 
 
 def _as_worker(worker: int | None) -> str:
-    return "" if worker is None else f" as webhook worker {worker}"
+    return "" if worker is None else f", webhook worker {worker}"
 
 
 async def _serve_webhook(app: Application, *, setup: bool, shared_port: bool) -> None:
@@ -120,7 +120,8 @@ async def _serve_webhook(app: Application, *, setup: bool, shared_port: bool) ->
     )
     await site.start()
     assert settings.webhook_url is not None
-    if setup:
+    # another process registered it; unless the webhook was deleted since (a polling run)
+    if setup or (await app.bot.get_webhook_info()).url != settings.webhook_url:
         await app.bot.set_webhook(
             settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
         )

@@ -142,4 +142,6 @@ class Supervisor:
 async def supervise(count: int) -> int:
     """`python -m bot` as the parent of `count` webhook workers."""
     log.info("starting %d webhook workers sharing the port", count)
-    return await Supervisor([sys.executable, "-m", "bot", "run"], count).run()
+    status = await Supervisor([sys.executable, "-m", "bot", "run"], count).run()
+    log.info("every worker stopped")
+    return status
