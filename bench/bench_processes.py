@@ -1,8 +1,8 @@
 """Per-message throughput of 1 and of 2 bot processes on the same machine.
 
 Real `python -m bot` processes in webhook mode on PostgreSQL and Redis (TEST_DATABASE_URL, and
-REDIS_URL or redis://127.0.0.1:6379/15), the fake Bot API delivering a burst of ordinary group
-messages round robin among them, up to 40 requests at a time as Telegram does. A webhook is
+TEST_REDIS_URL or redis://127.0.0.1:6379/15; both are emptied first), the fake Bot API
+delivering a burst of ordinary group messages round robin among them, up to 40 requests at a time as Telegram does. A webhook is
 answered only after its update is handled, so messages per second = confirmed deliveries over
 the time from the first to the last. Members write within the flood limit: nothing is deleted,
 every message takes the whole per-message path (gate, flood counters in Redis, the ledger).
@@ -28,7 +28,8 @@ GROUP = -1001234567890
 OWNER = 1
 MEMBERS = 500
 PER_MEMBER = 4  # under the flood limit (5 in 10 s): nothing is deleted
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+# a test database, emptied before each run (never REDIS_URL, which may be a live bot's)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 async def _redis_ready() -> bool:

@@ -1,13 +1,15 @@
 """Three bot processes on one PostgreSQL and one Redis, the fake Telegram delivering webhooks
 round robin among them (standing in for the reverse proxy): the proof of issue 16.
 
-Runs only when TEST_DATABASE_URL (PostgreSQL) and Redis answer; skips cleanly otherwise.
+Runs only when TEST_DATABASE_URL (PostgreSQL) and Redis (TEST_REDIS_URL, by default
+redis://127.0.0.1:6379/15) answer; skips cleanly otherwise. Both databases are emptied first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -23,7 +25,7 @@ from tests.e2e.test_webhook import free_port, listening
 from tests.fakegram.objects import JSON
 from tests.fakegram.server import FakeTelegram
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")  # emptied first
 SECRET = "s3cret-value"
 WAVE_GROUP = -1001000000002  # the join wave: its 20 group messages a minute are its own
 SET_GROUP = -1001000000003  # /set and the answers that show it
