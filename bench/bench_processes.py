@@ -3,10 +3,10 @@
 Real `python -m bot` processes in webhook mode on PostgreSQL and Redis (TEST_DATABASE_URL, and
 TEST_REDIS_URL or redis://127.0.0.1:6379/15; both are emptied first), the fake Bot API
 delivering a burst of ordinary group messages round robin among them, up to 40 requests at a
-time as Telegram does. A webhook is answered only after its update is handled, so messages per second = confirmed deliveries over
-the time from the first to the last. Members write within the flood limit: nothing is deleted,
-every message takes the whole per-message path (gate, flood counters in Redis, the ledger).
-Skips (exit 0) without PostgreSQL or Redis.
+time as Telegram does. A webhook is answered only after its update is handled, so messages per
+second = confirmed deliveries over the time from the first to the last. Members write within
+the flood limit: nothing is deleted, every message takes the whole per-message path (gate,
+flood counters in Redis, the ledger). Skips (exit 0) without PostgreSQL or Redis.
 """
 
 from __future__ import annotations
