@@ -20,7 +20,7 @@ from bot.db import is_sqlite, upgrade_async
 from bot.health_http import Probe, add_routes, start_server
 from bot.polling import watch_for_other_pollers
 from bot.singleton import SingleProcess
-from bot.workers import claim_setup, worker_index
+from bot.workers import claim_setup, forget_setup, worker_index
 
 log = logging.getLogger("hearth")
 
@@ -73,6 +73,7 @@ async def _serve(app: Application, username: str, bot_id: int) -> None:
             await _serve_webhook(app, setup=setup, shared_port=worker is not None)
         else:
             await app.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
+            await forget_setup(settings.redis_url, settings.bot_id)  # a webhook run sets it anew
             watch_for_other_pollers(app.bot)
             await app.dispatcher.start_polling(
                 app.bot,
@@ -120,8 +121,7 @@ async def _serve_webhook(app: Application, *, setup: bool, shared_port: bool) ->
     )
     await site.start()
     assert settings.webhook_url is not None
-    # another process registered it; unless the webhook was deleted since (a polling run)
-    if setup or (await app.bot.get_webhook_info()).url != settings.webhook_url:
+    if setup:
         await app.bot.set_webhook(
             settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
         )

@@ -28,7 +28,14 @@ from redis.exceptions import RedisError
 
 from bot.redis_pool import connect
 
-__all__ = ["START_WINDOW", "WORKER_ENV", "Supervisor", "claim_setup", "worker_index"]
+__all__ = [
+    "START_WINDOW",
+    "WORKER_ENV",
+    "Supervisor",
+    "claim_setup",
+    "forget_setup",
+    "worker_index",
+]
 
 log = logging.getLogger("hearth.workers")
 
@@ -60,10 +67,30 @@ async def claim_setup(
     redis = connect(redis_url, max_connections=1)
     try:
         digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
-        key = f"hearth:setup:{bot_id}:{digest}"
+        key = _setup_prefix(bot_id) + digest
         return bool(await redis.set(key, os.getpid(), nx=True, ex=SETUP_CLAIM_SECONDS))
     except (RedisError, OSError, TimeoutError):
         return True  # repeating setWebhook is harmless; skipping it might not be
+    finally:
+        await redis.aclose()
+
+
+def _setup_prefix(bot_id: str) -> str:
+    return f"hearth:setup:{bot_id}:"
+
+
+async def forget_setup(redis_url: str | None, bot_id: str) -> None:
+    """Polling deleted the webhook: drop the claims, so a webhook process started within the
+    minute registers it again instead of trusting the claim of an earlier one."""
+    if not redis_url:
+        return
+    redis = connect(redis_url, max_connections=1)
+    try:
+        keys = [key async for key in redis.scan_iter(match=_setup_prefix(bot_id) + "*")]
+        if keys:
+            await redis.delete(*keys)
+    except (RedisError, OSError, TimeoutError) as error:  # the claims expire within a minute
+        log.warning("could not clear the webhook set-up claims: %s", error)
     finally:
         await redis.aclose()
 

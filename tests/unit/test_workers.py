@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.workers import WORKER_ENV, Supervisor, claim_setup, worker_index
+from bot.workers import WORKER_ENV, Supervisor, claim_setup, forget_setup, worker_index
 from tests.unit.test_pace import REDIS_URL, _redis_available
 
 # a worker: records its start, exits 5 once if told to, else runs until SIGTERM (exit 0)
@@ -140,3 +140,5 @@ async def test_one_process_of_several_registers_the_webhook() -> None:
     assert await claim_setup(REDIS_URL, "42", None, "a")  # the first of a deploy
     assert not await claim_setup(REDIS_URL, "42", None, "a")  # the next does not repeat it
     assert await claim_setup(REDIS_URL, "42", None, "b")  # another webhook: registered again
+    await forget_setup(REDIS_URL, "42")  # a polling run deleted the webhook
+    assert await claim_setup(REDIS_URL, "42", None, "a")  # so the next webhook run sets it
