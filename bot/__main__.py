@@ -26,8 +26,11 @@ def main(argv: list[str]) -> int:
             return 2
         settings = load_settings()
         from bot.serve import configure_logging, run
+        from bot.workers import supervise, worker_index
 
         configure_logging(settings.log_level, settings.log_format)
+        if settings.webhook_workers > 1 and worker_index() is None:
+            return asyncio.run(supervise(settings.webhook_workers))
         return asyncio.run(run(settings))
     except ConfigError as error:
         print(f"hearth: configuration error: {error}", file=sys.stderr)

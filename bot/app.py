@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.context import Hearth, counter_flush
 from bot.db import Database
 from bot.invalidation import wire
-from bot.leader import Leadership, RedisLeader
+from bot.leader import Leadership, build_leadership
 from bot.locks import Locks
 from bot.metrics import Metrics
 from bot.middlewares.gate import GroupGate
@@ -217,7 +217,7 @@ def build_application(
     hearth.events.subscribe(subscriptions(hearth, pacer))
     sweeper = build_sweeper(hearth)
     # several processes share Redis: one of them leads the whole-table jobs
-    leadership = RedisLeader(settings.redis_url, bot_id) if settings.redis_url else None
+    leadership = build_leadership(settings.redis_url, bot_id, settings.leader_lease_time)
     dispatcher = build_dispatcher(hearth)
     dispatcher.update.outer_middleware(metrics.update_middleware())
     return Application(

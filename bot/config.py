@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -43,6 +44,10 @@ class Settings(DatabaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8080"
+    # worker processes sharing the webhook port (SO_REUSEPORT); above 1 needs PostgreSQL+Redis
+    webhook_workers: int = Field(default=1, ge=1, le=64)
+    # seconds a process leads the whole-table jobs without renewing (takeover after a crash)
+    leader_lease: float = Field(default=45.0, ge=3, le=600)
     # /healthz and /metrics on this port too (polling mode has no other HTTP server)
     metrics_port: int | None = Field(default=None, gt=0, lt=65536)
     sweep_interval: float = Field(default=2.0, gt=0, le=10)
@@ -150,6 +155,18 @@ class Settings(DatabaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _workers_need_shared_state(self) -> Settings:
+        if self.webhook_workers > 1 and not self.webhook_url:
+            raise ValueError("WEBHOOK_WORKERS above 1 needs WEBHOOK_URL: polling is one process")
+        sqlite = self.database_url.startswith("sqlite")
+        if self.webhook_workers > 1 and (sqlite or not self.redis_url):
+            raise ValueError(
+                "WEBHOOK_WORKERS above 1 needs PostgreSQL and REDIS_URL, which the workers "
+                "share (README: Running in production)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _test_clock_only_against_a_fake(self) -> Settings:
         if self.test_clock_file is not None and not _is_fake_api(self.telegram_api_url):
             raise ValueError(
@@ -170,6 +187,10 @@ class Settings(DatabaseSettings):
     def bot_id(self) -> str:
         """The bot's numeric id: the token's public part, before the colon."""
         return self.bot_token.get_secret_value().partition(":")[0]
+
+    @property
+    def leader_lease_time(self) -> timedelta:
+        return timedelta(seconds=self.leader_lease)
 
     @property
     def webhook_host(self) -> str:

@@ -22,7 +22,15 @@ from redis.exceptions import RedisError
 
 from bot.redis_pool import connect
 
-__all__ = ["LEASE", "RENEW_EVERY", "Leadership", "RedisLeader", "SoleLeader", "led"]
+__all__ = [
+    "LEASE",
+    "RENEW_EVERY",
+    "Leadership",
+    "RedisLeader",
+    "SoleLeader",
+    "build_leadership",
+    "led",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +39,10 @@ RENEW_EVERY = timedelta(seconds=15)
 
 
 class Leadership(Protocol):
+    @property
+    def renew_every(self) -> timedelta:
+        """How often `lead()` must be called to keep the lease."""
+
     async def lead(self) -> bool:
         """Whether this process leads now (taking or renewing the lease)."""
 
@@ -39,6 +51,8 @@ class Leadership(Protocol):
 
 class SoleLeader:
     """One process: it always leads."""
+
+    renew_every = RENEW_EVERY
 
     async def lead(self) -> bool:
         return True
@@ -70,6 +84,8 @@ class RedisLeader:
         self._key = f"hearth:leader:{bot_id}"
         self._me = uuid.uuid4().hex
         self._lease_ms = int(lease.total_seconds() * 1000)
+        # renewed three times a lease: one missed tick (a busy loop) does not lose it
+        self.renew_every = lease / 3
         self._leading: bool | None = None
         self._failing = False
 
@@ -92,6 +108,13 @@ class RedisLeader:
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             await self._redis.eval(self.GIVE_UP, 1, self._key, self._me)
         await self._redis.aclose()
+
+
+def build_leadership(
+    redis_url: str | None, bot_id: str, lease: timedelta = LEASE
+) -> RedisLeader | None:
+    """A Redis lease when processes share Redis; None (the process always leads) without."""
+    return RedisLeader(redis_url, bot_id, lease=lease) if redis_url else None
 
 
 def led(

@@ -18,7 +18,9 @@ from bot.commands import register_commands
 from bot.config import ConfigError, Settings, redact
 from bot.db import is_sqlite, upgrade_async
 from bot.health_http import Probe, add_routes, start_server
+from bot.polling import watch_for_other_pollers
 from bot.singleton import SingleProcess
+from bot.workers import claim_setup, forget_setup, worker_index
 
 log = logging.getLogger("hearth")
 
@@ -55,8 +57,11 @@ async def _serve(app: Application, username: str, bot_id: int) -> None:
     """Register the commands, then poll or serve a webhook until a signal."""
     settings = app.settings
     app.hearth.notifier.username = username
-    log.info("started as @%s (id %s)", username, bot_id)
-    await register_commands(app.bot)
+    worker = worker_index()
+    log.info("started as @%s (id %s)%s", username, bot_id, _as_worker(worker))
+    setup = await _claims_setup(settings, worker)
+    if setup:
+        await register_commands(app.bot)
     app.dispatcher.startup.register(app.start_background)
     app.dispatcher.shutdown.register(app.stop_background)
     metrics_server = None
@@ -65,9 +70,11 @@ async def _serve(app: Application, username: str, bot_id: int) -> None:
         log.info("/healthz and /metrics on port %s", settings.metrics_port)
     try:
         if settings.webhook_url:
-            await _serve_webhook(app)
+            await _serve_webhook(app, setup=setup, shared_port=worker is not None)
         else:
             await app.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
+            await forget_setup(settings.redis_url, settings.bot_id)  # a webhook run sets it anew
+            watch_for_other_pollers(app.bot)
             await app.dispatcher.start_polling(
                 app.bot,
                 allowed_updates=ALLOWED_UPDATES,
@@ -80,7 +87,21 @@ async def _serve(app: Application, username: str, bot_id: int) -> None:
             await metrics_server.cleanup()
 
 
-async def _serve_webhook(app: Application) -> None:
+async def _claims_setup(settings: Settings, worker: int | None) -> bool:
+    """Polling is one process; of several webhook processes one registers the menus and the
+    webhook (N identical calls would only repeat it)."""
+    if not settings.webhook_url:
+        return True
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    fingerprint = f"{settings.webhook_url} {secret} {ALLOWED_UPDATES}"
+    return await claim_setup(settings.redis_url, settings.bot_id, worker, fingerprint)
+
+
+def _as_worker(worker: int | None) -> str:
+    return "" if worker is None else f", webhook worker {worker}"
+
+
+async def _serve_webhook(app: Application, *, setup: bool, shared_port: bool) -> None:
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 
     settings = app.settings
@@ -94,12 +115,16 @@ async def _serve_webhook(app: Application) -> None:
     setup_application(web_app, app.dispatcher, bot=app.bot)
     runner = web.AppRunner(web_app)
     await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    # WEBHOOK_WORKERS: every worker binds the same port and the kernel spreads connections
+    site = web.TCPSite(
+        runner, settings.webhook_host, settings.webhook_port, reuse_port=shared_port or None
+    )
     await site.start()
     assert settings.webhook_url is not None
-    await app.bot.set_webhook(
-        settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-    )
+    if setup:
+        await app.bot.set_webhook(
+            settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

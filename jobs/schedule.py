@@ -13,7 +13,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
-from bot.leader import RENEW_EVERY, Leadership, led
+from bot.leader import Leadership, led
 
 STARTUP_GRACE = 5.0  # seconds; the default of the STARTUP_GRACE setting
 RECONCILE_AFTER_START = timedelta(minutes=1)
@@ -83,13 +83,13 @@ def register_jobs(
 ) -> None:
     """Add each job as an interval job: one instance at a time, missed runs coalesced.
     Shared jobs run only while this process leads; with a `leadership`, a job renews it
-    every `RENEW_EVERY` so the lease outlives the gaps between daily jobs.
+    every `renew_every` so the lease outlives the gaps between daily jobs.
 
     `clock` must be the one APScheduler fires on (the wall clock), since `first_after`
     becomes an absolute first run time."""
     jobs = list(jobs)
     if leadership is not None:
-        jobs.append(Job("leadership", leadership.lead, RENEW_EVERY, timedelta(0)))
+        jobs.append(Job("leadership", leadership.lead, leadership.renew_every, timedelta(0)))
     for job in jobs:
         first = {} if job.first_after is None else {"next_run_time": clock.now() + job.first_after}
         run = led(leadership, job.run) if job.shared and leadership is not None else job.run

@@ -44,9 +44,9 @@ def _signature(callback: Any, **kwargs: Any) -> inspect.Signature:
 
 def install() -> None:
     """Point aiogram's two modules at the caching versions (tests only)."""
-    aiogram_aiohttp.ssl = types.SimpleNamespace(  # type: ignore[assignment]
+    aiogram_aiohttp.ssl = types.SimpleNamespace(  # type: ignore[assignment,attr-defined]
         **{**vars(ssl), "create_default_context": _ssl_context}
     )
-    aiogram_handler.inspect = types.SimpleNamespace(  # type: ignore[assignment]
+    aiogram_handler.inspect = types.SimpleNamespace(  # type: ignore[assignment,attr-defined]
         **{**vars(inspect), "signature": _signature}
     )

@@ -6,8 +6,8 @@ with the fake's own dates, so deadlines are reached by moving the clock, not by 
 Each start is a new operating-system process running `bot.__main__.main`, with its own
 environment, log file and signals. By default it is forked from a server process that has
 already imported the bot (multiprocessing's "forkserver"): importing aiogram costs 4–5 s of
-CPU a start, which made these tests half of the suite's time. `BotProcess(exec_python=True)`
-starts `python -m bot` itself, as `make run` does; the start-up test uses it.
+CPU a start, which made these tests half of the suite's time. `exec_python = True` on a
+`BotProcess` starts `python -m bot` itself, as `make run` does; the start-up test uses it.
 """
 
 from __future__ import annotations
@@ -75,7 +75,12 @@ class _Forked:
             loop = asyncio.get_running_loop()
             ended: asyncio.Future[None] = loop.create_future()
             sentinel = self._process.sentinel
-            loop.add_reader(sentinel, lambda: ended.done() or ended.set_result(None))
+
+            def mark_ended() -> None:
+                if not ended.done():
+                    ended.set_result(None)
+
+            loop.add_reader(sentinel, mark_ended)
             try:
                 await ended
             finally:
@@ -89,13 +94,11 @@ class _Forked:
 class BotProcess:
     """One run of the bot's entry point with its environment pointed at the fake server."""
 
-    def __init__(
-        self, fake: FakeTelegram, db_url: str, workdir: Path, exec_python: bool = False, **env: str
-    ) -> None:
+    def __init__(self, fake: FakeTelegram, db_url: str, workdir: Path, **env: str) -> None:
         self.fake = fake
         self.db_url = db_url
         self.workdir = workdir
-        self.exec_python = exec_python
+        self.exec_python = False  # True: `python -m bot` itself instead of a fork
         self.extra_env = env
         self.process: asyncio.subprocess.Process | _Forked | None = None
         self.log_path = workdir / "bot.log"

@@ -34,6 +34,7 @@ from .objects import JSON
 from .payments import Ledger
 from .photos import Photos
 from .reactions import Reactions
+from .webhooks import WebhookSender
 
 __all__ = ["Call", "FakeTelegram"]
 
@@ -164,6 +165,7 @@ class FakeTelegram(ForumWorld):
         self.payments = Ledger(self)
         self.photos = Photos()  # what sendPhoto uploaded (tests decode the pictures)
         self.reactions = Reactions(self)  # reactions and their (admin-only) updates
+        self.webhooks = WebhookSender(self)  # posts updates once `deliver_webhooks()` is called
         self.calls: list[Call] = []
         self.server_errors: list[str] = []  # tracebacks of bugs in the fake itself
         self.url = ""
@@ -188,9 +190,16 @@ class FakeTelegram(ForumWorld):
         bound_port = runner.addresses[0][1]
         self.url = f"http://{host}:{bound_port}"
 
+    def deliver_webhooks(self, targets: list[str] | None = None) -> None:
+        """POST updates to the webhook, as Telegram does, or round robin to `targets` (a proxy
+        in front of several processes). Off by default: webhook tests post by hand."""
+        self.webhooks.targets = list(targets or [])
+        self.webhooks.start()
+
     async def stop(self) -> None:
         self.closing = True
         self.notify()  # release long-polls so shutdown does not wait for them
+        await self.webhooks.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

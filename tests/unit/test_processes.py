@@ -63,6 +63,8 @@ async def test_postgres_with_redis_runs_several_processes(backend: str, db_url: 
 class Toggle:
     """A leadership the test switches."""
 
+    renew_every = timedelta(seconds=15)
+
     def __init__(self) -> None:
         self.leading = False
 
