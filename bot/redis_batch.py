@@ -16,6 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 __all__ = ["ScriptBatcher"]
 
@@ -40,6 +41,7 @@ class ScriptBatcher:
         self._pending: list[_Call] = []
         self._scheduled = False
         self._flushes: set[asyncio.Task[None]] = set()
+        self._loaded: set[AsyncScript] = set()  # scripts this batcher has loaded into Redis
 
     async def run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
         """The script's result, as `await script(keys=keys, args=args)` would give it; Redis
@@ -61,10 +63,11 @@ class ScriptBatcher:
 
     async def _send(self, calls: list[_Call]) -> None:
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for call in calls:
-                    await call.script(keys=call.keys, args=call.args, client=pipe)
-                results = await pipe.execute(raise_on_error=False)
+            results = await self._execute(calls)
+            if any(isinstance(result, NoScriptError) for result in results):
+                # Redis lost its scripts (a restart, SCRIPT FLUSH): load them, send again
+                self._loaded.clear()
+                results = await self._execute(calls)
         except Exception as error:  # the whole batch failed (Redis down): tell every caller
             for call in calls:
                 if not call.done.done():
@@ -77,3 +80,14 @@ class ScriptBatcher:
                 call.done.set_exception(result)
             else:
                 call.done.set_result(result)
+
+    async def _execute(self, calls: list[_Call]) -> list[Any]:
+        """One pipeline of EVALSHA calls. Scripts are loaded once per batcher rather than
+        checked by the pipeline on every execute (redis-py's way costs a round trip each)."""
+        for script in {call.script for call in calls} - self._loaded:
+            script.sha = await self._redis.script_load(script.script)
+            self._loaded.add(script)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+            return list(await pipe.execute(raise_on_error=False))

@@ -50,3 +50,20 @@ async def test_when_redis_is_down_every_caller_hears_the_error() -> None:
     )
     assert all(isinstance(r, RedisConnectionError | OSError) for r in results), results
     await redis.aclose()
+
+
+async def test_scripts_flushed_from_redis_are_loaded_again() -> None:
+    if not await _redis_available():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    redis = connect(REDIS_URL)
+    key = f"test:batch:{uuid.uuid4().hex}"
+    script = redis.register_script(INCR)
+    batcher = ScriptBatcher(redis)
+    try:
+        assert int(await batcher.run(script, [key], [1])) == 1
+        await redis.script_flush()  # as after a restart of Redis without persistence
+        answers = await asyncio.gather(*(batcher.run(script, [key], [1]) for _ in range(3)))
+        assert sorted(int(a) for a in answers) == [2, 3, 4]
+    finally:
+        await redis.delete(key)
+        await redis.aclose()
