@@ -20,6 +20,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(names)}")
         return 2
+    missed = []
     for name in wanted or names:
         module = importlib.import_module(f"bench.{name}")
         print(f"== {name}", flush=True)
@@ -27,8 +28,10 @@ def main(argv: list[str]) -> int:
         if inspect.isawaitable(result):
             result = asyncio.run(result)  # type: ignore[arg-type]
         if result:
-            return int(result)
-    return 0
+            missed.append(name)  # the others still run: one missed target hides no figures
+    if missed:
+        print(f"missed or failed: {', '.join(missed)}")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
