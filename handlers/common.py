@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -61,10 +62,15 @@ def passing(
     return handle_and_pass
 
 
+COMMAND_ROUTERS: weakref.WeakSet[Router] = weakref.WeakSet()
+"""Routers made by `commands_only`: `handlers.build_router` gathers them under one filter."""
+
+
 def commands_only(router: Router) -> Router:
     """Let only messages that start with a command into the router's message handlers, so
     ordinary chat messages skip its command filters (they sit on the per-message path)."""
     router.message.filter(looks_like_command)
+    COMMAND_ROUTERS.add(router)
     return router
 
 
