@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the services build their texts here: no import cycle at run
     from bot.services.circles.book import CircleInfo, Menu
 
 MENU_LIMIT = MESSAGE_LIMIT - 96  # the HTML's tags count here, not in Telegram's count
+DIGEST_LINES = 40  # ~100 characters a line at most: 40 fit one message
 DELIVERIES = (Delivery.MENTION, Delivery.PRIVATE, Delivery.DIGEST, Delivery.OFF)
 
 
@@ -123,8 +124,13 @@ def too_soon(lang: str, name: str, until: datetime, zone: tzinfo) -> str:
 
 
 def digest(lang: str, calls: list[tuple[str, str]]) -> str:
+    """The week's calls, the latest DIGEST_LINES of them: one private message, always
+    under Telegram's limit (several busy circles call up to 168 times a week each)."""
     lines = [t(lang, "circles.digest")]
-    lines += [t(lang, "circles.digest_line", name=escape(n), link=link) for n, link in calls]
+    shown = calls[-DIGEST_LINES:]
+    if len(calls) > len(shown):
+        lines.append(t(lang, "circles.digest_more", n=len(calls) - len(shown)))
+    lines += [t(lang, "circles.digest_line", name=escape(n), link=link) for n, link in shown]
     return "\n".join(lines)
 
 

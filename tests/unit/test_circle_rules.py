@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.messages import MESSAGE_LIMIT, utf16_length
 from bot.services.circles.rules import (
     Recipient,
     call_refusal,
@@ -15,6 +16,7 @@ from bot.services.circles.rules import (
     route,
     valid_name,
 )
+from bot.views import circles as circles_views
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -84,3 +86,10 @@ def test_a_hash_inside_a_link_is_no_hashtag() -> None:
 def test_a_callers_text_mentions_nobody() -> None:
     assert defuse_mentions("ask @spammer_bot") == "ask @\u2060spammer_bot"
     assert defuse_mentions("a @ sign") == "a @ sign"
+
+
+def test_a_busy_weeks_digest_fits_one_message() -> None:
+    calls = [(f"circle_{n % 3}", f"https://t.me/c/1000000001/{100000 + n}") for n in range(500)]
+    text = circles_views.digest("en", calls)
+    assert utf16_length(text) <= MESSAGE_LIMIT
+    assert "460 earlier calls" in text and text.endswith("/100499")
