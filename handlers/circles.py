@@ -14,7 +14,7 @@ from bot.services.circles import Added, Call, Called, CallResult, Menu, Proposed
 from bot.views import circles as views
 from bot.views import common as common_views
 from bot.views.callbacks import CircleClose, CircleDelivery, CircleSupport, CircleToggle
-from handlers.common import commands_only, passing, reply
+from handlers.common import commands_only, passing, reply, reply_lines
 from handlers.filters import GROUP_TYPES, InGroup, private_chat, sender_is_admin
 
 ADMIN_OPS = ("add", "del", "link")
@@ -44,9 +44,8 @@ def build_router() -> Router:
 
 async def circles(message: Message, hearth: Hearth, lang: str) -> None:
     """The chat's circles with their member counts."""
-    await reply(
-        hearth, message, views.listing(lang, await hearth.circles.book.listing(message.chat.id))
-    )
+    listed = await hearth.circles.book.listing(message.chat.id)
+    await reply_lines(hearth, message, views.listing(lang, listed))
 
 
 async def circles_in_private(message: Message, hearth: Hearth, lang: str) -> None:
@@ -92,7 +91,7 @@ async def _add(message: Message, hearth: Hearth, lang: str, name: str, about: st
 
 async def _unknown(message: Message, hearth: Hearth, lang: str, name: str) -> None:
     listed = await hearth.circles.book.listing(message.chat.id)
-    await reply(hearth, message, views.unknown(lang, name, listed))
+    await reply_lines(hearth, message, views.unknown(lang, name, listed))
 
 
 async def _delete(message: Message, hearth: Hearth, lang: str, name: str, _: str) -> None:
@@ -180,6 +179,8 @@ async def call(message: Message, command: CommandObject, hearth: Hearth, lang: s
     result = await hearth.circles.calls.call(made, name.lstrip("#"))
     if result.outcome is Called.UNKNOWN:
         await _unknown(message, hearth, lang, name)
+    elif result.outcome is Called.TOO_LONG:  # nothing was used up: shorten and call again
+        await reply(hearth, message, views.call_too_long(lang))
     else:
         await _answer_call(hearth, message, lang, name, result)
 

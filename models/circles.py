@@ -134,6 +134,33 @@ class CircleRepository:
         await self.session.execute(delete(CircleCall).where(CircleCall.circle_id == circle_id))
         await self.session.execute(delete(Circle).where(Circle.id == circle_id))
 
+    async def lapse_proposals(self, before: datetime, chat_id: int | None = None) -> int:
+        """Proposals made before `before` lapse: they and their supporters go, and their
+        names are free again. How many lapsed."""
+        query = select(Circle.id).where(
+            Circle.status == CircleStatus.PROPOSED, Circle.created_at < before
+        )
+        if chat_id is not None:
+            query = query.where(Circle.chat_id == chat_id)
+        ids = list((await self.session.execute(query)).scalars())
+        if ids:
+            await self.session.execute(delete(CircleMember).where(CircleMember.circle_id.in_(ids)))
+            await self.session.execute(delete(Circle).where(Circle.id.in_(ids)))
+        return len(ids)
+
+    async def proposals_by(self, chat_id: int, user_id: int) -> int:
+        """How many proposals the person has open in the chat."""
+        found = await self.session.scalar(
+            select(func.count())
+            .select_from(Circle)
+            .where(
+                Circle.chat_id == chat_id,
+                Circle.status == CircleStatus.PROPOSED,
+                Circle.proposed_by == user_id,
+            )
+        )
+        return int(found or 0)
+
     async def counts(self, chat_id: int) -> dict[int, int]:
         """Members per circle of the chat."""
         rows = await self.session.execute(

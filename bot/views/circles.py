@@ -9,13 +9,17 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from bot.i18n import format_moment, t
+from bot.messages import MESSAGE_LIMIT, utf16_length
 from bot.notifier import Button, Keyboard
+from bot.services.circles.rules import LIST_DESCRIPTION, MAX_CALL_TEXT, defuse_mentions
 from bot.views.callbacks import CircleClose, CircleDelivery, CircleSupport, CircleToggle
 from models.circles import Delivery
 
 if TYPE_CHECKING:  # the services build their texts here: no import cycle at run time
     from bot.services.circles.book import CircleInfo, Menu
 
+MENU_LIMIT = MESSAGE_LIMIT - 96  # the HTML's tags count here, not in Telegram's count
+DIGEST_LINES = 40  # ~100 characters a line at most: 40 fit one message
 DELIVERIES = (Delivery.MENTION, Delivery.PRIVATE, Delivery.DIGEST, Delivery.OFF)
 
 
@@ -24,27 +28,50 @@ def say(lang: str, key: str, **values: object) -> str:
     return t(lang, f"circles.{key}", **{k: escape(str(v)) for k, v in values.items()})
 
 
+def _short(text: str) -> str:
+    """A description as lists show it: the first LIST_DESCRIPTION characters."""
+    return text if len(text) <= LIST_DESCRIPTION else text[: LIST_DESCRIPTION - 1] + "…"
+
+
 def _line(lang: str, circle: CircleInfo) -> str:
-    about = f" — {escape(circle.description)}" if circle.description else ""
+    about = f" — {escape(_short(circle.description))}" if circle.description else ""
     return t(lang, "circles.line", name=escape(circle.name), n=circle.members, about=about)
 
 
-def listing(lang: str, circles: list[CircleInfo]) -> str:
-    """/circles in the group, and the answer to an unknown name."""
+def listing(lang: str, circles: list[CircleInfo]) -> list[str]:
+    """/circles in the group, and the answer to an unknown name: lines for
+    `reply_lines`, which splits them into messages Telegram accepts."""
     if not circles:
-        return t(lang, "circles.none")
-    return "\n".join([t(lang, "circles.header"), *(_line(lang, c) for c in circles)])
+        return [t(lang, "circles.none")]
+    return [t(lang, "circles.header"), *(_line(lang, c) for c in circles)]
 
 
-def unknown(lang: str, name: str, circles: list[CircleInfo]) -> str:
-    return "\n\n".join([say(lang, "unknown", name=name), listing(lang, circles)])
+def unknown(lang: str, name: str, circles: list[CircleInfo]) -> list[str]:
+    return [say(lang, "unknown", name=name), "", *listing(lang, circles)]
+
+
+def _fitted(lang: str, head: str, lines: list[str], tail: str) -> str:
+    """One message (it carries the buttons): the circles' lines that fit, then how many
+    more there are (each still has its button)."""
+    room = MENU_LIMIT - utf16_length(head) - utf16_length(tail) - 2
+    if sum(utf16_length(line) + 1 for line in lines) <= room:
+        return "\n".join([head, *lines, tail])
+    room -= utf16_length(t(lang, "circles.more", n=len(lines))) + 1
+    shown: list[str] = []
+    for line in lines:
+        room -= utf16_length(line) + 1
+        if room < 0:
+            break
+        shown.append(line)
+    more = t(lang, "circles.more", n=len(lines) - len(shown))
+    return "\n".join([head, *shown, more, tail])
 
 
 def menu(lang: str, menu: Menu, offer: bool = False) -> tuple[str, Keyboard]:
     """The private toggle list of one chat's circles, and how calls reach the person."""
-    head = "offer" if offer else "menu"
-    lines = [say(lang, head, chat=menu.title), *(_line(lang, c) for c in menu.circles)]
-    lines.append(t(lang, "circles.delivery_now", how=t(lang, f"circles.how.{menu.delivery}")))
+    head = say(lang, "offer" if offer else "menu", chat=menu.title)
+    tail = t(lang, "circles.delivery_now", how=t(lang, f"circles.how.{menu.delivery}"))
+    text = _fitted(lang, head, [_line(lang, c) for c in menu.circles], tail)
     keyboard: Keyboard = []
     for circle in menu.circles:
         mark = "✅ " if circle.id in menu.mine else ""
@@ -56,7 +83,7 @@ def menu(lang: str, menu: Menu, offer: bool = False) -> tuple[str, Keyboard]:
         data = CircleDelivery(chat_id=menu.chat_id, how=how.value).pack()
         row.append(Button(mark + t(lang, f"circles.how.{how}"), data))
     keyboard.append(row)
-    return "\n".join(lines), keyboard
+    return text, keyboard
 
 
 def proposal(lang: str, name: str, circle_id: int, count: int, quorum: int) -> tuple[str, Keyboard]:
@@ -78,13 +105,17 @@ def call_mentions(
 ) -> str:
     """One group message of a call: at most five people are ever passed in (rules.chunks)."""
     assert len(people) <= 5, "never more than five mentions in one message"
-    said = f"\n{escape(text)}" if text else ""
+    said = f"\n{escape(defuse_mentions(text))}" if text else ""
     mentions = ", ".join(_mention(user_id, person) for user_id, person in people)
     return t(lang, "circles.call", name=escape(name), link=link, text=said, people=mentions)
 
 
+def call_too_long(lang: str) -> str:
+    return t(lang, "circles.call_too_long", n=MAX_CALL_TEXT)
+
+
 def call_private(lang: str, name: str, link: str, text: str | None) -> str:
-    said = f"\n{escape(text)}" if text else ""
+    said = f"\n{escape(defuse_mentions(text))}" if text else ""
     return t(lang, "circles.call_private", name=escape(name), link=link, text=said)
 
 
@@ -93,8 +124,13 @@ def too_soon(lang: str, name: str, until: datetime, zone: tzinfo) -> str:
 
 
 def digest(lang: str, calls: list[tuple[str, str]]) -> str:
+    """The week's calls, the latest DIGEST_LINES of them: one private message, always
+    under Telegram's limit (several busy circles call up to 168 times a week each)."""
     lines = [t(lang, "circles.digest")]
-    lines += [t(lang, "circles.digest_line", name=escape(n), link=link) for n, link in calls]
+    shown = calls[-DIGEST_LINES:]
+    if len(calls) > len(shown):
+        lines.append(t(lang, "circles.digest_more", n=len(calls) - len(shown)))
+    lines += [t(lang, "circles.digest_line", name=escape(n), link=link) for n, link in shown]
     return "\n".join(lines)
 
 

@@ -313,29 +313,6 @@ async def test_newcomers_and_outsiders_cannot_call_and_unknown_hashtags_are_word
     assert "yoga (2)" in await command(h, MEMBER, "/call chess hello")  # unknown: the list
 
 
-async def test_a_member_who_blocked_the_bot_gets_the_call_in_the_digest(
-    circle_chat: Harness,
-) -> None:
-    h = circle_chat
-    await start(h, ADMIN)
-    await join_all(h, {MEMBER: "mention", ADMIN: "private"})
-    h.fake.block_bot(ADMIN)
-    await say(h, MEMBER, "#yoga first")
-    await drain(h)  # a 403: ADMIN is marked unreachable
-    await later(h, HOUR + timedelta(minutes=1))
-    second = await say(h, MEMBER, "#yoga second")
-
-    async with h.app.db.transaction() as session:
-        keys = (await session.execute(select(OutboxMessage.key))).scalars().all()
-    private = [k for k in keys if k.startswith("call:") and k.endswith(f":{ADMIN}")]
-    assert len(private) == 1  # the first call only: the second goes to the digest
-    await h.app.hearth.circles.weekly.tick()
-    async with h.app.db.transaction() as session:
-        rows = (await session.execute(select(OutboxMessage))).scalars().all()
-    digest = [r for r in rows if r.key.startswith("circles:digest:") and r.chat_id == ADMIN]
-    assert digest and f"/{second}" in digest[0].text
-
-
 async def test_dormant_circles_are_listed_to_admins_who_can_close_them(
     circle_chat: Harness,
 ) -> None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.messages import MESSAGE_LIMIT, utf16_length
 from bot.services.circles.rules import (
     Recipient,
     call_refusal,
     chunks,
     circle_key,
+    defuse_mentions,
     hashtag_keys,
     message_link,
     route,
     valid_name,
 )
+from bot.views import circles as circles_views
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -64,3 +67,29 @@ def test_routes_follow_choices_except_big_circles_and_unreachable_people() -> No
 
 def test_mentions_come_five_to_a_message() -> None:
     assert [len(c) for c in chunks(list(range(12)))] == [5, 5, 2]
+
+
+def test_names_count_what_is_stored_the_name_and_its_folded_key() -> None:
+    assert not valid_name("ß" * 17)  # the key is "ss" * 17: 34 characters
+    assert valid_name("ß" * 16) and len(circle_key("ß" * 16)) == 32
+    assert not valid_name("e\u0301" * 17)  # 34 characters as typed and stored
+    assert valid_name("e\u0301" * 16)
+
+
+def test_a_hash_inside_a_link_is_no_hashtag() -> None:
+    text = "https://docs.example.com/setup#rules … docs.example.com/issues/3#faq x/#a"
+    assert hashtag_keys(text) == []
+    assert hashtag_keys("a#b ##c https://x.org/?q=1&#d #ok, (#fine)") == ["ok", "fine"]
+    assert hashtag_keys("#" + "x" * 33) == []  # longer than any circle's name
+
+
+def test_a_callers_text_mentions_nobody() -> None:
+    assert defuse_mentions("ask @spammer_bot") == "ask @\u2060spammer_bot"
+    assert defuse_mentions("a @ sign") == "a @ sign"
+
+
+def test_a_busy_weeks_digest_fits_one_message() -> None:
+    calls = [(f"circle_{n % 3}", f"https://t.me/c/1000000001/{100000 + n}") for n in range(500)]
+    text = circles_views.digest("en", calls)
+    assert utf16_length(text) <= MESSAGE_LIMIT
+    assert "460 earlier calls" in text and text.endswith("/100499")

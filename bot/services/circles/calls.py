@@ -4,7 +4,10 @@ call rows (a restart forgets nothing). Each member is reached as they chose: men
 the group (at most five people per message, as many messages as it takes, each one send
 through the notifier and its per-group budget), privately through the outbox (held through
 the chat's quiet hours), in the weekly digest (weekly.py), or not at all. A circle of more
-than ten is never mentioned; someone the bot cannot write to gets the digest instead.
+than ten is never mentioned; someone the bot cannot write to gets no private note (it would
+not arrive; the weekly digest leaves them out too). A /call's text is limited to
+MAX_CALL_TEXT characters (refused before the call's hour is used), posted once per call and
+with its `@names` defused (no mentions beyond the five a message).
 
 Nothing of the calling message is kept but its id: the call carries a link to it (and for
 /call the given text, sent on, never stored)."""
@@ -25,6 +28,7 @@ from bot.services.checkin_schedule import deliver_at
 from bot.services.circles.rules import (
     CALLER_WINDOW,
     CIRCLE_COOLDOWN,
+    MAX_CALL_TEXT,
     Recipient,
     Routes,
     call_refusal,
@@ -49,6 +53,7 @@ class Called(StrEnum):
     UNKNOWN = "unknown"  # no open circle by that name
     NOT_ALLOWED = "not_allowed"  # not in the circle, or still a newcomer
     TOO_SOON = "too_soon"
+    TOO_LONG = "too_long"  # /call's text over MAX_CALL_TEXT: refused before the slot is used
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,8 @@ class CircleCalls:
 
     async def call(self, call: Call, name: str) -> CallResult:
         """Check and deliver one call of the circle `name` (a name or a hashtag's key)."""
+        if call.text is not None and len(call.text) > MAX_CALL_TEXT:
+            return CallResult(Called.TOO_LONG)
         async with self._db.transaction() as session:
             circle = await CircleRepository(session).by_key(call.chat_id, circle_key(name))
         if circle is None or circle.status != CircleStatus.OPEN:
@@ -143,9 +150,10 @@ class CircleCalls:
         link = message_link(call.chat_id, call.message_id)
         thread: Thread = circle.topic if circle.topic is not None else call.thread
         sent = 0
-        for group in chunks(user_ids):
+        for number, group in enumerate(chunks(user_ids)):
             named = [(uid, _name(people.get(uid), uid)) for uid in group]
-            text = views.call_mentions(lang, circle.name, link, call.text, named)
+            said = call.text if number == 0 else None  # the caller's words once, not per five
+            text = views.call_mentions(lang, circle.name, link, said, named)
             if await self._notifier.send(call.chat_id, text, thread=thread) is not None:
                 sent += 1
         return sent

@@ -1,6 +1,7 @@
 """Proposed circles: a member proposes one, the group sees a post with an "I'm in" button,
 and the circle opens once `circle_quorum` people (the proposer included) are in; they are
-its first members."""
+its first members. A proposal lapses after `PROPOSAL_TTL` (its name is free again; the
+weekly pass removes lapsed rows), and a member has one proposal open at a time."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.notifier import Notifier
 from bot.services.circles.book import CircleBook
-from bot.services.circles.rules import circle_key, valid_name
+from bot.services.circles.rules import PROPOSAL_TTL, circle_key, valid_name
 from bot.services.settings import SettingsService
 from bot.views import circles as views
 from models.circles import Circle, CircleRepository, CircleStatus, Delivery
@@ -25,6 +26,7 @@ class Proposed(StrEnum):
     BAD_NAME = "bad_name"
     DUPLICATE = "duplicate"
     NOT_MEMBER = "not_member"
+    ONE_OPEN = "one_open"  # the proposer has a proposal open already
 
 
 class Supported(StrEnum):
@@ -89,6 +91,9 @@ class Proposals:
         )
         async with self._db.transaction() as session:
             circles = CircleRepository(session)
+            await circles.lapse_proposals(now - PROPOSAL_TTL, chat_id)  # old ones free names
+            if await circles.proposals_by(chat_id, user_id):
+                return Proposed.ONE_OPEN
             if not await circles.add(circle):
                 return Proposed.DUPLICATE
             added = await circles.by_key(chat_id, circle.key)
@@ -109,12 +114,16 @@ class Proposals:
         """ "I'm in": the person joins the proposal; at the quorum the circle opens."""
         async with self._db.transaction() as session:
             circle = await CircleRepository(session).get(circle_id)
-        if circle is None or circle.status != CircleStatus.PROPOSED:
+        now = self._clock.now()
+        if (
+            circle is None
+            or circle.status != CircleStatus.PROPOSED
+            or circle.created_at <= now - PROPOSAL_TTL  # lapsed, not yet removed
+        ):
             return Support(Supported.GONE)
         if not await self._member(circle.chat_id, user_id):
             return Support(Supported.NOT_MEMBER)
         quorum = await self._quorum(circle.chat_id)
-        now = self._clock.now()
         async with self._db.transaction() as session:
             circles = CircleRepository(session)
             joined = await circles.join(circle_id, user_id, Delivery.MENTION, now)

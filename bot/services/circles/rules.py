@@ -13,6 +13,9 @@ from models.circles import Delivery
 
 MAX_NAME = 32
 MAX_DESCRIPTION = 200
+LIST_DESCRIPTION = 60  # descriptions are cut to this in lists, so ~30 circles fit a message
+MAX_CALL_TEXT = 500  # a /call's text, refused above this before the call's slot is taken
+PROPOSAL_TTL = timedelta(days=7)  # an unanswered proposal lapses and frees its name
 MENTIONS_PER_MESSAGE = 5  # never more people mentioned in one message
 MENTION_MAX_MEMBERS = 10  # bigger circles are reached privately or in the digest only
 CIRCLE_COOLDOWN = timedelta(hours=1)  # one call per circle per hour
@@ -21,7 +24,11 @@ CALLS_PER_CALLER = 3  # three calls per caller per day
 DORMANT_AFTER = timedelta(days=30)
 
 _NAME = re.compile(r"^\w{1,32}$")
-_HASHTAG = re.compile(r"#(\w{1,32})")
+# a `#` right after a letter, digit, `/` or a link's punctuation is part of a link
+# (`…/setup#rules`), not a hashtag; the tag ends where its word does
+_HASHTAG = re.compile(r"(?<![\w/#&=?])#(\w{1,32})(?!\w)")
+_LINK = re.compile(r"\S+://\S*")  # anything with a scheme is a link, whatever follows a `#`
+_AT = re.compile(r"@(?=\w)")
 
 
 def circle_key(name: str) -> str:
@@ -30,15 +37,30 @@ def circle_key(name: str) -> str:
 
 
 def valid_name(name: str) -> bool:
-    """One word of letters, digits or `_`, up to 32 characters, so `#name` can call it."""
-    return bool(_NAME.match(unicodedata.normalize("NFKC", name)))
+    """One word of letters, digits or `_`, up to 32 characters, so `#name` can call it.
+    What is stored counts: the name as typed (combining marks make it longer than it
+    looks) and its key (case folding makes `ß` two letters) both fit their columns."""
+    return (
+        bool(_NAME.match(unicodedata.normalize("NFKC", name)))
+        and len(name) <= MAX_NAME
+        and len(circle_key(name)) <= MAX_NAME
+    )
 
 
 def hashtag_keys(text: str) -> list[str]:
-    """The keys of the hashtags in a message, in order, without repeats."""
+    """The keys of the hashtags in a message, in order, without repeats; a `#` inside a
+    link (`https://docs.example.com/setup#rules`) is no hashtag."""
     if "#" not in text:  # the per-message path: most messages stop here
         return []
+    if "://" in text:
+        text = _LINK.sub(" ", text)
     return list(dict.fromkeys(circle_key(tag) for tag in _HASHTAG.findall(text)))
+
+
+def defuse_mentions(text: str) -> str:
+    """A caller's text posted by the bot mentions nobody: a word joiner after each `@`
+    keeps `@name` readable but no longer a mention (the five-a-message rule holds)."""
+    return _AT.sub("@\u2060", text)
 
 
 def message_link(chat_id: int, message_id: int) -> str:

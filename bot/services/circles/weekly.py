@@ -1,5 +1,6 @@
 """Once a week per chat: the digest of calls (a private summary for members who chose the
-digest, and for those the bot could not write to), and the note to the admins listing the
+digest; members known to have blocked the bot get none, it would not arrive either, they
+are counted in the log), and the note to the admins listing the
 circles silent for 30 days, each with a button to close it.
 
 The week is claimed by a compare-and-set on a hidden chat setting in the transaction that
@@ -20,7 +21,7 @@ from bot.i18n import pick_language
 from bot.notifier import Notifier
 from bot.outgoing import queue
 from bot.services.checkin_schedule import deliver_at, week_of
-from bot.services.circles.rules import DORMANT_AFTER, message_link
+from bot.services.circles.rules import DORMANT_AFTER, PROPOSAL_TTL, message_link
 from bot.services.settings import SettingsService
 from bot.views import circles as views
 from models.chats import ChatRepository
@@ -59,6 +60,7 @@ class CircleWeekly:
         async with self._db.transaction() as session:
             chat_ids = await ChatRepository(session).active_ids()
             await CircleRepository(session).prune_calls(now - KEEP_CALLS)
+            await CircleRepository(session).lapse_proposals(now - PROPOSAL_TTL)
         claimed = 0
         for chat_id in chat_ids:
             try:
@@ -112,9 +114,13 @@ class CircleWeekly:
         }
         ids = {m.user_id for found in members.values() for m in found}
         people = {u.id: u for u in await UserRepository(session).many(ids)}
+        blocked: set[int] = set()
         for call in calls:
             for member in members[call.circle_id]:
                 user = people.get(member.user_id)
+                if user is not None and not user.reachable and member.delivery != Delivery.OFF:
+                    blocked.add(member.user_id)  # a private note they cannot get: not queued
+                    continue
                 if member.user_id == call.caller_id or not _digest(member.delivery, user):
                     continue
                 link = message_link(call.chat_id, call.message_id)
@@ -126,6 +132,8 @@ class CircleWeekly:
             await queue(
                 session, key, user_id, text, now=now, not_before=when, expires_at=when + KEEP
             )
+        if blocked:
+            log.info("circles of chat %s: %d members unreachable, no digest", chat_id, len(blocked))
         return len(lines)
 
     async def _dormant(
@@ -165,10 +173,11 @@ class CircleWeekly:
 
 
 def _digest(delivery: str, user: User | None) -> bool:
-    """The digest is the member's choice, or the way left to reach someone who blocked us."""
+    """The digest is the member's choice, or the way left to reach someone the bot does
+    not know (someone known to have blocked it gets nothing: the digest is private too)."""
     if delivery == Delivery.OFF:
         return False
-    return delivery == Delivery.DIGEST or user is None or not user.reachable
+    return delivery == Delivery.DIGEST or user is None
 
 
 def _id(user: User) -> int:
