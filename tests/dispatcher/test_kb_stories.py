@@ -65,19 +65,32 @@ async def text_stored(h: Harness, needle: str) -> bool:
     return any(needle in body for body in bodies)
 
 
+async def pending_cards(h: Harness, user_id: int = ADMIN) -> tuple[str, list[dict[str, Any]]]:
+    """The approver (who started the bot) asks for the queue in the group: the group's
+    answer and the cards they received privately."""
+    h.fake.send_message(user_id, user_id, "/start")
+    await h.settle()
+    pause(h)
+    before = len(h.fake.sent_messages(user_id))
+    answer = await command(h, user_id, "/stories pending")
+    cards = [
+        m for m in h.fake.sent_messages(user_id)[before:] if "kb:d:" in str(m.get("reply_markup"))
+    ]
+    return answer, cards
+
+
 async def approve_all(h: Harness, user_id: int = ADMIN) -> list[str]:
-    before = len(h.fake.sent_messages(GROUP))
-    await command(h, user_id, "/stories pending")
+    _, cards = await pending_cards(h, user_id)
     texts = []
-    for message in h.fake.sent_messages(GROUP)[before:]:
+    for message in cards:
         for row in message.get("reply_markup", {}).get("inline_keyboard", []):
             for button in row:
                 if button["callback_data"].endswith(":y"):
                     h.fake.press_button(
-                        user_id, GROUP, message["message_id"], button["callback_data"]
+                        user_id, user_id, message["message_id"], button["callback_data"]
                     )
                     await h.settle()
-                    texts.append(h.fake.sent_messages(GROUP)[-1]["text"])
+                    texts.append(h.fake.sent_messages(user_id)[-1]["text"])
     return texts
 
 
@@ -220,3 +233,23 @@ async def test_a_shared_check_in_win_is_offered_as_a_story(harness: Harness) -> 
     pause(h)
     listing = await command(h, MEMBER, "/stories win")
     assert "I landed my first client" in listing and "anonymous" in listing
+
+
+async def test_the_pending_queue_goes_privately_never_into_the_group(harness: Harness) -> None:
+    """Finding 11: an unapproved story and its author's name stay out of the group."""
+    h = harness
+    await offered(h)
+    await answer(h, "n")
+    group_before = len(h.fake.sent_messages(GROUP))
+    said, cards = await pending_cards(h)
+    assert "Sent to you privately" in said
+    shown = [str(m.get("text")) for m in h.fake.sent_messages(GROUP)[group_before:]]
+    assert not any("friend of a friend" in text or "Maria" in text for text in shown)
+    assert len(cards) == 1 and "friend of a friend" in cards[0]["text"]
+    assert "Maria" in cards[0]["text"]
+    # a member pressing a forged approve button for the story is refused
+    data = cards[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    h.fake.press_button(MEMBER, MEMBER, h.fake.sent_messages(MEMBER)[-1]["message_id"], data)
+    await h.settle()
+    assert "admins and veterans" in str(h.fake.callback_answers[-1])
+    assert "No stories yet" in await command(h, MEMBER, "/stories")

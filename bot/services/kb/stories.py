@@ -116,6 +116,14 @@ class Stories:
             and member.trust == TrustLevel.VETERAN
         )
 
+    async def chat_of_pending(self, story_id: int) -> int | None:
+        """The chat of a story still waiting for approval (None if it is not waiting)."""
+        async with self._db.transaction() as session:
+            story = await session.get(KbEntry, story_id)
+        if story is None or story.status != EntryStatus.PENDING:
+            return None
+        return story.chat_id
+
     async def decide(self, story_id: int, chat_id: int, approver: int, ok: bool) -> Entry | None:
         """Approve (listed and searched from now on) or reject (deleted) a waiting story;
         None if it is not waiting any more."""
