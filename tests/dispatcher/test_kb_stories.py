@@ -253,3 +253,28 @@ async def test_the_pending_queue_goes_privately_never_into_the_group(harness: Ha
     await h.settle()
     assert "admins and veterans" in str(h.fake.callback_answers[-1])
     assert "No stories yet" in await command(h, MEMBER, "/stories")
+
+
+async def test_a_story_near_telegram_s_limit_can_be_approved_and_opened(
+    harness: Harness,
+) -> None:
+    """Finding 6: the approval card shows the start; opening it shortens it under the byline
+    and the link to the whole original, instead of Telegram refusing both."""
+    h = harness
+    long = ("Mentoring changed my work, and a friend's advice too. " * 90)[:4090]
+    await offered(h, long, "career")
+    await answer(h, "n")
+    _, cards = await pending_cards(h)
+    assert len(cards) == 1 and len(cards[0]["text"]) < 1200
+    assert await approve_all(h) == ["Approved: " + long[:59] + "…"]
+    pause(h)
+    await command(h, MEMBER, "/kb mentoring")
+    results = h.fake.sent_messages(GROUP)[-1]
+    data = results["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    before = len(h.fake.sent_messages(GROUP))
+    h.fake.press_button(MEMBER, GROUP, results["message_id"], data)
+    await h.settle()
+    opened = h.fake.sent_messages(GROUP)[before:]
+    assert len(opened) == 1, "the story was not sent"
+    assert opened[0]["text"].startswith("Mentoring changed my work")
+    assert "— Maria #career" in opened[0]["text"] and "t.me/c/" in str(opened[0])
