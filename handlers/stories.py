@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.context import Hearth
 from bot.services.checkins import Prompt
 from bot.services.kb import Choice
+from bot.services.kb.stories import ASKS_PER_DAY, Refused
 from bot.services.kb.text import parse_tags
 from bot.views import kb as views
 from bot.views.callbacks import KbConsentAnswer, KbDecide, KbWin
@@ -32,7 +33,9 @@ def build_router() -> Router:
 
 async def story(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
     """Ask the replied-to message's author, privately, whether it may become a story.
-    Nothing is kept if they cannot be asked; the group hears only that they were asked."""
+    Nothing is kept if they cannot be asked; the group hears only that they were asked.
+    A message is offered once, and each person offers a few a day (each one writes to
+    the author)."""
     source = message.reply_to_message
     author = source.from_user if source is not None else None
     if source is None or author is None or author.is_bot or source.sender_chat is not None:
@@ -51,6 +54,9 @@ async def story(message: Message, command: CommandObject, hearth: Hearth, lang: 
         parse_tags(command.args or ""),
         text,
     )
+    if isinstance(asked, Refused):
+        await reply(hearth, message, views.say(lang, asked.value, count=ASKS_PER_DAY))
+        return
     author_lang = author.language_code if author.language_code in ("ru", "en") else lang
     prompt, keyboard = views.consent_prompt(
         author_lang or lang,

@@ -58,6 +58,11 @@ async def count(h: Harness, model: type[Any]) -> int:
         return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
 
 
+async def consent_texts(h: Harness) -> list[str]:
+    async with h.app.db.transaction() as session:
+        return list((await session.execute(select(KbConsent.text))).scalars())
+
+
 async def text_stored(h: Harness, needle: str) -> bool:
     async with h.app.db.transaction() as session:
         bodies = list((await session.execute(select(KbEntry.body))).scalars())
@@ -100,7 +105,7 @@ async def test_no_stores_nothing(harness: Harness) -> None:
     assert "friend of a friend" in prompt(h)["text"]
     assert "nothing is kept" in (await answer(h, "x")).lower()
     assert await count(h, KbEntry) == 0
-    assert await count(h, KbConsent) == 0
+    assert await consent_texts(h) == [""]  # ids only, until the 48 hours are up
     assert not await text_stored(h, "friend of a friend")
     assert "kb:c:" not in str(h.fake.sent_messages(MEMBER)[-1].get("reply_markup"))
 
@@ -109,7 +114,7 @@ async def test_yes_waits_for_approval_then_is_listed_and_found(harness: Harness)
     h = harness
     await offered(h)
     assert "waits for approval" in await answer(h, "n")
-    assert await count(h, KbConsent) == 0
+    assert await consent_texts(h) == [""]
     pause(h)
     assert "No stories yet" in await command(h, MEMBER, "/stories")
     pause(h)
@@ -278,3 +283,34 @@ async def test_a_story_near_telegram_s_limit_can_be_approved_and_opened(
     assert len(opened) == 1, "the story was not sent"
     assert opened[0]["text"].startswith("Mentoring changed my work")
     assert "— Maria #career" in opened[0]["text"] and "t.me/c/" in str(opened[0])
+
+
+async def test_a_message_is_offered_once_and_an_asker_a_few_times_a_day(
+    harness: Harness,
+) -> None:
+    """Finding 7: replying /story again to the same message does not write to its author
+    again (also after a "no"), and one person offers at most 5 stories a day."""
+    h = harness
+    await offered(h)
+    prompts = len(h.fake.sent_messages(MEMBER))
+    pause(h)
+    source = max(
+        int(m["message_id"]) for m in h.fake.live_messages(GROUP) if m["from"]["id"] == MEMBER
+    )
+    assert "already been offered" in await command(h, ADMIN, "/story", reply_to=source)
+    await answer(h, "x")
+    pause(h)
+    assert "already been offered" in await command(h, OWNER, "/story", reply_to=source)
+    assert len(h.fake.sent_messages(MEMBER)) == prompts
+    for n in range(4):
+        pause(h)
+        mine = await say(h, MEMBER, f"Another thing worth keeping, number {n}.")
+        pause(h)
+        assert "asked Maria privately" in await command(h, OWNER, "/story", reply_to=mine)
+    pause(h)
+    sixth = await say(h, MEMBER, "One more thing worth keeping.")
+    pause(h)
+    assert "try again tomorrow" in await command(h, OWNER, "/story", reply_to=sixth)
+    h.clock.advance(timedelta(days=1))
+    h.fake.advance(86400)
+    assert "asked Maria privately" in await command(h, OWNER, "/story", reply_to=sixth)
