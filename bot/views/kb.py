@@ -64,9 +64,11 @@ def shortened(body: str, limit: int) -> str:
     """Stored HTML as is when its visible text fits in `limit`; otherwise the start of its
     plain text (formatting dropped: cutting HTML could break a tag) and "…"."""
     text = plain(body)
-    if len(text.encode("utf-16-le")) // 2 <= limit:
+    units = text.encode("utf-16-le")  # Telegram counts UTF-16 code units
+    if len(units) // 2 <= limit:
         return body
-    return escape(text[: limit - 1].rstrip()) + "…"
+    cut = units[: 2 * (limit - 1)].decode("utf-16-le", errors="ignore")  # no half emoji
+    return escape(cut.rstrip()) + "…"
 
 
 def entry_text(lang: str, entry: Entry) -> str:
