@@ -218,8 +218,9 @@ async def on_open(query: CallbackQuery, callback_data: KbOpen, hearth: Hearth, l
 async def on_helped(
     query: CallbackQuery, callback_data: KbHelped, hearth: Hearth, lang: str
 ) -> None:
-    found = await hearth.kb.search.helped(callback_data.id)
-    await hearth.notifier.answer(query.id, views.say(lang, "thanks" if found else "gone"))
+    """Counted once a person, for members of the entry's chat (it moves the ranking)."""
+    done = await hearth.kb.search.helped(callback_data.id, query.from_user.id)
+    await hearth.notifier.answer(query.id, views.say(lang, done.value))
 
 
 async def unused(message: Message, hearth: Hearth, lang: str) -> None:

@@ -9,14 +9,14 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.context import Hearth
-from bot.convert import thread_of
 from bot.services.checkins import Prompt
 from bot.services.kb import Choice
+from bot.services.kb.stories import ASKS_PER_DAY, Refused
 from bot.services.kb.text import parse_tags
 from bot.views import kb as views
 from bot.views.callbacks import KbConsentAnswer, KbDecide, KbWin
 from handlers.common import commands_only, reply, reply_lines
-from handlers.filters import InGroup, sender_is_admin
+from handlers.filters import GROUP_TYPES, InGroup, sender_is_admin
 
 
 def build_router() -> Router:
@@ -33,7 +33,9 @@ def build_router() -> Router:
 
 async def story(message: Message, command: CommandObject, hearth: Hearth, lang: str) -> None:
     """Ask the replied-to message's author, privately, whether it may become a story.
-    Nothing is kept if they cannot be asked; the group hears only that they were asked."""
+    Nothing is kept if they cannot be asked; the group hears only that they were asked.
+    A message is offered once, and each person offers a few a day (each one writes to
+    the author)."""
     source = message.reply_to_message
     author = source.from_user if source is not None else None
     if source is None or author is None or author.is_bot or source.sender_chat is not None:
@@ -52,6 +54,9 @@ async def story(message: Message, command: CommandObject, hearth: Hearth, lang: 
         parse_tags(command.args or ""),
         text,
     )
+    if isinstance(asked, Refused):
+        await reply(hearth, message, views.say(lang, asked.value, count=ASKS_PER_DAY))
+        return
     author_lang = author.language_code if author.language_code in ("ru", "en") else lang
     prompt, keyboard = views.consent_prompt(
         author_lang or lang,
@@ -101,27 +106,40 @@ async def may_approve(hearth: Hearth, message: Message, user_id: int) -> bool:
 
 
 async def pending(message: Message, hearth: Hearth, lang: str) -> None:
+    """The queue goes privately to the admin or veteran who asked: unapproved stories (and
+    their authors' names) never show in the group."""
     user_id = message.from_user.id if message.from_user else 0
     if not await may_approve(hearth, message, user_id):
         await reply(hearth, message, views.say(lang, "approve_not_allowed"))
+        return
+    if message.from_user is None or message.sender_chat is not None:
+        await reply(hearth, message, views.say(lang, "pending_anonymous"))
         return
     entries = await hearth.kb.stories.listing(message.chat.id, None, pending=True)
     if not entries:
         await reply(hearth, message, views.say(lang, "no_pending"))
         return
     for entry in entries:
-        text, keyboard = views.pending_story(lang, entry)
-        await hearth.notifier.send(message.chat.id, text, keyboard, thread=thread_of(message))
+        text, keyboard = views.pending_story(lang, entry, message.chat.title or "")
+        if await hearth.notifier.send(user_id, text, keyboard) is None:
+            await reply(hearth, message, views.say(lang, "start_me"))
+            return
+    await reply(hearth, message, views.say(lang, "sent_privately"))
 
 
 async def on_decide(
     query: CallbackQuery, callback_data: KbDecide, hearth: Hearth, lang: str
 ) -> None:
-    """Approve or reject a waiting story: admins and veterans of the chat, checked now."""
+    """Approve or reject a waiting story: admins and veterans of the story's chat, checked
+    now (the card is in their private chat; an older card may still be in the group)."""
     message = query.message
     if not isinstance(message, Message):
         return
-    chat_id, user_id = message.chat.id, query.from_user.id
+    user_id = query.from_user.id
+    chat_id = await hearth.kb.stories.chat_of_pending(callback_data.id)
+    if chat_id is None or (message.chat.type in GROUP_TYPES and message.chat.id != chat_id):
+        await hearth.notifier.answer(query.id, views.say(lang, "gone"), alert=True)
+        return
     allowed = await hearth.admins.is_admin(chat_id, user_id) or (
         await hearth.kb.stories.may_approve(chat_id, user_id)
     )
@@ -135,7 +153,7 @@ async def on_decide(
         return
     await hearth.notifier.answer(query.id, "")
     done = views.say(lang, "approved" if ok else "rejected", title=views.title(entry))
-    await hearth.notifier.edit(chat_id, message.message_id, done)
+    await hearth.notifier.edit(message.chat.id, message.message_id, done)
 
 
 async def with_win_offer(

@@ -241,6 +241,29 @@ class KbRepository:
         )
         return list(result.scalars())
 
+    async def offered(self, chat_id: int, message_id: int) -> bool:
+        """Was this message offered as a story already: a consent (waiting, or answered in
+        the last CONSENT_TTL), or a story made of it?"""
+        consent = select(KbConsent.id).where(
+            KbConsent.chat_id == chat_id, KbConsent.message_id == message_id
+        )
+        story = select(KbEntry.id).where(
+            KbEntry.chat_id == chat_id,
+            KbEntry.kind == EntryKind.STORY,
+            KbEntry.message_id == message_id,
+        )
+        found = await self.session.execute(consent.union_all(story).limit(1))
+        return found.first() is not None
+
+    async def asked_since(self, asked_by: int, since: datetime) -> int:
+        """How many stories the person offered since then (consent rows live longer)."""
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(KbConsent)
+            .where(KbConsent.asked_by == asked_by, KbConsent.created_at > since)
+        )
+        return int(result.scalar_one())
+
     async def expired_consents(self, chat_id: int, author_id: int, now: datetime) -> int:
         """Delete the author's expired consents in the chat; the count of those left."""
         mine = and_(KbConsent.chat_id == chat_id, KbConsent.author_id == author_id)

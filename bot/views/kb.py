@@ -13,6 +13,9 @@ from bot.views.callbacks import KbConsentAnswer, KbDecide, KbHelped, KbOpen, KbW
 
 TITLE_LIMIT = 60
 STORY_PREVIEW = 300
+CARD_PREVIEW = 1000  # an approval card shows the start of a long story (the whole is kept)
+TEXT_LIMIT = 4096  # Telegram's limit on a message's visible text
+ROOM = 300  # kept free for the byline and the link under a story
 
 
 def say(lang: str, key: str, **values: object) -> str:
@@ -57,11 +60,24 @@ def byline(lang: str, entry: Entry) -> str:
     return t(lang, "kb.byline", author=who, tags=tags).rstrip()
 
 
+def shortened(body: str, limit: int) -> str:
+    """Stored HTML as is when its visible text fits in `limit`; otherwise the start of its
+    plain text (formatting dropped: cutting HTML could break a tag) and "…"."""
+    text = plain(body)
+    units = text.encode("utf-16-le")  # Telegram counts UTF-16 code units
+    if len(units) // 2 <= limit:
+        return body
+    cut = units[: 2 * (limit - 1)].decode("utf-16-le", errors="ignore")  # no half emoji
+    return escape(cut.rstrip()) + "…"
+
+
 def entry_text(lang: str, entry: Entry) -> str:
-    """The HTML to send (a text, or a file's caption); a story with its byline and link."""
+    """The HTML to send (a text, or a file's caption); a story with its byline and link
+    (a story near Telegram's limit is shortened: the link leads to the whole)."""
     if entry.is_note:
         return entry.body
-    parts = [entry.body, "", byline(lang, entry)]
+    room = ROOM + len(entry.tags)
+    parts = [shortened(entry.body, TEXT_LIMIT - room), "", byline(lang, entry)]
     link = message_link(entry.chat_id, entry.message_id) if entry.message_id else None
     if link:
         parts.append(t(lang, "kb.original", link=link))
@@ -121,9 +137,11 @@ def consent_prompt(
     ]
 
 
-def pending_story(lang: str, entry: Entry) -> tuple[str, Keyboard]:
-    """One story awaiting approval, with its two buttons."""
-    text = "\n".join([entry.body, "", byline(lang, entry)])
+def pending_story(lang: str, entry: Entry, chat_title: str) -> tuple[str, Keyboard]:
+    """One story awaiting approval (the start of a long one), with its two buttons; sent
+    privately to whoever asked, so the header names the chat."""
+    head = say(lang, "pending_in", chat=chat_title)
+    text = "\n".join([head, "", shortened(entry.body, CARD_PREVIEW), "", byline(lang, entry)])
     return text, [
         [
             Button(t(lang, "kb.approve"), data=KbDecide(id=entry.id, ok="y").pack()),

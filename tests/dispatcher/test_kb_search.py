@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from models.kb import KbEntry, KbSuggestion
-from tests.dispatcher.conftest import ADMIN, GROUP, MEMBER, NEWCOMER, Harness
+from models.kb import EntryStatus, KbEntry, KbSuggestion
+from tests.dispatcher.conftest import ADMIN, BOSS, GROUP, MEMBER, NEWCOMER, OWNER, Harness
 from tests.dispatcher.test_buddies import verify_newcomer
 from tests.dispatcher.test_kb_notes import pause
 from tests.dispatcher.test_moderation import command, say
@@ -139,3 +139,38 @@ async def test_entries_unused_for_180_days_are_listed_to_the_admin_privately(
     listing = h.replies(ADMIN)[-1]
     assert "3 entries nobody used for 180 days" in listing
     assert "наставник" in listing and "rules" not in listing
+
+
+async def test_this_helped_counts_members_once_and_live_entries_only(harness: Harness) -> None:
+    """Finding 14: repeated presses, people outside the chat and waiting stories don't move
+    the ranking."""
+    h = harness
+    await with_notes(h)
+    await command(h, MEMBER, "/kb оплачивать звёздами")
+    results = h.fake.sent_messages(GROUP)[-1]
+    data = last_markup(h, GROUP)[0][0]["callback_data"]
+    h.fake.press_button(MEMBER, GROUP, results["message_id"], data)
+    await h.settle()
+    opened = h.fake.sent_messages(GROUP)[-1]
+    helped = opened["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    for _ in range(3):
+        h.fake.press_button(MEMBER, GROUP, opened["message_id"], helped)
+        await h.settle()
+    assert "already marked" in str(h.fake.callback_answers[-1])
+    h.fake.press_button(BOSS, GROUP, opened["message_id"], helped)  # not in the chat
+    await h.settle()
+    assert "Only members" in str(h.fake.callback_answers[-1])
+    h.fake.press_button(ADMIN, GROUP, opened["message_id"], helped)
+    await h.settle()
+    async with h.app.db.transaction() as session:
+        entry = (
+            await session.execute(select(KbEntry).where(KbEntry.name == "оплата"))
+        ).scalar_one()
+        # a story still waiting for approval can't be marked either
+        await session.execute(
+            update(KbEntry).where(KbEntry.id == entry.id).values(status=EntryStatus.PENDING)
+        )
+    assert entry.helped == 2
+    h.fake.press_button(OWNER, GROUP, opened["message_id"], helped)
+    await h.settle()
+    assert "no longer available" in str(h.fake.callback_answers[-1])

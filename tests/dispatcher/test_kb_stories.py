@@ -58,6 +58,11 @@ async def count(h: Harness, model: type[Any]) -> int:
         return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
 
 
+async def consent_texts(h: Harness) -> list[str]:
+    async with h.app.db.transaction() as session:
+        return list((await session.execute(select(KbConsent.text))).scalars())
+
+
 async def text_stored(h: Harness, needle: str) -> bool:
     async with h.app.db.transaction() as session:
         bodies = list((await session.execute(select(KbEntry.body))).scalars())
@@ -65,19 +70,32 @@ async def text_stored(h: Harness, needle: str) -> bool:
     return any(needle in body for body in bodies)
 
 
+async def pending_cards(h: Harness, user_id: int = ADMIN) -> tuple[str, list[dict[str, Any]]]:
+    """The approver (who started the bot) asks for the queue in the group: the group's
+    answer and the cards they received privately."""
+    h.fake.send_message(user_id, user_id, "/start")
+    await h.settle()
+    pause(h)
+    before = len(h.fake.sent_messages(user_id))
+    answer = await command(h, user_id, "/stories pending")
+    cards = [
+        m for m in h.fake.sent_messages(user_id)[before:] if "kb:d:" in str(m.get("reply_markup"))
+    ]
+    return answer, cards
+
+
 async def approve_all(h: Harness, user_id: int = ADMIN) -> list[str]:
-    before = len(h.fake.sent_messages(GROUP))
-    await command(h, user_id, "/stories pending")
+    _, cards = await pending_cards(h, user_id)
     texts = []
-    for message in h.fake.sent_messages(GROUP)[before:]:
+    for message in cards:
         for row in message.get("reply_markup", {}).get("inline_keyboard", []):
             for button in row:
                 if button["callback_data"].endswith(":y"):
                     h.fake.press_button(
-                        user_id, GROUP, message["message_id"], button["callback_data"]
+                        user_id, user_id, message["message_id"], button["callback_data"]
                     )
                     await h.settle()
-                    texts.append(h.fake.sent_messages(GROUP)[-1]["text"])
+                    texts.append(h.fake.sent_messages(user_id)[-1]["text"])
     return texts
 
 
@@ -87,7 +105,7 @@ async def test_no_stores_nothing(harness: Harness) -> None:
     assert "friend of a friend" in prompt(h)["text"]
     assert "nothing is kept" in (await answer(h, "x")).lower()
     assert await count(h, KbEntry) == 0
-    assert await count(h, KbConsent) == 0
+    assert await consent_texts(h) == [""]  # ids only, until the 48 hours are up
     assert not await text_stored(h, "friend of a friend")
     assert "kb:c:" not in str(h.fake.sent_messages(MEMBER)[-1].get("reply_markup"))
 
@@ -96,7 +114,7 @@ async def test_yes_waits_for_approval_then_is_listed_and_found(harness: Harness)
     h = harness
     await offered(h)
     assert "waits for approval" in await answer(h, "n")
-    assert await count(h, KbConsent) == 0
+    assert await consent_texts(h) == [""]
     pause(h)
     assert "No stories yet" in await command(h, MEMBER, "/stories")
     pause(h)
@@ -220,3 +238,79 @@ async def test_a_shared_check_in_win_is_offered_as_a_story(harness: Harness) -> 
     pause(h)
     listing = await command(h, MEMBER, "/stories win")
     assert "I landed my first client" in listing and "anonymous" in listing
+
+
+async def test_the_pending_queue_goes_privately_never_into_the_group(harness: Harness) -> None:
+    """Finding 11: an unapproved story and its author's name stay out of the group."""
+    h = harness
+    await offered(h)
+    await answer(h, "n")
+    group_before = len(h.fake.sent_messages(GROUP))
+    said, cards = await pending_cards(h)
+    assert "Sent to you privately" in said
+    shown = [str(m.get("text")) for m in h.fake.sent_messages(GROUP)[group_before:]]
+    assert not any("friend of a friend" in text or "Maria" in text for text in shown)
+    assert len(cards) == 1 and "friend of a friend" in cards[0]["text"]
+    assert "Maria" in cards[0]["text"]
+    # a member pressing a forged approve button for the story is refused
+    data = cards[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    h.fake.press_button(MEMBER, MEMBER, h.fake.sent_messages(MEMBER)[-1]["message_id"], data)
+    await h.settle()
+    assert "admins and veterans" in str(h.fake.callback_answers[-1])
+    assert "No stories yet" in await command(h, MEMBER, "/stories")
+
+
+async def test_a_story_near_telegram_s_limit_can_be_approved_and_opened(
+    harness: Harness,
+) -> None:
+    """Finding 6: the approval card shows the start; opening it shortens it under the byline
+    and the link to the whole original, instead of Telegram refusing both."""
+    h = harness
+    long = ("Mentoring changed my work, and a friend's advice too. " * 90)[:4090]
+    await offered(h, long, "career")
+    await answer(h, "n")
+    _, cards = await pending_cards(h)
+    assert len(cards) == 1 and len(cards[0]["text"]) < 1200
+    assert await approve_all(h) == ["Approved: " + long[:59] + "…"]
+    pause(h)
+    await command(h, MEMBER, "/kb mentoring")
+    results = h.fake.sent_messages(GROUP)[-1]
+    data = results["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    before = len(h.fake.sent_messages(GROUP))
+    h.fake.press_button(MEMBER, GROUP, results["message_id"], data)
+    await h.settle()
+    opened = h.fake.sent_messages(GROUP)[before:]
+    assert len(opened) == 1, "the story was not sent"
+    assert opened[0]["text"].startswith("Mentoring changed my work")
+    assert "— Maria #career" in opened[0]["text"] and "t.me/c/" in str(opened[0])
+
+
+async def test_a_message_is_offered_once_and_an_asker_a_few_times_a_day(
+    harness: Harness,
+) -> None:
+    """Finding 7: replying /story again to the same message does not write to its author
+    again (also after a "no"), and one person offers at most 5 stories a day."""
+    h = harness
+    await offered(h)
+    prompts = len(h.fake.sent_messages(MEMBER))
+    pause(h)
+    source = max(
+        int(m["message_id"]) for m in h.fake.live_messages(GROUP) if m["from"]["id"] == MEMBER
+    )
+    assert "already been offered" in await command(h, ADMIN, "/story", reply_to=source)
+    await answer(h, "x")
+    pause(h)
+    assert "already been offered" in await command(h, OWNER, "/story", reply_to=source)
+    assert len(h.fake.sent_messages(MEMBER)) == prompts
+    for n in range(4):
+        pause(h)
+        mine = await say(h, MEMBER, f"Another thing worth keeping, number {n}.")
+        pause(h)
+        assert "asked Maria privately" in await command(h, OWNER, "/story", reply_to=mine)
+    pause(h)
+    sixth = await say(h, MEMBER, "One more thing worth keeping.")
+    pause(h)
+    assert "try again tomorrow" in await command(h, OWNER, "/story", reply_to=sixth)
+    h.clock.advance(timedelta(days=1))
+    h.fake.advance(86400)
+    assert "asked Maria privately" in await command(h, OWNER, "/story", reply_to=sixth)

@@ -17,6 +17,7 @@ from bot.services.kb.text import (
     stems,
     stems_column,
 )
+from bot.views.kb import shortened
 from handlers.kb import html_from
 
 
@@ -63,3 +64,19 @@ def test_the_text_after_the_name_keeps_its_formatting() -> None:
     assert html_from(text, [command, bold], start) == "👋 Read the <b>rules</b> first"
     spanning = MessageEntity(type="italic", offset=6, length=8)  # "faq 👋 R" reaches over
     assert html_from(text, [spanning], start) == "<i>👋 R</i>ead the rules first"
+
+
+def test_a_hash_inside_a_link_or_a_word_is_no_hashtag() -> None:
+    """Finding 10: anchors in links name no note."""
+    text = "Read https://docs.example.com/setup#rules and example.org/issues/3#faq, c#sharp"
+    assert hashtags(text) == []
+    assert hashtags("see www.example.com/#/rules or (#rules) #faq") == ["rules", "faq"]
+    assert hashtags("#rules at the start, and after a line break:\n#faq") == ["rules", "faq"]
+
+
+def test_a_long_story_is_shortened_in_telegram_s_units() -> None:
+    """Finding 6: emoji count twice towards Telegram's limit; no half emoji is left."""
+    assert shortened("<b>short</b>", 10) == "<b>short</b>"
+    cut = shortened("🙂" * 100, 11)
+    assert cut == "🙂" * 5 + "…" and len(cut.encode("utf-16-le")) // 2 <= 11
+    assert shortened("a &lt; b " * 5, 6) == "a &lt; b…"

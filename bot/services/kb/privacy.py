@@ -47,7 +47,9 @@ async def export(session: AsyncSession, user_id: int, title: dict[int, str]) -> 
             KbEntry.added_by == user_id, KbEntry.kind == EntryKind.NOTE
         )
     )
-    asked = await session.execute(select(KbConsent).where(KbConsent.author_id == user_id))
+    asked = await session.execute(  # answered ones keep no text: nothing to show
+        select(KbConsent).where(KbConsent.author_id == user_id, KbConsent.text != "")
+    )
     return {
         "kb_stories": [
             {

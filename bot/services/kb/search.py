@@ -8,7 +8,9 @@ the suggestion is kept, so a newcomer hears from the bot at most once a day.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import timedelta
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +20,7 @@ from bot.db import Database
 from bot.services.kb.text import coverage, stems, words
 from bot.services.kb.values import Entry, Hit, entry_of
 from models.kb import EntryStatus, KbEntry, KbRepository, KbSuggestion
+from models.members import MemberRepository, MemberStatus
 from models.upsert import upsert
 from models.users import User
 
@@ -28,6 +31,16 @@ SUGGEST_MATCHED = 2  # ...and at least two of them (or all, for a shorter questi
 UNUSED_AFTER = timedelta(days=180)
 UNUSED_LIMIT = 50
 QUERY_WORDS = 12  # a long question is cut: the first words say what it is about
+PRESSES_KEPT = 50_000  # (entry, person) pairs remembered for "this helped", newest kept
+
+
+class Helped(StrEnum):
+    """What a "this helped" press did (the value is the locale key of the answer)."""
+
+    COUNTED = "thanks"
+    GONE = "gone"  # no live entry
+    NOT_MEMBER = "helped_not_member"  # the presser is not in the entry's chat
+    ALREADY = "helped_already"  # this person's press was counted already
 
 
 class Search:
@@ -36,6 +49,9 @@ class Search:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        # who pressed "this helped" on what: in memory (no person's id is stored for it), so
+        # after a restart a press may count again; enough to stop repeated taps moving ranks
+        self._pressed: OrderedDict[tuple[int, int], None] = OrderedDict()
 
     async def find(self, chat_id: int, query: str, limit: int = TOP) -> list[Hit]:
         """The best live entries of the chat for the words of `query`, best first."""
@@ -76,14 +92,23 @@ class Search:
             names = await _authors(session, [row])
             return entry_of(row, names.get(row.author_id or 0))
 
-    async def helped(self, entry_id: int) -> bool:
-        """Count a "this helped" press; False if the entry is gone."""
+    async def helped(self, entry_id: int, user_id: int) -> Helped:
+        """Count a "this helped" press: a live entry, a member of its chat, once a person."""
+        key = (entry_id, user_id)
         async with self._db.transaction() as session:
             row = await session.get(KbEntry, entry_id)
-            if row is None:
-                return False
+            if row is None or row.status != EntryStatus.LIVE:
+                return Helped.GONE
+            member = await MemberRepository(session).get(row.chat_id, user_id)
+            if member is None or member.status != MemberStatus.IN:
+                return Helped.NOT_MEMBER
+            if key in self._pressed:
+                return Helped.ALREADY
+            self._pressed[key] = None  # before the write: two quick presses count once
+            while len(self._pressed) > PRESSES_KEPT:
+                self._pressed.popitem(last=False)
             await KbRepository(session).used(entry_id, self._clock.now(), helped=True)
-        return True
+        return Helped.COUNTED
 
     async def suggest(self, chat_id: int, user_id: int, question: str) -> Hit | None:
         """The entry to point a newcomer to privately, if one answers the question well,

@@ -2,15 +2,18 @@
 
 Anyone replies `/story [tags]` to a message; its author is asked privately: share with my
 name, anonymously, or not at all. Until they answer, a consent row keeps the message's text,
-for at most CONSENT_TTL: a "no" deletes it at once, a deadline row deletes it when the time is
-up, and nothing else is stored. A "yes" turns it into a story awaiting approval: an admin or a
-veteran approves it (`/stories pending`) and only then it is listed and searched.
+for at most CONSENT_TTL: an answer deletes the text at once, a deadline row deletes the row
+when the time is up, and nothing else is stored. The answered row (ids only) stays until then
+so the same message is not offered again and an asker offers at most ASKS_PER_DAY a day.
+A "yes" turns it into a story awaiting approval: an admin or a veteran approves it
+(`/stories pending`, sent to them privately) and only then it is listed and searched.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +28,7 @@ from models.members import MemberRepository, MemberStatus, TrustLevel
 from models.users import User
 
 CONSENT_TTL = timedelta(hours=48)
+ASKS_PER_DAY = 5  # stories one person may offer a day: each one writes to an author
 KB_CONSENT = "kb_consent"  # deadline kind: (chat, author) has consents to expire
 LIST_LIMIT = 20
 
@@ -40,6 +44,13 @@ class Asked:
     tags: str
 
 
+class Refused(StrEnum):
+    """Why a story was not asked for (the value is the locale key)."""
+
+    OFFERED = "story_exists"  # this message was offered already
+    LIMIT = "story_limit"  # the asker offered ASKS_PER_DAY today
+
+
 class Stories:
     """Consent, approval and listing of stories."""
 
@@ -49,10 +60,16 @@ class Stories:
 
     async def ask(
         self, chat_id: int, message_id: int, author_id: int, asked_by: int, tags: str, text: str
-    ) -> Asked:
-        """Keep the message's text until its author answers (CONSENT_TTL at most)."""
+    ) -> Asked | Refused:
+        """Keep the message's text until its author answers (CONSENT_TTL at most); refused
+        for a message offered already, or past the asker's daily number."""
         now = self._clock.now()
         async with self._db.transaction() as session:
+            repo = KbRepository(session)
+            if await repo.offered(chat_id, message_id):
+                return Refused.OFFERED
+            if await repo.asked_since(asked_by, now - timedelta(days=1)) >= ASKS_PER_DAY:
+                return Refused.LIMIT
             consent = KbConsent(
                 chat_id=chat_id,
                 message_id=message_id,
@@ -65,7 +82,7 @@ class Stories:
             )
             session.add(consent)
             await session.flush()
-            await self._plan_expiry(KbRepository(session), DeadlineRepository(session), consent)
+            await self._plan_expiry(repo, DeadlineRepository(session), consent)
         return Asked(consent.id, chat_id, author_id, text, tags)
 
     async def withdraw(self, consent_id: int) -> None:
@@ -77,20 +94,25 @@ class Stories:
 
     async def answer(self, consent_id: int, author_id: int, choice: Choice) -> Entry | None:
         """The author's answer: "no" deletes the text; a "yes" makes a story awaiting
-        approval. None if there is nothing to answer (expired, answered, someone else)."""
+        approval. None if there is nothing to answer (expired, answered, someone else).
+        Either way the row keeps only ids until it expires: the message is not offered
+        again and the asker's daily number holds."""
         now = self._clock.now()
         async with self._db.transaction() as session:
             consent = await session.get(KbConsent, consent_id)
             if consent is None or consent.author_id != author_id or consent.expires_at <= now:
                 return None
-            await session.delete(consent)
+            text, tags = consent.text, consent.tags
+            if not text:
+                return None  # answered already
+            consent.text, consent.tags = "", ""
             if choice is Choice.NO:
                 return None
             story = KbEntry(
                 chat_id=consent.chat_id,
                 kind=EntryKind.STORY,
-                body=consent.text,
-                tags=consent.tags,
+                body=text,
+                tags=tags,
                 author_id=author_id,
                 anonymous=choice is Choice.ANONYMOUS,
                 message_id=consent.message_id,
@@ -99,9 +121,9 @@ class Stories:
                 used_at=now,
                 views=0,
                 helped=0,
-                stems=stems_column(plain(consent.text), consent.tags),
+                stems=stems_column(plain(text), tags),
             )
-            KbRepository(session).searchable(story, f"{plain(consent.text)} {consent.tags}")
+            KbRepository(session).searchable(story, f"{plain(text)} {tags}")
             session.add(story)
             await session.flush()
             return entry_of(story, await _name(session, author_id))
@@ -115,6 +137,14 @@ class Stories:
             and member.status == MemberStatus.IN
             and member.trust == TrustLevel.VETERAN
         )
+
+    async def chat_of_pending(self, story_id: int) -> int | None:
+        """The chat of a story still waiting for approval (None if it is not waiting)."""
+        async with self._db.transaction() as session:
+            story = await session.get(KbEntry, story_id)
+        if story is None or story.status != EntryStatus.PENDING:
+            return None
+        return story.chat_id
 
     async def decide(self, story_id: int, chat_id: int, approver: int, ok: bool) -> Entry | None:
         """Approve (listed and searched from now on) or reject (deleted) a waiting story;

@@ -20,6 +20,8 @@ STEM_CACHE = 20_000  # words
 WORD = re.compile(r"\w+", re.UNICODE)
 TAG = re.compile(r"<[^>]+>")
 CYRILLIC = re.compile(r"[а-яё]")
+URL = re.compile(r"(?:\w+://|www\.)\S+", re.IGNORECASE)
+HASHTAG = re.compile(r"(?<![\w/])#(\w+)")
 QUOTES = {'"': '"', "«": "»", "“": "”", "'": "'"}
 # the commonest function words: a question is mostly these, and they match everything
 _STOP = """
@@ -124,8 +126,10 @@ def snippet(body: str, query: list[str], limit: int = 120) -> str:
 
 
 def hashtags(text: str) -> list[str]:
-    """The folded `#name` words of a message, in order."""
-    return list(dict.fromkeys(fold(m) for m in re.findall(r"#(\w+)", text)))
+    """The folded `#name` words of a message, in order: not in a link (an anchor such as
+    `…/setup#rules`) nor right after a letter, digit or "/" (`c#`, `issues/3#faq`)."""
+    text = URL.sub(" ", text)
+    return list(dict.fromkeys(fold(m) for m in HASHTAG.findall(text)))
 
 
 def question_words(text: str) -> int | None:
