@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.services.ledger import LedgerKind
 from models.members import Member, TrustLevel
 from tests.dispatcher.conftest import ADMIN, BOSS, GROUP, MEMBER, NEWCOMER, OWNER, Harness, restart
+from tests.dispatcher.test_buddies import verify_newcomer
 from tests.dispatcher.test_checkins import answer_all, opt_in, setup_chat
 from tests.dispatcher.test_checkins import run as checkin_tick
 from tests.dispatcher.test_ledger import flush_job, join_and_verify, ledger_rows, totals
@@ -190,3 +191,20 @@ async def test_forget_and_retention_delete_thanks(harness: Harness) -> None:
     h.clock.advance(timedelta(days=2))  # past the 90 days that count
     await h.app.hearth.retention.run()
     assert await thanks_rows(h) == []
+
+
+async def test_only_members_thanks_promote_a_newcomer(harness: Harness) -> None:
+    h = harness
+    await prepared(h)
+    await join_and_verify(h)
+    tip = await post(h, NEWCOMER, "I can help with the wiki")
+    for number in range(6):  # six newcomers' half thanks add up to 3, but none is a member
+        await verify_newcomer(h, 610 + number, f"Newbie{number}")
+        await thank(h, 610 + number, tip)
+    assert len(await thanks_rows(h)) == 6
+    assert await trust_of(h, NEWCOMER) == TrustLevel.NEWCOMER
+    await thank(h, OWNER, tip)
+    await thank(h, ADMIN, tip)
+    assert await trust_of(h, NEWCOMER) == TrustLevel.NEWCOMER  # two members: not yet
+    await thank(h, MEMBER, tip)
+    assert await trust_of(h, NEWCOMER) == TrustLevel.MEMBER
