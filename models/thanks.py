@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from models.base import Base, UTCDateTime
 from models.upsert import insert_ignore
@@ -198,11 +198,19 @@ class ThanksRepository:
         )
         return [int(c) for c in rows.scalars()]
 
-    async def unnoted(self, before: datetime, limit: int) -> list[Thanks]:
-        """Thanks older than `before` whose receiver was not told yet, oldest first."""
+    async def unnoted(self, before: datetime, told_since: datetime, limit: int) -> list[Thanks]:
+        """Thanks older than `before` whose receiver was not told yet, oldest first, leaving
+        out receivers told since `told_since`: their thanks wait for a later note, and must
+        not fill the `limit` so that nobody else's note goes."""
+        told = aliased(Thanks)
+        recently_told = select(told.receiver_id).where(told.noted_at >= told_since)
         rows = await self.session.execute(
             select(Thanks)
-            .where(Thanks.noted_at.is_(None), Thanks.created_at <= before)
+            .where(
+                Thanks.noted_at.is_(None),
+                Thanks.created_at <= before,
+                Thanks.receiver_id.not_in(recently_told),
+            )
             .order_by(Thanks.created_at, Thanks.id)
             .limit(limit)
         )

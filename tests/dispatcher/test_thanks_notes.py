@@ -9,7 +9,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.services.ledger import LedgerKind
+from bot.services.thanks import notes
 from models.members import Member, TrustLevel
 from tests.dispatcher.conftest import ADMIN, BOSS, GROUP, MEMBER, NEWCOMER, OWNER, Harness, restart
 from tests.dispatcher.test_buddies import verify_newcomer
@@ -208,3 +211,30 @@ async def test_only_members_thanks_promote_a_newcomer(harness: Harness) -> None:
     assert await trust_of(h, NEWCOMER) == TrustLevel.NEWCOMER  # two members: not yet
     await thank(h, MEMBER, tip)
     assert await trust_of(h, NEWCOMER) == TrustLevel.MEMBER
+
+
+async def test_thanks_waiting_for_tomorrow_do_not_hold_up_other_people_s_notes(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    # a tick reads BATCH thanks (2,000 in production); two stand for them here
+    monkeypatch.setattr(notes, "BATCH", 2)
+    await prepared(h, MEMBER, ADMIN)
+    tip = await post(h, MEMBER, "tip one")
+    await thank(h, OWNER, tip)
+    h.clock.advance(timedelta(minutes=31))
+    await job(h, "thanks_notes")
+    assert "You were thanked" in h.replies(MEMBER)[-1]  # Maria's note for today went
+    told = len(h.replies(MEMBER))
+
+    await thank(h, ADMIN, tip)  # these two wait for tomorrow's note: the oldest unsent thanks
+    await thank(h, BOSS, tip)
+    answer = await post(h, ADMIN, "an answer")
+    await thank(h, OWNER, answer)
+    h.clock.advance(timedelta(minutes=31))
+    await job(h, "thanks_notes")
+    assert "You were thanked" in h.replies(ADMIN)[-1]  # Anton's note is not held up
+    assert len(h.replies(MEMBER)) == told
+    h.clock.advance(timedelta(days=1))
+    await job(h, "thanks_notes")
+    assert "In “Circle”: 2 thanks" in h.replies(MEMBER)[-1]
