@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
 from models.upsert import upsert
+from models.users import FORMER_MEMBER
 
 
 class IdeaStatus(StrEnum):
@@ -170,13 +172,15 @@ class IdeaRepository:
         return list(rows.scalars()), int(total.scalar_one())
 
     async def due_edits(self, edited_before: datetime, limit: int) -> list[Idea]:
-        """Posted open ideas whose buttons show old counts and that were not edited since
-        `edited_before`, the longest waiting first (a decided idea has no buttons)."""
+        """Posted ideas whose post is out of date and that were not edited since
+        `edited_before`, the longest waiting first: open ideas whose buttons show old counts
+        (a decided idea has no buttons), and any idea whose author was forgotten (its post
+        still shows the name)."""
         rows = await self.session.execute(
             select(Idea)
             .where(
                 Idea.dirty.is_(True),
-                Idea.status == IdeaStatus.OPEN,
+                _redrawable(),
                 Idea.message_id.is_not(None),
                 or_(Idea.edited_at.is_(None), Idea.edited_at <= edited_before),
             )
@@ -193,7 +197,7 @@ class IdeaRepository:
             .where(
                 Idea.id == idea_id,
                 Idea.dirty.is_(True),
-                Idea.status == IdeaStatus.OPEN,
+                _redrawable(),
                 or_(Idea.edited_at.is_(None), Idea.edited_at <= edited_before),
             )
             .values(dirty=False, edited_at=now)
@@ -209,3 +213,9 @@ class IdeaRepository:
             .values(dirty=True)
             .execution_options(synchronize_session=False)
         )
+
+
+def _redrawable() -> Any:
+    """An idea whose post the edit job may redraw: open (the buttons), or with a forgotten
+    author (the whole post, decided or not)."""
+    return or_(Idea.status == IdeaStatus.OPEN, Idea.author_id == FORMER_MEMBER)

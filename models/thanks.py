@@ -27,13 +27,15 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from models.base import Base, UTCDateTime
 from models.upsert import insert_ignore
 
 KEEP = timedelta(days=90)
 """The window that counts; older rows are deleted."""
+FULL_WEIGHT = 1.0
+"""A member's (or above) thanks; a newcomer's weighs less."""
 
 
 class Thanks(Base):
@@ -132,23 +134,18 @@ class ThanksRepository:
         return int(found.scalar_one())
 
     async def distinct_thankers(
-        self, chat_id: int, user_id: int, since: datetime, *, weighted: bool = False
-    ) -> float:
+        self, chat_id: int, user_id: int, since: datetime, *, members_only: bool = False
+    ) -> int:
         """How many different people thanked the person in the chat since `since`
-        (`weighted`: each giver counts with their heaviest thanks, a newcomer's half)."""
-        if not weighted:
-            query = select(func.count(distinct(Thanks.giver_id)))
-        else:
-            per_giver = (
-                select(func.max(Thanks.weight).label("w"))
-                .where(*self._received(chat_id, user_id, since))
-                .group_by(Thanks.giver_id)
-                .subquery()
-            )
-            found = await self.session.execute(select(func.coalesce(func.sum(per_giver.c.w), 0)))
-            return float(found.scalar_one())
-        found = await self.session.execute(query.where(*self._received(chat_id, user_id, since)))
-        return float(found.scalar_one())
+        (`members_only`: only givers who were members or above when they thanked, i.e. whose
+        thanks weighed in full, not a newcomer's half)."""
+        where = self._received(chat_id, user_id, since)
+        if members_only:
+            where.append(Thanks.weight >= FULL_WEIGHT)
+        found = await self.session.execute(
+            select(func.count(distinct(Thanks.giver_id))).where(*where)
+        )
+        return int(found.scalar_one())
 
     @staticmethod
     def _received(chat_id: int, user_id: int, since: datetime) -> list[Any]:
@@ -201,11 +198,19 @@ class ThanksRepository:
         )
         return [int(c) for c in rows.scalars()]
 
-    async def unnoted(self, before: datetime, limit: int) -> list[Thanks]:
-        """Thanks older than `before` whose receiver was not told yet, oldest first."""
+    async def unnoted(self, before: datetime, told_since: datetime, limit: int) -> list[Thanks]:
+        """Thanks older than `before` whose receiver was not told yet, oldest first, leaving
+        out receivers told since `told_since`: their thanks wait for a later note, and must
+        not fill the `limit` so that nobody else's note goes."""
+        told = aliased(Thanks)
+        recently_told = select(told.receiver_id).where(told.noted_at >= told_since)
         rows = await self.session.execute(
             select(Thanks)
-            .where(Thanks.noted_at.is_(None), Thanks.created_at <= before)
+            .where(
+                Thanks.noted_at.is_(None),
+                Thanks.created_at <= before,
+                Thanks.receiver_id.not_in(recently_told),
+            )
             .order_by(Thanks.created_at, Thanks.id)
             .limit(limit)
         )

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from bot.services.thanks.notes import Farmed
 
 MAX_LINKS = 5  # per chat in one note
+FARMED = 20  # pairs in the farming note
+NAME = 32  # characters of a name in the farming note (Telegram allows 129)
 
 
 @cache
@@ -83,20 +85,28 @@ def board_choice(lang: str, on: bool) -> str:
     return t(lang, "thanks.board_on" if on else "thanks.board_hidden")
 
 
+def _clip(name: str, limit: int = NAME) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
 def farming(lang: str, title: str, farmed: Sequence[Farmed]) -> str:
-    """The weekly note to admins: receivers most of whose thanks came from one person."""
-    lines = [t(lang, "thanks.farm_title", chat=escape(title))]
+    """The weekly note to admins: receivers most of whose thanks came from one person. At
+    most `FARMED` lines with names cut to `NAME` characters, so however many pairs and
+    however long the names, it fits one message (else the outbox could never send it)."""
+    lines = [t(lang, "thanks.farm_title", chat=escape(_clip(title, 2 * NAME)))]
     lines += [
         t(
             lang,
             "thanks.farm_line",
-            receiver=escape(f.receiver),
-            giver=escape(f.giver),
+            receiver=escape(_clip(f.receiver)),
+            giver=escape(_clip(f.giver)),
             n=f.from_giver,
             total=f.total,
         )
-        for f in farmed[:20]
+        for f in farmed[:FARMED]
     ]
+    if len(farmed) > FARMED:
+        lines.append(t(lang, "thanks.farm_more", n=len(farmed) - FARMED))
     lines.append(t(lang, "thanks.farm_footer"))
     return "\n".join(lines)
 

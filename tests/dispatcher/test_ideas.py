@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.services.ideas import DAILY_LIMIT
+from models.members import Member
 from tests.dispatcher.conftest import ADMIN, BOSS, GROUP, MEMBER, NEWCOMER, OWNER, Harness, restart
 from tests.dispatcher.test_buddies import say, texts, verify_newcomer
 
@@ -47,6 +48,13 @@ async def edit_job(h: Harness) -> int:
     return int(await job.func())
 
 
+async def seen(h: Harness, *user_ids: int) -> None:
+    """The people write in the group, so the bot knows them as its members (only they vote)."""
+    for user_id in user_ids:
+        h.fake.send_message(GROUP, user_id, "hi")
+    await h.settle()
+
+
 def later(h: Harness, seconds: float) -> None:
     """Time passes for the bot and for Telegram alike."""
     h.clock.advance(timedelta(seconds=seconds))
@@ -57,6 +65,7 @@ async def test_a_member_posts_an_idea_and_votes_change_and_are_taken_back(
     harness: Harness,
 ) -> None:
     h = harness
+    await seen(h, OWNER, ADMIN)
     post = await post_idea(h, MEMBER)
     assert post["text"] == f"💡 Idea #1 from Maria\n\n{IDEA}"
     assert buttons(post) == [("👍 0", "idea:1:1"), ("👎 0", "idea:1:0")]
@@ -86,6 +95,7 @@ async def test_a_hundred_votes_in_a_minute_make_a_handful_of_edits(harness: Harn
     for user_id in voters:
         h.fake.add_user(user_id, f"Voter{user_id}", language_code="en")
         h.fake.set_member(GROUP, user_id, "member")
+    await seen(h, *voters)
     edits_before = len(h.fake.calls_of("editMessageReplyMarkup"))
     for number, user_id in enumerate(voters):
         h.fake.press_button(user_id, GROUP, post["message_id"], "idea:1:1")
@@ -104,6 +114,7 @@ async def test_a_hundred_votes_in_a_minute_make_a_handful_of_edits(harness: Harn
 
 async def test_the_edit_mark_survives_a_restart(harness: Harness) -> None:
     h = harness
+    await seen(h, ADMIN)
     post = await post_idea(h, MEMBER)
     await vote(h, ADMIN, post, up=True)
     await restart(h)  # the vote was counted, its edit not yet made
@@ -182,6 +193,7 @@ async def test_ideas_lists_the_open_ones_by_score_with_links(harness: Harness) -
 async def start_everyone(h: Harness) -> None:
     for user_id in (OWNER, ADMIN, MEMBER, BOSS):
         await say(h, user_id, user_id, "/start")
+    await seen(h, OWNER, ADMIN, MEMBER, BOSS)
 
 
 async def test_a_decision_tells_the_author_and_the_supporters_after_quiet_hours(
@@ -281,3 +293,50 @@ async def test_help_in_the_group_lists_the_ideas_commands(harness: Harness) -> N
     assert "/idea text — suggest an idea" in await say(h, GROUP, MEMBER, "/help")
     for_admins = await say(h, GROUP, ADMIN, "/help")
     assert "/idea done|planned|declined <id> [comment] — decide on an idea" in for_admins
+
+
+async def test_only_people_in_the_chat_may_vote_and_a_stranger_is_not_stored(
+    harness: Harness,
+) -> None:
+    h = harness
+    post = await post_idea(h, MEMBER)
+    stranger = 700  # pressed the button from a forwarded post: not in the group
+    h.fake.add_user(stranger, "Stan", language_code="en")
+    assert await vote(h, stranger, post, up=True) == (
+        "Your vote was not counted: only people in this chat can vote. "
+        "If you are in it, write a message here first so I know you."
+    )
+    async with h.app.db.transaction() as session:
+        assert await session.get(Member, (GROUP, stranger)) is None  # not made a member
+
+    await say(h, GROUP, BOSS, "hello")  # in the chat: the bot knows him
+    h.fake.user_leaves(GROUP, BOSS)
+    await h.settle()
+    assert "not counted" in await vote(h, BOSS, post, up=True)  # left: no vote
+
+    await verify_newcomer(h, NEWCOMER, "Nina")
+    assert "counted (1 👍" in await vote(h, NEWCOMER, post, up=True)
+    assert await edit_job(h) == 1
+    assert buttons(current(h, post["message_id"]))[0][0] == "👍 1"  # only Nina's vote
+
+
+async def test_forget_redraws_her_posts_without_her_name(harness: Harness) -> None:
+    h = harness
+    await start_everyone(h)
+    open_post = await post_idea(h, MEMBER, "an open idea")
+    decided_post = await post_idea(h, MEMBER, "a decided idea")
+    await say(h, GROUP, ADMIN, "/idea planned 2 next month")
+    assert "Maria" in current(h, decided_post["message_id"])["text"]
+
+    await say(h, MEMBER, MEMBER, "/forget")
+    h.fake.press_button(MEMBER, MEMBER, h.fake.sent_messages(MEMBER)[-1]["message_id"], "pv:f:1")
+    await h.settle()
+    later(h, 11)
+    await edit_job(h)
+    await edit_job(h)  # one edit per group per pass
+
+    opened, decided = current(h, open_post["message_id"]), current(h, decided_post["message_id"])
+    assert opened["text"] == "💡 Idea #1 from a former member\n\nan open idea"
+    assert buttons(opened) == [("👍 0", "idea:1:1"), ("👎 0", "idea:1:0")]
+    assert "Maria" not in decided["text"] and "from a former member" in decided["text"]
+    assert "next month" in decided["text"] and buttons(decided) == []

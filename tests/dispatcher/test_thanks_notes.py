@@ -9,9 +9,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.services.ledger import LedgerKind
+from bot.services.thanks import notes
 from models.members import Member, TrustLevel
 from tests.dispatcher.conftest import ADMIN, BOSS, GROUP, MEMBER, NEWCOMER, OWNER, Harness, restart
+from tests.dispatcher.test_buddies import verify_newcomer
 from tests.dispatcher.test_checkins import answer_all, opt_in, setup_chat
 from tests.dispatcher.test_checkins import run as checkin_tick
 from tests.dispatcher.test_ledger import flush_job, join_and_verify, ledger_rows, totals
@@ -190,3 +194,47 @@ async def test_forget_and_retention_delete_thanks(harness: Harness) -> None:
     h.clock.advance(timedelta(days=2))  # past the 90 days that count
     await h.app.hearth.retention.run()
     assert await thanks_rows(h) == []
+
+
+async def test_only_members_thanks_promote_a_newcomer(harness: Harness) -> None:
+    h = harness
+    await prepared(h)
+    await join_and_verify(h)
+    tip = await post(h, NEWCOMER, "I can help with the wiki")
+    for number in range(6):  # six newcomers' half thanks add up to 3, but none is a member
+        await verify_newcomer(h, 610 + number, f"Newbie{number}")
+        await thank(h, 610 + number, tip)
+    assert len(await thanks_rows(h)) == 6
+    assert await trust_of(h, NEWCOMER) == TrustLevel.NEWCOMER
+    await thank(h, OWNER, tip)
+    await thank(h, ADMIN, tip)
+    assert await trust_of(h, NEWCOMER) == TrustLevel.NEWCOMER  # two members: not yet
+    await thank(h, MEMBER, tip)
+    assert await trust_of(h, NEWCOMER) == TrustLevel.MEMBER
+
+
+async def test_thanks_waiting_for_tomorrow_do_not_hold_up_other_people_s_notes(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    # a tick reads BATCH thanks (2,000 in production); two stand for them here
+    monkeypatch.setattr(notes, "BATCH", 2)
+    await prepared(h, MEMBER, ADMIN)
+    tip = await post(h, MEMBER, "tip one")
+    await thank(h, OWNER, tip)
+    h.clock.advance(timedelta(minutes=31))
+    await job(h, "thanks_notes")
+    assert "You were thanked" in h.replies(MEMBER)[-1]  # Maria's note for today went
+    told = len(h.replies(MEMBER))
+
+    await thank(h, ADMIN, tip)  # these two wait for tomorrow's note: the oldest unsent thanks
+    await thank(h, BOSS, tip)
+    answer = await post(h, ADMIN, "an answer")
+    await thank(h, OWNER, answer)
+    h.clock.advance(timedelta(minutes=31))
+    await job(h, "thanks_notes")
+    assert "You were thanked" in h.replies(ADMIN)[-1]  # Anton's note is not held up
+    assert len(h.replies(MEMBER)) == told
+    h.clock.advance(timedelta(days=1))
+    await job(h, "thanks_notes")
+    assert "In “Circle”: 2 thanks" in h.replies(MEMBER)[-1]

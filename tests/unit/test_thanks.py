@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.messages import MESSAGE_LIMIT, utf16_length
 from bot.services.checkins.digest import Tally
 from bot.services.thanks import Named, RecentAuthors
-from bot.services.thanks.notes import message_link
+from bot.services.thanks.notes import Farmed, message_link
 from bot.views import checkins
 from bot.views import thanks as views
 
@@ -63,3 +64,14 @@ def test_tops_name_people_as_plain_text() -> None:
     assert "1. &lt;Anna&gt; — 3 people" in text and "tg://user" not in text
     assert views.board("en", None).startswith("The thanks board is off")
     assert "Nobody on the thanks board" in views.board("en", [])
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_farming_note_fits_one_message_however_many_and_long_the_names(lang: str) -> None:
+    longest = "🙂" * 64 + " " + "😀" * 64  # Telegram's longest first and last names
+    farmed = [Farmed(f"{longest}{n}", f"<{longest}>", 3, 4) for n in range(50)]
+    text = views.farming(lang, "🙂" * 128, farmed)
+    assert utf16_length(text) <= MESSAGE_LIMIT  # the HTML, longer than what Telegram counts
+    assert text.count("\n• ") == 20
+    assert ("…and 30 more" if lang == "en" else "…и ещё 30") in text
+    assert "&lt;🙂" in text  # still plain text, escaped

@@ -27,7 +27,7 @@ from bot.services.settings import SettingsService
 from bot.topics import Thread
 from bot.views import ideas as views
 from models.ideas import IdeaRepository, IdeaStatus
-from models.members import Member, TrustLevel
+from models.members import Member, MemberStatus, TrustLevel
 
 __all__ = [
     "DAILY_LIMIT",
@@ -78,6 +78,7 @@ class Vote(StrEnum):
     CLOSED = "closed"  # the idea was decided: voting is over
     GONE = "gone"  # no such idea (any more)
     NOT_YET = "not_yet"  # not verified in the chat yet
+    NOT_MEMBER = "not_member"  # not in the chat (never seen there, or left)
 
 
 @dataclass(frozen=True)
@@ -162,12 +163,16 @@ class IdeaBoard:
 
     async def vote(self, chat: ChatRef, idea_id: int, person: Person, up: bool) -> Voted:
         """One vote per person, changeable; the same button again takes it back. The idea
-        is locked while its counts are recounted, so concurrent votes never lose one."""
-        level = await self._directory.observe(chat, person)
-        if level == TrustLevel.PENDING:
-            return Voted(Vote.NOT_YET)
+        is locked while its counts are recounted, so concurrent votes never lose one.
+        Only people in the chat vote: the membership row is read, never created, because a
+        button press also comes from people outside the group (a forwarded post) or who left."""
         pressed = 1 if up else -1
         async with self._db.transaction() as session:
+            member = await session.get(Member, (chat.id, person.id))
+            if member is None or member.status != MemberStatus.IN:
+                return Voted(Vote.NOT_MEMBER)
+            if member.trust == TrustLevel.PENDING:
+                return Voted(Vote.NOT_YET)
             repo = IdeaRepository(session)
             idea = await repo.get(idea_id, lock=True)
             if idea is None or idea.chat_id != chat.id:

@@ -6,12 +6,14 @@ dirty idea at most once per `EDIT_EVERY`, and makes at most one edit per group p
 popular ideas in one group still stay well inside Telegram's 20 messages a minute per group.
 The edit is claimed in the database first (the mark cleared, the time stamped), so two
 processes never edit the same idea twice; an outage puts the mark back for a later pass.
+An idea whose author was forgotten (/forget) gets its whole post redrawn instead, decided or
+not, so the group's post no longer names them.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.db import Database
@@ -20,6 +22,7 @@ from bot.services.ideas.cards import card_of, names_of
 from bot.services.settings import SettingsService
 from bot.views import ideas as views
 from models.ideas import IdeaRepository, IdeaStatus
+from models.users import FORMER_MEMBER
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +55,32 @@ class ButtonEdits:
                 chosen.setdefault(idea.chat_id, (idea.id, idea.message_id))
         edits = 0
         for chat_id, (idea_id, message_id) in chosen.items():
-            async with self._db.transaction() as session:
-                repo = IdeaRepository(session)
-                if not await repo.claim_edit(idea_id, now, before):
-                    continue  # another process took it
-                stored = await repo.get(idea_id)
-                if stored is None:
-                    continue
-                counts = (stored.up, stored.down)
-            lang = (await self._settings.get(chat_id)).language
+            edits += await self._edit(chat_id, idea_id, message_id, now, before)
+        return edits
+
+    async def _edit(
+        self, chat_id: int, idea_id: int, message_id: int, now: datetime, before: datetime
+    ) -> int:
+        """Claim and make one idea's edit: its buttons, or the whole post when its author was
+        forgotten (the post still shows the name); 1 if an edit was made."""
+        async with self._db.transaction() as session:
+            repo = IdeaRepository(session)
+            if not await repo.claim_edit(idea_id, now, before):
+                return 0  # another process took it
+            stored = await repo.get(idea_id)
+            if stored is None:
+                return 0
+            card = card_of(stored, None) if stored.author_id == FORMER_MEMBER else None
+            counts = (stored.up, stored.down)
+        lang = (await self._settings.get(chat_id)).language
+        if card is not None:
+            text, keyboard = views.post(lang, card)
+            if not await self._notifier.edit(chat_id, message_id, text, keyboard):
+                log.warning("ideas: the post of idea %s was not redrawn", idea_id)
+                return 0
+            if card.status != IdeaStatus.OPEN:
+                return 1
+        else:
             buttons = views.vote_buttons(lang, idea_id, *counts)
             try:
                 await self._notifier.edit_buttons(chat_id, message_id, buttons)
@@ -68,10 +88,9 @@ class ButtonEdits:
                 log.warning("ideas: the buttons of idea %s wait for Telegram", idea_id)
                 async with self._db.transaction() as session:
                     await IdeaRepository(session).mark_dirty(idea_id)
-                continue
-            edits += 1
-            await self._decided_meanwhile(chat_id, idea_id, message_id, lang)
-        return edits
+                return 0
+        await self._decided_meanwhile(chat_id, idea_id, message_id, lang)
+        return 1
 
     async def _decided_meanwhile(
         self, chat_id: int, idea_id: int, message_id: int, lang: str

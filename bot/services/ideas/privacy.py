@@ -5,7 +5,7 @@ transaction).
 whole group on purpose, others voted on it and the admins may already be working on it, so
 it stays on the board under "a former member" (the same choice as the moderation log). The
 person's votes are deleted and the ideas' counts lowered; the buttons follow at the next
-edit pass.
+edit pass, which also redraws the person's posts (open or decided) under "a former member".
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ async def erase_ideas(session: AsyncSession, user_id: int) -> int:
     await session.execute(
         update(Idea)
         .where(Idea.author_id == user_id)
-        .values(author_id=FORMER_MEMBER)
+        # dirty: the edit job redraws these posts, which still name the person
+        .values(author_id=FORMER_MEMBER, dirty=True)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -5,8 +5,9 @@ just does not react) when the giver thanks themselves or a bot, when the receive
 member of the chat, when the receiver neither wrote the thanked message nor wrote in the
 chat within the last 12 hours, when the giver already gave `thanks_per_day` thanks today or
 thanked this receiver today, and beyond 3 receivers for one message. A newcomer's thanks
-weighs half. An accepted thanks is acknowledged with the bot's reaction on the thanked
-message, never with a group message.
+weighs half in tops and does not count toward promoting a newcomer (`promote_on_thanks`
+counts members' thanks only). An accepted thanks is acknowledged with the bot's reaction on
+the thanked message, never with a group message.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from bot.services.activity import ActivityTracker
 from bot.services.settings import SettingsService
 from bot.services.thanks.authors import RecentAuthors
 from models.members import Member, MemberStatus, TrustLevel
-from models.thanks import KEEP, Ranked, ThanksRepository
+from models.thanks import FULL_WEIGHT, KEEP, Ranked, ThanksRepository
 from models.users import UserRepository
 
 log = logging.getLogger(__name__)
 
 MAX_RECEIVERS = 3  # per thanked message
 RECENT = timedelta(hours=12)  # a receiver who did not write the message wrote this recently
-NEWCOMER_WEIGHT = 0.5
+NEWCOMER_WEIGHT = 0.5  # in tops and boards; a newcomer's thanks never promote anyone
 ACK = "🙏"  # the bot's reaction on a thanked message
 MONTH = timedelta(days=30)  # /thanks top and the board
 TOP = 10
@@ -114,7 +115,7 @@ class ThanksService:
             if not _counts(giver):
                 return Given()
             assert giver is not None
-            weight = NEWCOMER_WEIGHT if giver.trust == TrustLevel.NEWCOMER else 1.0
+            weight = NEWCOMER_WEIGHT if giver.trust == TrustLevel.NEWCOMER else FULL_WEIGHT
             base: dict[str, object] = {"chat_id": chat_id, "message_id": message_id}
             base["giver_id"] = giver_id
             base |= {"source": source.value, "weight": weight, "day": day, "created_at": now}
@@ -160,7 +161,9 @@ class ThanksService:
     async def _maybe_promote(
         self, chat_id: int, user_id: int, setting: Callable[[str], str]
     ) -> bool:
-        """`promote_on_thanks`: a newcomer thanked by that many people becomes a member."""
+        """`promote_on_thanks`: a newcomer thanked by that many members (or veterans, admins)
+        becomes a member. Newcomers' thanks do not count here at all, else a group of
+        newcomers could promote each other."""
         value = setting("promote_on_thanks")
         if value == "off":
             return False
@@ -170,7 +173,7 @@ class ThanksService:
                 return False
             since = self._clock.now() - KEEP
             people = await ThanksRepository(session).distinct_thankers(
-                chat_id, user_id, since, weighted=True
+                chat_id, user_id, since, members_only=True
             )
         if people < int(value):
             return False
@@ -181,7 +184,7 @@ class ThanksService:
         /me, and for circles and community health)."""
         async with self._db.transaction() as session:
             repo = ThanksRepository(session)
-            return int(await repo.distinct_thankers(chat_id, user_id, since))
+            return await repo.distinct_thankers(chat_id, user_id, since)
 
     async def people(self, chat_id: int, user_id: int) -> int:
         """/me: different people who thanked the person in the last 90 days."""

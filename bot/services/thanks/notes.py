@@ -2,9 +2,11 @@
 
 * `ReceiverNotes.tick` (every few minutes): a person thanked gets at most one note a day
   ("thanked 3 times in “Chat”, for …" with links to the messages), once the thanks are
-  `SETTLE` old so a burst makes one note, held during the chat's quiet hours. The outbox key
-  names the person and the day, so a second note that day is refused by the key; the thanks
-  it would have carried wait for the next day's note.
+  `SETTLE` old so a burst makes one note, held during the chat's quiet hours. Thanks for
+  someone told within the last `TOLD` are not even read (so however many of them wait, they
+  never crowd other people's notes out of a tick's `BATCH`); they come in the next note a
+  day after the last. The outbox key names the person and the day, so a second note that
+  day is refused by the key in any case.
 * `FarmingNotes.tick` (hourly): once a week each chat's admins get the pairs where more than
   half of someone's thanks (at least `FARM_MIN` in `FARM_WINDOW`) come from one person. The
   week is claimed by a compare-and-set on a hidden chat setting in the transaction that
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SETTLE = timedelta(minutes=30)
 BATCH = 2000
+TOLD = timedelta(days=1)  # a person told within this waits: one note a day
 NOTE_KEEP = timedelta(days=2)  # an unsent note older than this is stale
 FARM_WINDOW = timedelta(days=30)
 FARM_MIN = 3
@@ -79,7 +82,7 @@ class ReceiverNotes:
         """Queue the notes that are due; how many were queued."""
         now = self._clock.now()
         async with self._db.transaction() as session:
-            rows = await ThanksRepository(session).unnoted(now - SETTLE, BATCH)
+            rows = await ThanksRepository(session).unnoted(now - SETTLE, now - TOLD, BATCH)
         by_receiver: defaultdict[int, list[Thanks]] = defaultdict(list)
         for row in rows:
             by_receiver[row.receiver_id].append(row)
