@@ -9,7 +9,13 @@ from enum import StrEnum
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import ChatMemberAdministrator, ChatMemberOwner, ChatPermissions
+from aiogram.types import (
+    ChatMemberAdministrator,
+    ChatMemberMember,
+    ChatMemberOwner,
+    ChatMemberRestricted,
+    ChatPermissions,
+)
 
 from bot.clock import Timer
 
@@ -207,6 +213,17 @@ class MemberCalls:
         )
         self._admins[chat_id] = (self._timer.monotonic() + ADMIN_CACHE_TTL, ids)
         return ids
+
+    async def in_chat(self, chat_id: int, user_id: int) -> bool | None:
+        """Whether Telegram counts the person in the chat now; None if it would not say."""
+        try:
+            member = await self.bot.get_chat_member(chat_id, user_id)
+        except TelegramAPIError as error:
+            await self._failed("getChatMember", chat_id, error)
+            return None
+        if isinstance(member, ChatMemberRestricted):
+            return member.is_member
+        return isinstance(member, ChatMemberOwner | ChatMemberAdministrator | ChatMemberMember)
 
     def forget_admins(self, chat_id: int) -> None:
         self._admins.pop(chat_id, None)

@@ -303,11 +303,16 @@ async def test_only_people_in_the_chat_may_vote_and_a_stranger_is_not_stored(
     stranger = 700  # pressed the button from a forwarded post: not in the group
     h.fake.add_user(stranger, "Stan", language_code="en")
     assert await vote(h, stranger, post, up=True) == (
-        "Your vote was not counted: only people in this chat can vote. "
-        "If you are in it, write a message here first so I know you."
+        "Your vote was not counted: only people in this chat can vote."
     )
     async with h.app.db.transaction() as session:
         assert await session.get(Member, (GROUP, stranger)) is None  # not made a member
+
+    lurker = 701  # in the group since before the bot, never wrote: Telegram says so
+    h.fake.add_user(lurker, "Lena", language_code="en")
+    h.fake.set_member(GROUP, lurker, "member")
+    assert "counted (1 👍" in await vote(h, lurker, post, up=True)
+    assert "taken back" in await vote(h, lurker, post, up=True)
 
     await say(h, GROUP, BOSS, "hello")  # in the chat: the bot knows him
     h.fake.user_leaves(GROUP, BOSS)

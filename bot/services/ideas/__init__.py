@@ -167,6 +167,8 @@ class IdeaBoard:
         Only people in the chat vote: the membership row is read, never created, because a
         button press also comes from people outside the group (a forwarded post) or who left."""
         pressed = 1 if up else -1
+        if not await self._known_member(chat, person):
+            return Voted(Vote.NOT_MEMBER)
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat.id, person.id))
             if member is None or member.status != MemberStatus.IN:
@@ -191,6 +193,17 @@ class IdeaBoard:
         else:
             vote = Vote.CHANGED_UP if up else Vote.CHANGED_DOWN
         return Voted(vote, *counts)
+
+    async def _known_member(self, chat: ChatRef, person: Person) -> bool:
+        """Someone with no membership row yet (in the chat since before the bot, and never
+        written since) is asked about at Telegram, and registered if they are in the chat."""
+        async with self._db.transaction() as session:
+            if await session.get(Member, (chat.id, person.id)) is not None:
+                return True
+        if not await self._notifier.in_chat(chat.id, person.id):
+            return False
+        await self._directory.observe(chat, person)
+        return True
 
     async def decide(
         self, chat_id: int, idea_id: int, status: IdeaStatus, comment: str
