@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from bot.clock import Clock, Timer
@@ -30,3 +31,22 @@ class ServiceCore(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def invalidations(self) -> Invalidations: ...
+
+
+class Sending:
+    """The base of services that read and write the database on the clock, answer through
+    the notifier and queue private notes in the outbox (then wake it)."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        notifier: Notifier,
+        settings: SettingsService,
+        wake_outbox: Callable[[], None],
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._notifier = notifier
+        self._settings = settings
+        self._wake = wake_outbox

@@ -14,15 +14,11 @@ Nothing of the calling message is kept but its id: the call carries a link to it
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.clock import Clock
-from bot.db import Database
 from bot.i18n import pick_language
-from bot.notifier import Notifier
 from bot.outgoing import queue
 from bot.services.checkin_schedule import deliver_at
 from bot.services.circles.rules import (
@@ -37,7 +33,7 @@ from bot.services.circles.rules import (
     message_link,
     route,
 )
-from bot.services.settings import SettingsService
+from bot.services.core import Sending
 from bot.topics import Thread
 from bot.views import circles as views
 from models.circles import Circle, CircleRepository, CircleStatus
@@ -75,22 +71,8 @@ class CallResult:
     messages: int = 0  # group messages with mentions sent
 
 
-class CircleCalls:
+class CircleCalls(Sending):
     """Checks a call against its limits, records it and delivers it."""
-
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        notifier: Notifier,
-        settings: SettingsService,
-        wake_outbox: Callable[[], None],
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._notifier = notifier
-        self._settings = settings
-        self._wake = wake_outbox
 
     async def _allowed(self, circle: Circle, caller_id: int) -> bool:
         async with self._db.transaction() as session:

@@ -10,19 +10,15 @@ each week's messages once."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
-from bot.db import Database
 from bot.i18n import pick_language
-from bot.notifier import Notifier
 from bot.outgoing import queue
 from bot.services.checkin_schedule import deliver_at, week_of
 from bot.services.circles.rules import DORMANT_AFTER, PROPOSAL_TTL, message_link
-from bot.services.settings import SettingsService
+from bot.services.core import Sending
 from bot.views import circles as views
 from models.chats import ChatRepository
 from models.circles import CircleRepository, Delivery
@@ -36,22 +32,8 @@ KEEP = timedelta(days=2)
 KEEP_CALLS = timedelta(days=8)  # the privacy registry says so (circle_calls)
 
 
-class CircleWeekly:
+class CircleWeekly(Sending):
     """The scheduler's weekly pass over every chat with circles."""
-
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        notifier: Notifier,
-        settings: SettingsService,
-        wake_outbox: Callable[[], None],
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._notifier = notifier
-        self._settings = settings
-        self._wake = wake_outbox
 
     async def tick(self) -> int:
         """Queue this week's digest and dormancy note of each chat not claimed yet; how

@@ -28,6 +28,7 @@ from bot.i18n import pick_language
 from bot.notifier import Notifier
 from bot.outgoing import queue
 from bot.services.checkin_schedule import deliver_at, week_of
+from bot.services.core import Sending
 from bot.services.settings import SettingsService
 from bot.views import thanks as views
 from models.chats import ChatRepository
@@ -130,7 +131,7 @@ class ReceiverNotes:
         return int(queued)
 
 
-class FarmingNotes:
+class FarmingNotes(Sending):
     """The weekly private note to each chat's admins about lopsided thanks."""
 
     def __init__(
@@ -141,11 +142,7 @@ class FarmingNotes:
         settings: SettingsService,
         wake_outbox: Callable[[], None],
     ) -> None:
-        self._db = db
-        self._clock = clock
-        self._notifier = notifier
-        self._settings = settings
-        self._wake = wake_outbox
+        super().__init__(db, clock, notifier, settings, wake_outbox)
         self._done: dict[int, str] = {}  # chat -> the week known claimed: no query
 
     async def tick(self) -> int:
