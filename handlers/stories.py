@@ -65,8 +65,11 @@ async def story(message: Message, command: CommandObject, hearth: Hearth, lang: 
         asker.full_name if asker is not None else "",
         text,
     )
-    if await hearth.notifier.send(author.id, prompt, keyboard) is None:
-        await hearth.kb.stories.withdraw(asked.id)  # the text goes at once
+    # the author gets the message itself, and the question replies to that copy: a yes reads
+    # the text back from it, so nothing of it is stored before the author agrees
+    copy_id = await hearth.notifier.send(author.id, text)
+    if copy_id is None or await hearth.notifier.send(author.id, prompt, keyboard, copy_id) is None:
+        await hearth.kb.stories.withdraw(asked.id)
         await reply(hearth, message, views.say(lang, "story_unreachable", name=author.full_name))
         return
     await reply(hearth, message, views.say(lang, "story_asked", name=author.full_name))
@@ -77,7 +80,10 @@ async def on_consent(
 ) -> None:
     """The author's answer (only theirs counts): the story waits for approval, or nothing."""
     choice = Choice(callback_data.choice)
-    entry = await hearth.kb.stories.answer(callback_data.id, query.from_user.id, choice)
+    asked = query.message
+    copy = asked.reply_to_message if isinstance(asked, Message) else None
+    text = copy.html_text if copy is not None and (copy.text or copy.caption) else ""
+    entry = await hearth.kb.stories.answer(callback_data.id, query.from_user.id, choice, text)
     if entry is None and choice is not Choice.NO:
         await hearth.notifier.answer(query.id, views.say(lang, "consent_gone"), alert=True)
         return

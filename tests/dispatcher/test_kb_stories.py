@@ -103,6 +103,11 @@ async def test_no_stores_nothing(harness: Harness) -> None:
     h = harness
     assert "asked Maria privately" in await offered(h)
     assert "friend of a friend" in prompt(h)["text"]
+    # before any answer nothing of the message is stored: Maria has it in her private
+    # chat, and the question replies to that copy
+    assert not await text_stored(h, "friend of a friend")
+    copy = prompt(h)["reply_to_message"]
+    assert "friend of a friend" in copy["text"]
     assert "nothing is kept" in (await answer(h, "x")).lower()
     assert await count(h, KbEntry) == 0
     assert await consent_texts(h) == [""]  # ids only, until the 48 hours are up

@@ -1,10 +1,11 @@
 """Members' stories, only with their author's consent.
 
 Anyone replies `/story [tags]` to a message; its author is asked privately: share with my
-name, anonymously, or not at all. Until they answer, a consent row keeps the message's text,
-for at most CONSENT_TTL: an answer deletes the text at once, a deadline row deletes the row
-when the time is up, and nothing else is stored. The answered row (ids only) stays until then
-so the same message is not offered again and an asker offers at most ASKS_PER_DAY a day.
+name, anonymously, or not at all. Nothing of the message is stored before a yes: the author
+gets a copy of it in their private chat, the question replies to that copy, and a yes reads
+the text back from it. Meanwhile a consent row holds ids, the tags and a waiting mark, for at
+most CONSENT_TTL (a deadline row deletes it then); an answered row stays until that time so the
+same message is not offered again and an asker offers at most ASKS_PER_DAY a day.
 A "yes" turns it into a story awaiting approval: an admin or a veteran approves it
 (`/stories pending`, sent to them privately) and only then it is listed and searched.
 """
@@ -31,6 +32,10 @@ CONSENT_TTL = timedelta(hours=48)
 ASKS_PER_DAY = 5  # stories one person may offer a day: each one writes to an author
 KB_CONSENT = "kb_consent"  # deadline kind: (chat, author) has consents to expire
 LIST_LIMIT = 20
+
+
+WAITING = "?"
+"""The consent row's text while the author has not answered: a mark, never the message."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,8 @@ class Stories:
     async def ask(
         self, chat_id: int, message_id: int, author_id: int, asked_by: int, tags: str, text: str
     ) -> Asked | Refused:
-        """Keep the message's text until its author answers (CONSENT_TTL at most); refused
-        for a message offered already, or past the asker's daily number."""
+        """Record that the author is asked (ids, tags, a waiting mark; `text` is not stored);
+        refused for a message offered already, or past the asker's daily number."""
         now = self._clock.now()
         async with self._db.transaction() as session:
             repo = KbRepository(session)
@@ -76,7 +81,7 @@ class Stories:
                 author_id=author_id,
                 asked_by=asked_by,
                 tags=tags,
-                text=text,
+                text=WAITING,
                 created_at=now,
                 expires_at=now + CONSENT_TTL,
             )
@@ -92,21 +97,23 @@ class Stories:
             if consent is not None:
                 await session.delete(consent)
 
-    async def answer(self, consent_id: int, author_id: int, choice: Choice) -> Entry | None:
-        """The author's answer: "no" deletes the text; a "yes" makes a story awaiting
-        approval. None if there is nothing to answer (expired, answered, someone else).
-        Either way the row keeps only ids until it expires: the message is not offered
-        again and the asker's daily number holds."""
+    async def answer(
+        self, consent_id: int, author_id: int, choice: Choice, text: str = ""
+    ) -> Entry | None:
+        """The author's answer; with a yes, `text` is the message as read back from the copy
+        the author was sent: a story awaiting approval. None if there is nothing to answer
+        (expired, answered, someone else, no text). Either way the row stays, answered,
+        until it expires: the message is not offered again and the daily number holds."""
         now = self._clock.now()
         async with self._db.transaction() as session:
             consent = await session.get(KbConsent, consent_id)
             if consent is None or consent.author_id != author_id or consent.expires_at <= now:
                 return None
-            text, tags = consent.text, consent.tags
-            if not text:
+            if consent.text != WAITING:
                 return None  # answered already
+            tags = consent.tags
             consent.text, consent.tags = "", ""
-            if choice is Choice.NO:
+            if choice is Choice.NO or not text.strip():
                 return None
             story = KbEntry(
                 chat_id=consent.chat_id,

@@ -87,7 +87,7 @@ KNOWLEDGE: tuple[DataKind, ...] = (
         "kb_consents",
         "knowledge",
         "kb_consents",
-        ("text", "tags", "message_id", "created_at", "expires_at"),
+        ("tags", "message_id", "created_at", "expires_at"),  # "text" holds only a mark
         ("author_id", "asked_by"),
         Forget.DELETE,
         Retention(Since.CREATED, fixed=timedelta(hours=48)),
