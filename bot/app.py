@@ -14,7 +14,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.assembly import (
     build_checkins,
     build_core,
+    build_health,
     build_joining,
+    build_knowledge,
     build_ledger,
     build_moderation,
     build_upgrades,
@@ -37,11 +39,7 @@ from bot.services.buddies import BuddyService
 from bot.services.chats import ChatService
 from bot.services.circles import build_circles
 from bot.services.drift import DriftService
-from bot.services.health import HealthService
-from bot.services.health_digest import HealthDigest
-from bot.services.health_rhythm import HealthRhythm
 from bot.services.ideas import IdeaBoard
-from bot.services.kb import KnowledgeBase
 from bot.services.privacy import PrivacyService
 from bot.services.retention import Retention
 from bot.services.thanks import build_thanking
@@ -147,15 +145,14 @@ def build_hearth(
 ) -> Hearth:
     """Every service, each given what it needs when it is built; events wire them together."""
     c = build_core(settings, clock, timer, bot, db, budget)
-    activity = ActivityTracker(db)
-    ledger = build_ledger(c)
+    activity, ledger = ActivityTracker(db), build_ledger(c)
     moderation = build_moderation(c, ledger, locks)
     requests, billing, onboarding = build_joining(c, moderation, ledger)
     buddies = BuddyService(db, clock, c.notifier, c.chat_settings, activity, ledger, locks)
     privacy = PrivacyService(db, clock, c.directory, activity, ledger, buddies.assign)
-    health = HealthService(db, clock, ledger, c.notifier, c.chat_settings)
-    rhythm = HealthRhythm(db, clock, ledger, c.chat_settings, health)
+    health, rhythm, digest = build_health(c, ledger)
     trust = TrustService(db, clock, c.chat_settings, c.directory, c.events)
+    kb, kb_unused = build_knowledge(c)
     hearth = Hearth(
         config=settings,
         clock=clock,
@@ -183,10 +180,11 @@ def build_hearth(
         retention=Retention(db, clock, c.chat_settings, purge_member=privacy.purge_left),
         privacy=privacy,
         rhythm=rhythm,
-        digest=HealthDigest(db, clock, c.notifier, c.chat_settings, health, rhythm, c.outbox.wake),
+        digest=digest,
         ideas=IdeaBoard(db, clock, c.notifier, c.chat_settings, c.directory, c.outbox.wake),
         thanks=build_thanking(c, activity, trust.promote_early),
-        kb=KnowledgeBase(db, clock, c.invalidations, timer),
+        kb=kb,
+        kb_unused=kb_unused,
         circles=build_circles(c),
     )
     wire(hearth)  # a change in another process drops the cache it names

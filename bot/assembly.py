@@ -20,6 +20,11 @@ from bot.sendpace import SendBudget
 from bot.services.activity import ActivityTracker
 from bot.services.billing import BillingService
 from bot.services.checkins import CheckinService
+from bot.services.health import HealthService
+from bot.services.health_digest import HealthDigest
+from bot.services.health_rhythm import HealthRhythm
+from bot.services.kb import KnowledgeBase
+from bot.services.kb.unused import UnusedNote
 from bot.services.ledger import Ledger
 from bot.services.ledger_redis import RedisBuffer
 from bot.services.members import AdminGuard, MemberDirectory
@@ -177,3 +182,19 @@ def build_checkins(
     return CheckinService(
         c.db, c.clock, c.notifier, c.chat_settings, activity, c.outbox.wake, ledger, locks
     )
+
+
+def build_health(c: Core, ledger: Ledger) -> tuple[HealthService, HealthRhythm, HealthDigest]:
+    """Community health: the figures, the weekly rhythm and the admins' weekly note."""
+    health = HealthService(c.db, c.clock, ledger, c.notifier, c.chat_settings)
+    rhythm = HealthRhythm(c.db, c.clock, ledger, c.chat_settings, health)
+    wake = c.outbox.wake
+    digest = HealthDigest(c.db, c.clock, c.notifier, c.chat_settings, health, rhythm, wake)
+    return health, rhythm, digest
+
+
+def build_knowledge(c: Core) -> tuple[KnowledgeBase, UnusedNote]:
+    """The knowledge base and its monthly note of unused entries to the admins."""
+    kb = KnowledgeBase(c.db, c.clock, c.invalidations, c.timer)
+    unused = UnusedNote(c.db, c.clock, c.notifier, c.chat_settings, c.outbox.wake, kb.search)
+    return kb, unused

@@ -24,6 +24,7 @@ from bot.services.health_digest import HealthDigest
 from bot.services.health_rhythm import HealthRhythm
 from bot.services.ideas import IdeaBoard
 from bot.services.kb import KnowledgeBase
+from bot.services.kb.unused import UnusedNote
 from bot.services.ledger import Ledger, flush_each
 from bot.services.members import AdminGuard, MemberDirectory
 from bot.services.moderation import ModerationService
@@ -77,6 +78,7 @@ class Hearth:
     ideas: IdeaBoard
     thanks: Thanking
     kb: KnowledgeBase
+    kb_unused: UnusedNote
     circles: CircleService
 
     async def flush_counters(self) -> int:

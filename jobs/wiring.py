@@ -80,6 +80,8 @@ def build_scheduler(
     jobs.append(Job("idea_buttons", hearth.ideas.flush, EDIT_PASS, shared=True))
     # circles: the weekly digest of calls and the dormancy note, each week claimed once
     jobs.append(Job("circles_weekly", hearth.circles.weekly.tick, timedelta(hours=1), shared=True))
+    # the knowledge base: entries unused for 180 days, listed to admins once a month
+    jobs.append(Job("kb_unused", hearth.kb_unused.tick, timedelta(hours=6), shared=True))
     # APScheduler fires on the wall clock, so first runs are placed on it too, whatever
     # clock the services read (under test that one runs ahead)
     register_jobs(scheduler, jobs, SystemClock(), leadership)

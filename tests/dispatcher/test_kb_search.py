@@ -174,3 +174,24 @@ async def test_this_helped_counts_members_once_and_live_entries_only(harness: Ha
     h.fake.press_button(OWNER, GROUP, opened["message_id"], helped)
     await h.settle()
     assert "no longer available" in str(h.fake.callback_answers[-1])
+
+
+async def test_once_a_month_the_admins_get_the_unused_entries_privately(harness: Harness) -> None:
+    h = harness
+    await with_notes(h)
+    await command(h, ADMIN, "/set quiet_hours off")
+    h.fake.send_message(ADMIN, ADMIN, "/start")
+    await h.settle()
+    group_posts = len(h.replies(GROUP))
+    assert await h.app.hearth.kb_unused.tick() == 0  # nothing unused yet: no note
+    h.clock.advance(timedelta(days=40))  # next month, still all fresh: no note either
+    assert await h.app.hearth.kb_unused.tick() == 0
+    h.clock.advance(timedelta(days=181))
+    h.fake.advance(221 * 86400)
+    assert await h.app.hearth.kb_unused.tick() == 1
+    assert await h.app.hearth.kb_unused.tick() == 0  # the month is claimed: once
+    await h.app.hearth.outbox.drain()
+    notes = [text for text in h.replies(ADMIN) if "nobody used for 180 days" in text]
+    assert len(notes) == 1 and "наставник" in notes[0]
+    assert len(h.replies(GROUP)) == group_posts  # the group hears nothing of it
+    assert not [t for t in h.replies(MEMBER) if "nobody used" in t]  # nor members
