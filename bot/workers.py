@@ -112,6 +112,7 @@ class Supervisor:
         self._start_window = start_window
         self._workers: dict[int, asyncio.subprocess.Process] = {}
         self._stopping = False
+        self._signal: int = signal.SIGTERM  # the one passed on, once stopping
 
     async def run(self) -> int:
         """Start the workers and supervise them; the exit status for the parent process."""
@@ -146,6 +147,9 @@ class Supervisor:
         process = await asyncio.create_subprocess_exec(*self._command, env=environ)
         self._workers[index] = process
         log.info("worker %d started (pid %d)", index, process.pid)
+        if self._stopping:  # the signal came while it was being started: it ends too
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(self._signal)
         return asyncio.create_task(process.wait())
 
     @property
@@ -160,6 +164,7 @@ class Supervisor:
     def _forward(self, sig: int) -> None:
         """Pass the signal on to every live worker; the supervisor ends when they have."""
         self._stopping = True
+        self._signal = sig
         for process in self._workers.values():
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):

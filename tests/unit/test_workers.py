@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,3 +143,21 @@ async def test_one_process_of_several_registers_the_webhook() -> None:
     assert await claim_setup(REDIS_URL, "42", None, "b")  # another webhook: registered again
     await forget_setup(REDIS_URL, "42")  # a polling run deleted the webhook
     assert await claim_setup(REDIS_URL, "42", None, "a")  # so the next webhook run sets it
+
+
+async def test_a_stop_while_a_worker_is_being_started_reaches_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM landing while a worker is spawned (the loop runs the signal handler inside
+    create_subprocess_exec) must still stop it: else the supervisor waits for it forever."""
+    supervisor = _supervisor(tmp_path)
+    spawn = asyncio.create_subprocess_exec
+
+    async def spawn_then_signal(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        process = await spawn(*args, **kwargs)
+        supervisor.stop()  # the signal arrives before the supervisor knows the process
+        return process
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spawn_then_signal)
+    assert await asyncio.wait_for(supervisor.run(), 20) == 0
+    assert supervisor.live == 0
