@@ -22,6 +22,7 @@ from bot.i18n import pick_language
 from bot.notifier import Notifier
 from bot.outgoing import queue
 from bot.services.checkin_schedule import latest_slot, week_of
+from bot.services.core import Sending
 from bot.services.health import HealthService
 from bot.services.health_rhythm import HealthRhythm
 from bot.services.settings import ChatConfig, SettingsService
@@ -48,7 +49,7 @@ def note_key(chat_id: int, week: str, admin_id: int) -> str:
     return f"digest:{chat_id}:{week}:{admin_id}"
 
 
-class HealthDigest:
+class HealthDigest(Sending):
     """Queues the weekly notes of every chat whose moment has come (the scheduler's tick)."""
 
     def __init__(
@@ -61,13 +62,9 @@ class HealthDigest:
         rhythm: HealthRhythm,
         wake_outbox: Callable[[], None],
     ) -> None:
-        self._db = db
-        self._clock = clock
-        self._notifier = notifier
-        self._settings = settings
+        super().__init__(db, clock, notifier, settings, wake_outbox)
         self._health = health
         self._rhythm = rhythm
-        self._wake = wake_outbox
         self._done: dict[int, str] = {}  # chat -> the week known queued: no query
 
     async def tick(self) -> int:
@@ -76,15 +73,7 @@ class HealthDigest:
         now = self._clock.now()
         async with self._db.transaction() as session:
             chat_ids = await ChatRepository(session).active_ids()
-        claimed = 0
-        for chat_id in chat_ids:
-            try:
-                claimed += await self._chat(chat_id, now)
-            except Exception:  # one chat's trouble must not hold up the others
-                log.exception("health digest for chat %s failed", chat_id)
-        if claimed:
-            self._wake()
-        return claimed
+        return await self._each_chat(chat_ids, now, "health digest")
 
     async def _due(self, chat_id: int, now: datetime) -> tuple[ChatConfig, str, str | None] | None:
         """(settings, week, the week stored before) when the chat's note is due now."""
@@ -96,8 +85,7 @@ class HealthDigest:
         week = week_of(moment, config.timezone)
         if now - moment > LATE or self._done.get(chat_id) == week:
             return None
-        async with self._db.transaction() as session:
-            stored = (await ChatRepository(session).settings(chat_id)).get(MARK)
+        stored = await self._mark(chat_id, MARK)
         if stored == week:
             self._done[chat_id] = week
             return None

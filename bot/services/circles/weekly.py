@@ -43,15 +43,7 @@ class CircleWeekly(Sending):
             chat_ids = await ChatRepository(session).active_ids()
             await CircleRepository(session).prune_calls(now - KEEP_CALLS)
             await CircleRepository(session).lapse_proposals(now - PROPOSAL_TTL)
-        claimed = 0
-        for chat_id in chat_ids:
-            try:
-                claimed += await self._chat(chat_id, now)
-            except Exception:  # one chat's trouble must not hold up the others
-                log.exception("circles' weekly pass for chat %s failed", chat_id)
-        if claimed:
-            self._wake()
-        return claimed
+        return await self._each_chat(chat_ids, now, "circles' weekly pass")
 
     async def _chat(self, chat_id: int, now: datetime) -> int:
         config = await self._settings.get(chat_id)

@@ -18,6 +18,7 @@ from enum import StrEnum
 from bot.clock import Clock
 from bot.db import Database
 from bot.notifier import Notifier
+from bot.services.core import Sending
 from bot.services.ideas.cards import IdeaCard, card_of, names_of
 from bot.services.ideas.edits import EDIT_EVERY, ButtonEdits
 from bot.services.ideas.notices import queue_notices
@@ -100,7 +101,7 @@ class Board:
     total: int  # open ideas in all
 
 
-class IdeaBoard:
+class IdeaBoard(Sending):
     """Posting ideas, votes, decisions and the board; the button edits run in `edits`."""
 
     def __init__(
@@ -112,12 +113,8 @@ class IdeaBoard:
         directory: MemberDirectory,
         wake_outbox: Callable[[], None],
     ) -> None:
-        self._db = db
-        self._clock = clock
-        self._notifier = notifier
-        self._settings = settings
+        super().__init__(db, clock, notifier, settings, wake_outbox)
         self._directory = directory
-        self._wake = wake_outbox
         self.edits = ButtonEdits(db, clock, notifier, settings)
 
     async def post(

@@ -51,21 +51,12 @@ class UnusedNote(Sending):
         now = self._clock.now()
         async with self._db.transaction() as session:
             chat_ids = await ChatRepository(session).active_ids()
-        noted = 0
-        for chat_id in chat_ids:
-            try:
-                noted += await self._chat(chat_id, now)
-            except Exception:  # one chat's trouble must not hold up the others
-                log.exception("knowledge base note for chat %s failed", chat_id)
-        if noted:
-            self._wake()
-        return noted
+        return await self._each_chat(chat_ids, now, "knowledge base note")
 
     async def _chat(self, chat_id: int, now: datetime) -> int:
         config = await self._settings.get(chat_id)
         month = now.astimezone(config.timezone).strftime("%Y-%m")
-        async with self._db.transaction() as session:
-            stored = (await ChatRepository(session).settings(chat_id)).get(MARK)
+        stored = await self._mark(chat_id, MARK)
         if stored == month:
             return 0
         entries = await self._search.unused(chat_id)

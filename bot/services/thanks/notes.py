@@ -150,15 +150,7 @@ class FarmingNotes(Sending):
         now = self._clock.now()
         async with self._db.transaction() as session:
             chat_ids = await ThanksRepository(session).chats_since(now - FARM_WINDOW)
-        sent = 0
-        for chat_id in chat_ids:
-            try:
-                sent += await self._chat(chat_id, now)
-            except Exception:
-                log.exception("thanks farming note for chat %s failed", chat_id)
-        if sent:
-            self._wake()
-        return sent
+        return await self._each_chat(chat_ids, now, "thanks farming note")
 
     async def lopsided(self, chat_id: int, now: datetime) -> list[Farmed]:
         """Receivers with at least `FARM_MIN` thanks in `FARM_WINDOW`, more than half of
@@ -183,8 +175,7 @@ class FarmingNotes(Sending):
         week = week_of(now, config.timezone)
         if self._done.get(chat_id) == week:
             return 0
-        async with self._db.transaction() as session:
-            stored = (await ChatRepository(session).settings(chat_id)).get(FARM_MARK)
+        stored = await self._mark(chat_id, FARM_MARK)
         if stored == week:
             self._done[chat_id] = week
             return 0
