@@ -15,17 +15,15 @@ query's time, the slowest, the baseline's and their ratio. Target: every search 
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text
 
+from bench.backends import on_each_backend
 from bot.clock import FakeClock
 from bot.db import Database, upgrade_async
 from bot.services.kb.search import Search
@@ -184,13 +182,7 @@ async def _measure(name: str, url: str) -> bool:
 
 async def main() -> int:
     print(f"knowledge base: {ENTRIES:,} entries in one chat, top 5 per search")
-    with tempfile.TemporaryDirectory() as folder:
-        ok = await _measure("sqlite", f"sqlite+aiosqlite:///{Path(folder) / 'kb.db'}")
-    postgres = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if postgres and postgres.startswith("postgresql"):
-        ok = await _measure("postgres", postgres) and ok
-    else:
-        print("postgres: skipped (set TEST_DATABASE_URL to a PostgreSQL database)")
+    ok = await on_each_backend(_measure, "kb.db")
     ms = TARGET_SECONDS * 1000
     print(f"result: {'ok' if ok else 'NOT within target'} (each search <= {ms:.0f} ms)")
     return 0 if ok else 1

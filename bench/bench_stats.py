@@ -15,18 +15,16 @@ report's time (best of three), the baseline's and their ratio. Target: each repo
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import delete, insert, text
 
+from bench.backends import on_each_backend
 from bot.clock import FakeClock
 from bot.db import Database, upgrade_async
 from bot.notifier import Notifier
@@ -238,12 +236,6 @@ async def _measure(name: str, url: str) -> bool:
 
 async def main() -> int:
     print(f"chat: {MEMBERS:,} members, {DAYS} days, hourly rows for the last {HOURLY_DAYS}")
-    with tempfile.TemporaryDirectory() as folder:
-        ok = await _measure("sqlite", f"sqlite+aiosqlite:///{Path(folder) / 'stats.db'}")
-    postgres = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if postgres and postgres.startswith("postgresql"):
-        ok = await _measure("postgres", postgres) and ok
-    else:
-        print("postgres: skipped (set TEST_DATABASE_URL to a PostgreSQL database)")
+    ok = await on_each_backend(_measure, "stats.db")
     print(f"result: {'ok' if ok else 'NOT within target'} (each report <= {TARGET_SECONDS} s)")
     return 0 if ok else 1
