@@ -161,14 +161,25 @@ class IdeaBoard(Sending):
     async def vote(self, chat: ChatRef, idea_id: int, person: Person, up: bool) -> Voted:
         """One vote per person, changeable; the same button again takes it back. The idea
         is locked while its counts are recounted, so concurrent votes never lose one.
-        Only people in the chat vote: the membership row is read, never created, because a
-        button press also comes from people outside the group (a forwarded post) or who left."""
+        Only people in the chat vote: a button press also comes from people outside the group
+        (a forwarded post) or who left. Someone with no membership row yet (in the chat since
+        before the bot, never written since) is asked about at Telegram and registered if in."""
+        voted = await self._vote(chat, idea_id, person, up)
+        if voted is None:
+            if not await self._notifier.in_chat(chat.id, person.id):
+                return Voted(Vote.NOT_MEMBER)
+            await self._directory.observe(chat, person)
+            voted = await self._vote(chat, idea_id, person, up)
+        return voted or Voted(Vote.NOT_MEMBER)
+
+    async def _vote(self, chat: ChatRef, idea_id: int, person: Person, up: bool) -> Voted | None:
+        """The vote, in one transaction; None if the person has no membership row."""
         pressed = 1 if up else -1
-        if not await self._known_member(chat, person):
-            return Voted(Vote.NOT_MEMBER)
         async with self._db.transaction() as session:
             member = await session.get(Member, (chat.id, person.id))
-            if member is None or member.status != MemberStatus.IN:
+            if member is None:
+                return None
+            if member.status != MemberStatus.IN:
                 return Voted(Vote.NOT_MEMBER)
             if member.trust == TrustLevel.PENDING:
                 return Voted(Vote.NOT_YET)
@@ -190,17 +201,6 @@ class IdeaBoard(Sending):
         else:
             vote = Vote.CHANGED_UP if up else Vote.CHANGED_DOWN
         return Voted(vote, *counts)
-
-    async def _known_member(self, chat: ChatRef, person: Person) -> bool:
-        """Someone with no membership row yet (in the chat since before the bot, and never
-        written since) is asked about at Telegram, and registered if they are in the chat."""
-        async with self._db.transaction() as session:
-            if await session.get(Member, (chat.id, person.id)) is not None:
-                return True
-        if not await self._notifier.in_chat(chat.id, person.id):
-            return False
-        await self._directory.observe(chat, person)
-        return True
 
     async def decide(
         self, chat_id: int, idea_id: int, status: IdeaStatus, comment: str
