@@ -35,6 +35,7 @@ from bot.serve import UPDATES_IN_FLIGHT
 from bot.services.ledger import LedgerKind
 from models.ledger import LedgerRepository
 from tests.fakegram.server import FakeTelegram
+from tests.redis_address import redis_url
 
 GROUP = -1001234567890
 OWNER = 1
@@ -268,7 +269,7 @@ async def main() -> int:
 async def with_redis(expected_deleted: int) -> int:
     """The same rounds with REDIS_URL set: flood counters, send budget and ledger in Redis.
     Every message beyond the limit must still be deleted (no failing open under load)."""
-    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+    url = os.environ.get("BENCH_REDIS_URL", redis_url(7))
     if not await _redis_answers(url):
         print(f"with Redis: skipped (nothing answers at {url}; set BENCH_REDIS_URL)")
         return 0

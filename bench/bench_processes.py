@@ -23,13 +23,14 @@ from tests.conftest import reset_postgres
 from tests.e2e.conftest import BotProcess, seed_chat
 from tests.e2e.http import free_port, listening
 from tests.fakegram.server import FakeTelegram
+from tests.redis_address import redis_url
 
 GROUP = -1001234567890
 OWNER = 1
 MEMBERS = 500
 PER_MEMBER = 4  # under the flood limit (5 in 10 s): nothing is deleted
 # a test database, emptied before each run (never REDIS_URL, which may be a live bot's)
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", redis_url(15))
 
 
 async def _redis_ready() -> bool:

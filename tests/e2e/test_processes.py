@@ -24,8 +24,9 @@ from tests.e2e.http import free_port, listening
 from tests.e2e.test_checkins import outbox_pending, prompts, seed_members
 from tests.fakegram.objects import JSON
 from tests.fakegram.server import FakeTelegram
+from tests.redis_address import redis_url
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")  # emptied first
+REDIS_URL = os.environ.get("TEST_REDIS_URL", redis_url(15))  # emptied first
 SECRET = "s3cret-value"
 WAVE_GROUP = -1001000000002  # the join wave: its 20 group messages a minute are its own
 SET_GROUP = -1001000000003  # /set and the answers that show it

@@ -33,8 +33,9 @@ from tests.e2e.conftest import BotProcess
 from tests.e2e.http import free_port, listening
 from tests.fakegram.objects import JSON
 from tests.fakegram.server import FakeTelegram
+from tests.redis_address import redis_url
 
-REDIS_URL = os.environ.get("TEST_WORKERS_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("TEST_WORKERS_REDIS_URL", redis_url(13))
 SECRET = "s3cret-value"
 FIRST = list(range(70_000, 70_020))  # private /start from different people: no group limit
 DURING = list(range(70_100, 70_110))  # while the killed worker starts again

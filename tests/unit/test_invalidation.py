@@ -29,8 +29,9 @@ from bot.services.moderation import ModerationService
 from bot.services.pace import MemoryPace
 from bot.services.settings import SettingsService
 from models.chats import ChatRepository
+from tests.redis_address import redis_url
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", redis_url(9))
 CHAT = -100777
 LOG = -100888
 WITHIN = 1.0  # seconds: the promise to operators

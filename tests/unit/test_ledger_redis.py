@@ -19,8 +19,9 @@ from bot.db import Database
 from bot.services.ledger import Ledger, LedgerKind
 from bot.services.ledger_redis import RedisBuffer, RedisDown
 from models.ledger import LedgerRepository
+from tests.redis_address import redis_url
 
-REDIS_URL = os.environ.get("TEST_LEDGER_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("TEST_LEDGER_REDIS_URL", redis_url(13))
 CHAT = -1_001_000_900
 NOW = datetime(2026, 6, 15, 14, 25, tzinfo=UTC)
 M, R = LedgerKind.MESSAGE, LedgerKind.REACTION

@@ -11,10 +11,11 @@ import pytest
 
 from bot.serve import UPDATES_IN_FLIGHT
 from bot.services.pace import MemoryPace, Pace, RedisPace
+from tests.redis_address import redis_url
 
 # pytest-xdist workers each take their own Redis database (15, 14, ...): tests may flush it
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 8}")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", redis_url(15 - _WORKER % 8))
 
 
 async def _redis_available() -> bool:

@@ -10,9 +10,10 @@ import pytest
 
 from bot.clock import FakeTimer
 from bot.sendpace import RATE, SendBudget, SharedWindow
+from tests.redis_address import redis_url
 
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 8}")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", redis_url(15 - _WORKER % 8))
 
 
 async def send(budget: SendBudget, chat: int, *, bulk: bool = False) -> None:
