@@ -75,6 +75,8 @@ async def test_the_button_nudges_the_buddy_privately_once_a_day(harness: Harness
     await h.settle()
     await h.app.hearth.outbox.drain()
     assert h.fake.callback_answers[-1]["text"] == "Their buddy was already asked today."
+    h.clock.advance(timedelta(hours=12))  # pressed in the chat's quiet hours, it waits for them
+    await h.app.hearth.outbox.drain()
 
     nudges = h.fake.sent_messages(MEMBER)[before:]
     assert [m["text"] for m in nudges] == [
