@@ -1,57 +1,55 @@
-"""Script calls of one event-loop turn sent to Redis together.
+"""Records of one event-loop turn sent to Redis as one script call.
 
-Under a burst hundreds of updates are in flight at once and each asks Redis one question (a
-Lua script). Sent one by one, each pays redis-py's per-call cost (a pooled connection, a write,
-a read); that cost, not Redis, capped the per-message path at about a quarter of the bare bot.
-Here the calls made in one turn of the loop wait for the end of that turn and go out as one
-pipeline (not a transaction: each script is atomic by itself), so a burst costs a few round
-trips instead of one per message. A lone call waits no longer than one loop turn.
+Under a burst hundreds of updates are in flight at once and each asks Redis one question (the
+flood counters of a message). Sent one by one, each pays redis-py's per-call cost: a pooled
+connection, the encoding of every argument, the parsing of every reply line. That cost, not
+Redis, capped the per-message path. A pipeline of one script call per message still encoded and
+parsed each call. Here the callers of one loop turn each hand in a record (one line of
+space-separated fields); the records go out as one argument of one EVALSHA, the script walks
+them and answers one line of space-separated results, in order. A burst costs one call per
+loop turn (at most `MAX_BATCH` records each); a lone record waits no longer than one turn.
+
+The script runs atomically in Redis, as each record's own script did. Its keys travel inside
+the records, not as KEYS: fine for one Redis server, not for Redis Cluster.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
-__all__ = ["ScriptBatcher"]
+__all__ = ["MAX_BATCH", "PackedBatcher"]
 
-MAX_BATCH = 256  # calls per pipeline: bounded, so one reply never holds a huge buffer
-
-
-@dataclass
-class _Call:
-    script: AsyncScript
-    keys: list[str]
-    args: list[Any]
-    done: asyncio.Future[Any] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+MAX_BATCH = 256  # records per call: bounded, so one call never blocks Redis for long
 
 
-class ScriptBatcher:
-    """Runs registered Lua scripts for many callers in as few pipelines as the load allows."""
+class PackedBatcher:
+    """Runs `script` over the records of many callers in as few calls as the load allows.
 
-    def __init__(self, redis: Redis) -> None:
+    The script gets the records joined by newlines in ARGV[1] and must return one result per
+    record, joined by single spaces, in the records' order."""
+
+    def __init__(self, redis: Redis, script: str) -> None:
         self._redis = redis
-        self._pending: list[_Call] = []
+        self._script = script
+        self._sha: str | None = None
+        self._pending: list[tuple[str, asyncio.Future[str]]] = []
         self._scheduled = False
         self._flushes: set[asyncio.Task[None]] = set()
-        self._loaded: set[AsyncScript] = set()  # scripts this batcher has loaded into Redis
 
-    async def run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        """The script's result, as `await script(keys=keys, args=args)` would give it; Redis
-        errors are raised to the caller whose call failed."""
-        call = _Call(script, keys, args)
-        self._pending.append(call)
+    async def run(self, record: str) -> str:
+        """This record's result; a Redis error of the call is raised to each of its callers."""
+        if "\n" in record:
+            raise ValueError("a record is one line")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[str] = loop.create_future()
+        self._pending.append((record, done))
         if not self._scheduled:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-        return await call.done
+            loop.call_soon(self._flush)
+        return await done
 
     def _flush(self) -> None:
         self._scheduled = False
@@ -61,33 +59,27 @@ class ScriptBatcher:
             self._flushes.add(task)
             task.add_done_callback(self._flushes.discard)
 
-    async def _send(self, calls: list[_Call]) -> None:
+    async def _send(self, batch: list[tuple[str, asyncio.Future[str]]]) -> None:
         try:
-            results = await self._execute(calls)
-            if any(isinstance(result, NoScriptError) for result in results):
-                # Redis lost its scripts (a restart, SCRIPT FLUSH): load them, send again
-                self._loaded.clear()
-                results = await self._execute(calls)
-        except Exception as error:  # the whole batch failed (Redis down): tell every caller
-            for call in calls:
-                if not call.done.done():
-                    call.done.set_exception(error)
+            answer = await self._call("\n".join(record for record, _ in batch))
+            results = (answer.decode() if isinstance(answer, bytes) else str(answer)).split(" ")
+            if len(results) != len(batch):
+                raise ValueError(f"{len(results)} results for {len(batch)} records")
+        except Exception as error:  # Redis down, or a broken script: tell every caller
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(error)
             return
-        for call, result in zip(calls, results, strict=True):
-            if call.done.done():
-                continue  # the caller was cancelled
-            if isinstance(result, Exception):
-                call.done.set_exception(result)
-            else:
-                call.done.set_result(result)
+        for (_, done), result in zip(batch, results, strict=True):
+            if not done.done():  # else the caller was cancelled
+                done.set_result(result)
 
-    async def _execute(self, calls: list[_Call]) -> list[Any]:
-        """One pipeline of EVALSHA calls. Scripts are loaded once per batcher rather than
-        checked by the pipeline on every execute (redis-py's way costs a round trip each)."""
-        for script in {call.script for call in calls} - self._loaded:
-            script.sha = await self._redis.script_load(script.script)
-            self._loaded.add(script)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for call in calls:
-                pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
-            return list(await pipe.execute(raise_on_error=False))
+    async def _call(self, payload: str) -> bytes | str:
+        """One EVALSHA; the script is loaded once, and again if Redis lost it (a restart)."""
+        if self._sha is None:
+            self._sha = await self._redis.script_load(self._script)
+        try:
+            return await self._redis.evalsha(self._sha, 0, payload)  # type: ignore[no-any-return]
+        except NoScriptError:
+            self._sha = await self._redis.script_load(self._script)
+            return await self._redis.evalsha(self._sha, 0, payload)  # type: ignore[no-any-return]

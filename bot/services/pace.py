@@ -8,6 +8,7 @@ database: the per-message path must not open a write transaction.
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import uuid
 from collections import deque
@@ -18,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.clock import SystemTimer, Timer
-from bot.redis_batch import ScriptBatcher
+from bot.redis_batch import PackedBatcher
 from bot.redis_pool import connect
 
 log = logging.getLogger(__name__)
@@ -118,31 +119,34 @@ class RedisPace:
     logged at most once a minute: a broken counter store must not silence the chat.
     """
 
-    HIT = """
-    local at, window = tonumber(ARGV[1]), tonumber(ARGV[3])
-    redis.call('ZADD', KEYS[1], at, ARGV[2])
-    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', at - window)
-    redis.call('EXPIRE', KEYS[1], ARGV[4])
-    return redis.call('ZCARD', KEYS[1])
-    """  # one round trip per counted message
-
-    HELD_AND_HIT = """
-    local at, window = tonumber(ARGV[1]), tonumber(ARGV[3])
-    local held = redis.call('EXISTS', KEYS[1])
-    redis.call('ZADD', KEYS[2], at, ARGV[2])
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', at - window)
-    redis.call('EXPIRE', KEYS[2], ARGV[4])
-    return {held, redis.call('ZCARD', KEYS[2])}
-    """  # an ordinary message's two questions in one round trip
+    COUNT = """
+    local out = {}
+    for record in string.gmatch(ARGV[1], "[^\\n]+") do
+      local held, key, at, member, window, ttl =
+        string.match(record, "^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$")
+      if not key then
+        out[#out + 1] = "e"  -- malformed: this caller fails, the others are counted
+      else
+        at = tonumber(at)
+        local found = 0
+        if held ~= "-" then found = redis.call('EXISTS', held) end
+        redis.call('ZADD', key, at, member)
+        redis.call('ZREMRANGEBYSCORE', key, '-inf', at - tonumber(window))
+        redis.call('EXPIRE', key, ttl)
+        out[#out + 1] = found .. ":" .. redis.call('ZCARD', key)
+      end
+    end
+    return table.concat(out, " ")
+    """  # records "held-key|- window-key at member window ttl" -> "held:count" each
 
     def __init__(
         self, url: str, prefix: str = "hearth:pace:", *, timer: Timer | None = None
     ) -> None:
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._redis: Redis = connect(url)
-        self._hit_script = self._redis.register_script(self.HIT)
-        self._held_and_hit = self._redis.register_script(self.HELD_AND_HIT)
-        self._batch = ScriptBatcher(self._redis)  # a burst's scripts share round trips
+        self._batch = PackedBatcher(self._redis, self.COUNT)  # a burst's counts: one call
+        self._member = f"{uuid.uuid4().hex[:12]}:"  # window entries unique across processes
+        self._serial = itertools.count()
         self._prefix = prefix
         self._warned_at = 0.0
         self._outages = 0
@@ -167,20 +171,24 @@ class RedisPace:
         return self._outages if self._down else 0
 
     async def hit(self, key: str, at: float, window: float) -> int:
-        return await self._safe(self._hit(key, at, window), 0)
-
-    async def _hit(self, key: str, at: float, window: float) -> int:
-        keys = [self._prefix + "w:" + key]
-        args: list[str | float] = [at, uuid.uuid4().hex, window, int(window) + 1]
-        return int(await self._batch.run(self._hit_script, keys, args))
+        return (await self._count("-", key, at, window))[1]
 
     async def held_and_hit(
         self, held_key: str, key: str, at: float, window: float
     ) -> tuple[bool, int]:
-        keys = [self._prefix + "l:" + held_key, self._prefix + "w:" + key]
-        args: list[str | float] = [at, uuid.uuid4().hex, window, int(window) + 1]
-        found = await self._safe(self._batch.run(self._held_and_hit, keys, args), [0, 0])
-        return bool(found[0]), int(found[1])
+        return await self._count(self._prefix + "l:" + held_key, key, at, window)
+
+    async def _count(self, held: str, key: str, at: float, window: float) -> tuple[bool, int]:
+        """One record of the batched count: whether `held` exists, and the window's size."""
+        record = (
+            f"{held} {self._prefix}w:{key} {at!r} {self._member}{next(self._serial)} "
+            f"{window!r} {int(window) + 1}"
+        )
+        answer = await self._safe(self._batch.run(record), "0:0")
+        found, _, count = answer.partition(":")
+        if not count:
+            raise ValueError(f"a counter key with a space or an empty field: {key!r}")
+        return found == "1", int(count)
 
     async def claim(self, key: str, at: float, ttl: float) -> bool:
         ok = self._redis.set(

@@ -126,3 +126,20 @@ async def test_an_ordinary_message_asks_held_and_counts_in_one_call(pace: Pace) 
     await pace.claim("e:1:2", 1001.0, 60)
     assert await pace.held_and_hit("e:1:2", "f:1:2", 1002.0, 10) == (True, 3)
     assert await pace.held_and_hit("e:1:2", "f:1:2", 1012.5, 10) == (True, 1)  # window moved
+
+
+async def test_a_malformed_counter_key_fails_its_caller_and_the_others_are_counted() -> None:
+    """Counts of one loop turn travel as one call: a key the script cannot read (a space in
+    it) must not make the whole turn's messages fail open."""
+    if not await _redis_available():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    pace = RedisPace(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    try:
+        good, bad = await asyncio.gather(
+            pace.hit("f:1:2", 1000.0, 10), pace.hit("f:1 2", 1000.0, 10), return_exceptions=True
+        )
+        assert good == 1
+        assert isinstance(bad, ValueError)
+        assert await pace.hit("f:1:2", 1001.0, 10) == 2
+    finally:
+        await pace.close()
