@@ -16,7 +16,7 @@ from bot.services.checkins import MAX_PAUSE, Prompt, StartNow, parse_questions
 from bot.views import checkins as views
 from bot.views.callbacks import CheckinBegin, CheckinOptIn, CheckinShare, CheckinSkip
 from handlers.common import commands_only, private_text, reply, reply_lines
-from handlers.filters import GROUP_TYPES, GroupAdmin, InPrivate
+from handlers.filters import GROUP_TYPES, GroupAdmin, InPrivate, precheck
 from handlers.stories import with_win_offer
 
 DEEP_LINK = re.compile(rf"^/start {views.DEEP_LINK}(\d+)$")
@@ -27,6 +27,7 @@ async def _show(hearth: Hearth, user_id: int, prompt: Prompt) -> None:
         await hearth.notifier.send(user_id, prompt.text, prompt.buttons)
 
 
+@precheck
 async def deep_link_in_private(message: Message) -> bool:
     """`/start ci_{round}` in private: the group post's button."""
     return message.chat.type == "private" and DEEP_LINK.match(message.text or "") is not None

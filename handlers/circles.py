@@ -15,11 +15,12 @@ from bot.views import circles as views
 from bot.views import common as common_views
 from bot.views.callbacks import CircleClose, CircleDelivery, CircleSupport, CircleToggle
 from handlers.common import commands_only, passing, reply, reply_lines
-from handlers.filters import GROUP_TYPES, InGroup, private_chat, sender_is_admin
+from handlers.filters import GROUP_TYPES, InGroup, precheck, private_chat, sender_is_admin
 
 ADMIN_OPS = ("add", "del", "link")
 
 
+@precheck
 async def hashtag_message(message: Message) -> bool:
     """A group message that may call a circle: the cheap test on the per-message path."""
     text = message.text or message.caption or ""

@@ -15,34 +15,40 @@ from bot.context import Hearth
 from bot.convert import person, thread_of
 from bot.notifier import split_lines
 from bot.services.people import Person
-from handlers.filters import GROUP_TYPES
+from handlers.filters import GROUP_TYPES, precheck
 
 # Filters on the per-message path are coroutine functions: aiogram runs plain callables,
 # magic `F` filters included, in a worker thread, which costs more than the rule itself.
 
 
+@precheck
 async def looks_like_command(message: Message) -> bool:
     return (message.text or message.caption or "").startswith("/")
 
 
+@precheck
 async def group_joined(message: Message) -> bool:
     return message.chat.type in GROUP_TYPES and bool(message.new_chat_members)
 
 
+@precheck
 async def group_left(message: Message) -> bool:
     return message.chat.type in GROUP_TYPES and message.left_chat_member is not None
 
 
+@precheck
 async def private_text(message: Message) -> bool:
     """Plain text (not a command) in a private chat."""
     text = message.text or ""
     return message.chat.type == "private" and bool(text) and not text.startswith("/")
 
 
+@precheck
 async def successful_payment(message: Message) -> bool:
     return message.successful_payment is not None
 
 
+@precheck
 async def refunded_payment(message: Message) -> bool:
     return message.refunded_payment is not None
 

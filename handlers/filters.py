@@ -8,7 +8,7 @@ they are only consulted for the command they guard.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiogram.filters import Filter
 from aiogram.types import Message
@@ -21,7 +21,20 @@ from bot.views import common as views
 
 GROUP_TYPES = ("group", "supergroup")
 
+MessageCheck = Callable[[Message], Awaitable[bool]]
+PRECHECKS: set[MessageCheck] = set()
+"""Filters that look at the message alone (no I/O, no side effects, no data for handlers):
+`handlers.build_router` may ask them before a message enters a router, to pass over routers
+that could not take it without aiogram's per-router work."""
 
+
+def precheck(check: MessageCheck) -> MessageCheck:
+    """Mark a filter as one that may be asked ahead (see PRECHECKS)."""
+    PRECHECKS.add(check)
+    return check
+
+
+@precheck
 async def private_chat(message: Message) -> bool:
     """A private chat with the bot. Not refusing: elsewhere the next handler of the command
     decides (InPrivate is the refusing form)."""
@@ -84,6 +97,7 @@ class GroupAdmin(Filter):
 KNOWN_COMMANDS = frozenset({"start", *ALL_COMMANDS})
 
 
+@precheck
 async def unknown_private_command(message: Message) -> bool:
     """A command in a private chat that the bot does not have at all (a known command that a
     refusing filter turned away has been answered already)."""

@@ -21,7 +21,7 @@ from bot.services.kb.text import hashtags, question_words, split_name
 from bot.views import kb as views
 from bot.views.callbacks import KbHelped, KbOpen
 from handlers.common import commands_only, passing, reply
-from handlers.filters import GROUP_TYPES, GroupAdmin, InGroup, sender_is_admin
+from handlers.filters import GROUP_TYPES, GroupAdmin, InGroup, precheck, sender_is_admin
 from models.members import TrustLevel
 
 
@@ -35,24 +35,30 @@ def build_router() -> Router:
     commands.message.register(notes, Command("notes"), InGroup())
     commands.message.register(kb, Command("kb"), InGroup())
     router.message.register(passing(hashtag), has_hashtag)
-    router.message.register(passing(question), newcomer_question)
+    router.message.register(passing(question), group_question, newcomer_question)
     router.callback_query.register(on_open, KbOpen.filter())
     router.callback_query.register(on_helped, KbHelped.filter())
     return router
 
 
+@precheck
 async def has_hashtag(message: Message) -> bool:
     """A group message that may name a note (the cheap check on the per-message path)."""
     text = message.text or message.caption or ""
     return "#" in text and message.chat.type in GROUP_TYPES and not text.startswith("/")
 
 
-async def newcomer_question(message: Message, hearth: Hearth) -> bool:
-    """A newcomer's question in the group: ends with "?", at least 3 words (memory only)."""
+@precheck
+async def group_question(message: Message) -> bool:
+    """A question in the group: ends with "?", at least 3 words."""
     if message.chat.type not in GROUP_TYPES or message.from_user is None or not message.text:
         return False
-    if question_words(message.text) is None:
-        return False
+    return question_words(message.text) is not None
+
+
+async def newcomer_question(message: Message, hearth: Hearth) -> bool:
+    """After `group_question`: its sender is a newcomer (memory only)."""
+    assert message.from_user is not None  # group_question saw to it
     level = hearth.directory.cached(message.chat.id, message.from_user.id)
     return level == TrustLevel.NEWCOMER
 

@@ -12,7 +12,7 @@ from bot.convert import chat_ref, is_upgrade, person
 from bot.services.chats import NEEDED_RIGHTS
 from bot.views import onboarding as views
 from handlers.common import group_joined, group_left
-from handlers.filters import GROUP_TYPES
+from handlers.filters import GROUP_TYPES, precheck
 
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR}
 GONE = (ChatMemberStatus.LEFT, ChatMemberStatus.KICKED)
@@ -117,6 +117,6 @@ def build_router() -> Router:
     router.chat_member.register(changed, in_group)
     router.message.register(joined_message, group_joined)
     router.message.register(left_message, group_left)
-    router.message.register(group_upgraded, is_upgrade)
+    router.message.register(group_upgraded, precheck(is_upgrade))
     router.chat_join_request.register(join_request)
     return router

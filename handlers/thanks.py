@@ -16,7 +16,7 @@ from bot.context import Hearth
 from bot.services.thanks import Source
 from bot.views import thanks as views
 from handlers.common import admin_chats, commands_only, passing, reply
-from handlers.filters import GROUP_TYPES, private_chat, sender_is_admin
+from handlers.filters import GROUP_TYPES, precheck, private_chat, sender_is_admin
 
 THANKS_EMOJI = frozenset({"👍", "❤", "❤️", "🙏"})
 
@@ -45,6 +45,7 @@ def _author(message: Message) -> int | None:
     return target.from_user.id
 
 
+@precheck
 async def thanks_reply(message: Message) -> bool:
     """On the per-message path: a group reply to a person whose first word is a thanks word."""
     if message.chat.type not in GROUP_TYPES or message.reply_to_message is None:
