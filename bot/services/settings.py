@@ -13,6 +13,7 @@ from bot.durations import parse_duration
 from bot.invalidation import Changes, Kind
 from bot.services.checkin_schedule import QuietHours, WeeklySlot, parse_quiet, parse_slot
 from bot.services.setting_values import GENERAL, BadSettingValue, parse_rate, specs
+from bot.singleflight import SingleFlight
 from models.chats import ChatRepository
 
 # re-exported: services and handlers import these from here
@@ -244,6 +245,7 @@ class SettingsService:
         self.specs = specs(default_language, default_timezone)
         self._cache: dict[int, tuple[float, ChatConfig]] = {}
         self._generation = 0  # moves on every drop: a read that raced one is not cached
+        self._loads: SingleFlight[tuple[int, int], ChatConfig] = SingleFlight()
 
     @property
     def keys(self) -> list[str]:
@@ -257,14 +259,17 @@ class SettingsService:
         if cached is not None and cached[0] > self._timer.monotonic():
             return cached[1]
         generation = self._generation
+        config = await self._loads.run((chat_id, generation), lambda: self._read(chat_id))
+        if generation == self._generation:
+            self._cache[chat_id] = (self._timer.monotonic() + CACHE_TTL, config)
+        return config
+
+    async def _read(self, chat_id: int) -> ChatConfig:
         async with self._db.transaction() as session:
             stored = await ChatRepository(session).settings(chat_id)
         values = {key: spec.default for key, spec in self.specs.items()}
         values.update({key: value for key, value in stored.items() if key in self.specs})
-        config = ChatConfig(values)
-        if generation == self._generation:
-            self._cache[chat_id] = (self._timer.monotonic() + CACHE_TTL, config)
-        return config
+        return ChatConfig(values)
 
     def validate(self, key: str, raw: str) -> str:
         """The canonical value, or UnknownSetting / BadSettingValue."""

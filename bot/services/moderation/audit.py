@@ -13,6 +13,7 @@ from bot.notifier import Notifier
 from bot.services.ledger import Ledger, LedgerKind
 from bot.services.moderation.values import REASON_LIMIT, Action
 from bot.services.settings import CACHE_TTL, SettingsService
+from bot.singleflight import SingleFlight
 from bot.views import moderation as views
 from models.chats import ChatRepository
 from models.moderation import ModAction, ModerationRepository
@@ -52,6 +53,7 @@ class AuditLog:
         self._settings = settings
         self._log_chats: dict[int, tuple[float, int | None]] = {}
         self._generation = 0  # moves on every drop: a read that raced one is not cached
+        self._loads: SingleFlight[tuple[int, int], int | None] = SingleFlight()
 
     async def record(
         self,
@@ -115,13 +117,16 @@ class AuditLog:
         cached = self._log_chats.get(chat_id)
         if cached is None or cached[0] < self._timer.monotonic():
             generation = self._generation
-            async with self._db.transaction() as session:
-                stored = (await ChatRepository(session).settings(chat_id)).get(LOG_CHAT_KEY)
-            value = int(stored) if stored and stored != "off" else None
+            value = await self._loads.run((chat_id, generation), lambda: self._read(chat_id))
             cached = (self._timer.monotonic() + CACHE_TTL, value)
             if generation == self._generation:
                 self._log_chats[chat_id] = cached
         return cached[1]
+
+    async def _read(self, chat_id: int) -> int | None:
+        async with self._db.transaction() as session:
+            stored = (await ChatRepository(session).settings(chat_id)).get(LOG_CHAT_KEY)
+        return int(stored) if stored and stored != "off" else None
 
     async def set_log_chat(self, chat_id: int, log_chat_id: int | None) -> None:
         async with self._db.transaction() as session:

@@ -24,6 +24,7 @@ from bot.db import Database
 from bot.invalidation import Changes, Kind
 from bot.services.moderation.values import PHRASE_LIMIT
 from bot.services.settings import CACHE_TTL
+from bot.singleflight import SingleFlight
 from models.moderation import ModerationRepository
 
 # lowercase Cyrillic and Greek letters that look like a Latin letter (in upper or lower case)
@@ -109,17 +110,21 @@ class StopWords:
         self._cache: dict[int, _Cached] = {}
         self._versions: dict[int, int] = {}
         self._epoch = 0  # moves when the whole cache is cleared
+        self._loads: SingleFlight[tuple[int, tuple[int, int]], _Cached] = SingleFlight()
 
     async def _load(self, chat_id: int) -> _Cached:
         cached = self._cache.get(chat_id)
         if cached is None or cached.expires < self._timer.monotonic():
             version = (self._epoch, self._versions.get(chat_id, 0))
-            async with self._db.transaction() as session:
-                phrases = await ModerationRepository(session).stop_words(chat_id)
-            cached = _Cached(phrases, compile_phrases(phrases), self._timer.monotonic() + CACHE_TTL)
+            cached = await self._loads.run((chat_id, version), lambda: self._read(chat_id))
             if (self._epoch, self._versions.get(chat_id, 0)) == version:  # no change meanwhile
                 self._cache[chat_id] = cached
         return cached
+
+    async def _read(self, chat_id: int) -> _Cached:
+        async with self._db.transaction() as session:
+            phrases = await ModerationRepository(session).stop_words(chat_id)
+        return _Cached(phrases, compile_phrases(phrases), self._timer.monotonic() + CACHE_TTL)
 
     def forget(self, chat_id: int) -> None:
         """Drop the chat's cached stop words (changed here or elsewhere, or the chat moved)."""
