@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+# migrations/ sits next to the bot package: in the source tree, and in site-packages once
+# installed (pyproject.toml packages it), so `python -m bot migrate` works from any directory
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def is_sqlite(url: str) -> bool:
@@ -75,8 +77,16 @@ class Database:
 
 
 def alembic_config(url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    """Alembic's settings for `url`, made here rather than read from alembic.ini (which is
+    for the `alembic` command in the source tree and is not installed with the package)."""
+    if not (MIGRATIONS / "env.py").is_file():
+        raise FileNotFoundError(
+            f"no migrations at {MIGRATIONS}: install the hearth package (pip install .) "
+            "or run from the source tree"
+        )
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = url
     return config
 
