@@ -36,9 +36,9 @@ def prepare_sqlite_path(url: str) -> None:
 # PostgreSQL connections a process keeps: the ceiling SQLAlchemy's default had (5 kept and 10
 # "overflow" ones), but all of them kept. An overflow connection is closed as soon as it comes
 # back to a pool holding 5 idle ones, so a burst of updates opened and closed connections all
-# along (bench processes: 69 new sessions in a 2,000-message burst on 2 processes, each a
-# PostgreSQL backend forked, authenticated and its catalog caches and the prepared statements
-# built again); opened on demand, these stay until the process ends.
+# along (bench processes, warm: 58-62 new sessions in a 2,000-message burst on 2 processes,
+# each a PostgreSQL backend forked and authenticated, its catalog caches and the prepared
+# statements built again; now 0); opened on demand, these stay until the process ends.
 POOL_SIZE = 15
 
 
