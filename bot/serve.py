@@ -21,7 +21,7 @@ from bot.db import is_sqlite, upgrade_async
 from bot.health_http import Probe, add_routes, start_server
 from bot.polling import watch_for_other_pollers
 from bot.singleton import SingleProcess
-from bot.workers import claim_setup, forget_setup, worker_index
+from bot.workers import claim_setup, forget_setup, tell_ready, worker_index
 
 log = logging.getLogger("hearth")
 
@@ -143,6 +143,8 @@ async def _serve_webhook(app: Application, *, setup: bool, shared_port: bool) ->
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    # under the supervisor: serving now, so dying from here on is not a start-up failure
+    tell_ready()
     await stop.wait()
     await runner.cleanup()
 
