@@ -202,16 +202,9 @@ async def ledger_messages(hearth: Hearth) -> int:
 
 
 async def _close(app: Application) -> None:
-    """Everything the application holds open (Redis clients, HTTP, the database)."""
-    await app.hearth.moderation.pace.close()
-    await app.hearth.ledger.close()
-    await app.budget.close()
-    await app.hearth.invalidations.stop()
-    await app.locks.close()
-    if app.leadership is not None:
-        await app.leadership.close()
+    """Everything the application holds open (its Redis client, the database, HTTP)."""
+    await app.close()
     await app.bot.session.close()
-    await app.db.close()
 
 
 async def _flush_redis(url: str) -> None:

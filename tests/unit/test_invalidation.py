@@ -23,6 +23,7 @@ from bot.context import Hearth
 from bot.db import Database
 from bot.invalidation import Invalidations, Kind, RedisInvalidations, wire
 from bot.notifier import Notifier
+from bot.redis_pool import connect
 from bot.services.kb import KnowledgeBase, Media, NoteContent
 from bot.services.members import AdminGuard
 from bot.services.moderation import ModerationService
@@ -58,7 +59,9 @@ class Process:
 async def process(db_url: str, bot_id: str) -> AsyncIterator[Process]:
     timer = FakeTimer()  # never moved: the 60 s expiry cannot be what refreshes a cache
     db = Database(db_url)
-    invalidations = RedisInvalidations(REDIS_URL, bot_id)
+    # the process's one client, named in CLIENT LIST as bot/app.py names it
+    redis = connect(REDIS_URL, client_name=f"test-{uuid.uuid4().hex[:8]}")
+    invalidations = RedisInvalidations(redis, bot_id)
     notifier = Notifier(None, unreachable, timer=timer)  # type: ignore[arg-type]
     settings = SettingsService(db, "ru", "Europe/Moscow", timer=timer, changes=invalidations)
     guard = AdminGuard(notifier, frozenset())
@@ -81,6 +84,7 @@ async def process(db_url: str, bot_id: str) -> AsyncIterator[Process]:
         yield Process(db, settings, moderation, invalidations, kb)
     finally:
         await invalidations.stop()
+        await redis.aclose()
         await db.close()
 
 
@@ -233,7 +237,8 @@ async def test_one_process_publishes_nothing_and_drops_its_own_cache(
 
 
 async def test_a_malformed_or_own_message_drops_nothing() -> None:
-    invalidations = RedisInvalidations(REDIS_URL, "1")
+    redis = connect(REDIS_URL)
+    invalidations = RedisInvalidations(redis, "1")
     dropped: list[int] = []
     invalidations.on(Kind.SETTINGS, dropped.append)
     invalidations.receive(b"garbage")
@@ -242,6 +247,7 @@ async def test_a_malformed_or_own_message_drops_nothing() -> None:
     invalidations.receive(b"other:settings:7")
     assert dropped == [7]
     await invalidations.stop()
+    await redis.aclose()
 
 
 class Outage:
@@ -295,7 +301,8 @@ async def test_redis_down_at_start_and_back_later_is_heard_again(
     outage = Outage(host, int(port or 6379))
     await outage.up()
     await outage.down()  # Redis unreachable when the process starts
-    listener = RedisInvalidations(outage.url, first.invalidations.channel.rsplit(":", 1)[-1])
+    redis = connect(outage.url)
+    listener = RedisInvalidations(redis, first.invalidations.channel.rsplit(":", 1)[-1])
     dropped: list[int] = []
     listener.on(Kind.SETTINGS, dropped.append)
     cleared: list[bool] = []
@@ -325,4 +332,5 @@ async def test_redis_down_at_start_and_back_later_is_heard_again(
         assert (listener.reconnects, len(cleared)) == (1, 2)
     finally:
         await listener.stop()
+        await redis.aclose()
         await outage.down()
