@@ -102,7 +102,7 @@ def build_core(
         notifier,
         outbox,
         directory=MemberDirectory(db, clock),
-        admins=AdminGuard(notifier, settings.owner_ids),
+        admins=AdminGuard(notifier, settings.owner_ids, changes=invalidations),
         redis=redis,
     )
 
@@ -178,7 +178,7 @@ def build_upgrades(
         before=flush,
         forget=(
             c.chat_settings.forget,
-            c.admins.admin_changed,
+            c.admins.forget,
             moderation.forget,
             c.directory.forget_chat,
         ),

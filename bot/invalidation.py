@@ -1,14 +1,16 @@
 """Cached chat state dropped in every process as soon as one of them changes it.
 
 Settings, stop words and log chats are cached per process (60 s, `CACHE_TTL`) because every
-group message reads them. With several processes a `/set` in one used to reach the others only
-when their copies expired. Now the process that changed something publishes one short message
-after the commit on `hearth:inval:<bot id>`; every process listens there and drops the named
-entry, so the change takes effect everywhere within a round trip through Redis.
+group message reads them; Telegram's admin lists for 5 minutes. With several processes a `/set`
+in one used to reach the others only when their copies expired (and a demoted admin kept admin
+commands there). Now the process that changed something (or heard of a change: a chat_member
+update) publishes one short message after the commit on `hearth:inval:<bot id>`; every process
+listens there and drops the named entry, so the change takes effect everywhere within a round
+trip through Redis.
 
 Pub/sub delivers at most once: a process whose connection dropped may have missed messages, so
 once it is subscribed again it clears every cache (a few extra reads, never a stale rule). The
-60 s expiry stays as the fallback for a Redis that is down. Without Redis there is one process
+expiries stay as the fallback for a Redis that is down. Without Redis there is one process
 (bot/singleton.py) and each writer drops its own cache, so `Invalidations` publishes nothing.
 """
 
@@ -59,6 +61,7 @@ class Kind(StrEnum):
     LOG_CHAT = "log_chat"
     KB_NOTES = "kb_notes"  # the names of a chat's notes (the `#name` check)
     CIRCLES = "circles"  # the names `#name` calls
+    ADMINS = "admins"  # the chat's administrators (who may use admin commands)
 
 
 Drop = Callable[[int], None]
@@ -256,3 +259,5 @@ def wire(hearth: Hearth) -> None:
     invalidations.on_reset(hearth.kb.notes.clear_cache)
     invalidations.on(Kind.CIRCLES, hearth.circles.book.forget)
     invalidations.on_reset(hearth.circles.book.clear)
+    invalidations.on(Kind.ADMINS, hearth.admins.forget)  # a demoted admin loses it everywhere
+    invalidations.on_reset(hearth.admins.clear)
