@@ -45,7 +45,7 @@ from bot.services.drift import DriftService
 from bot.services.ideas import IdeaBoard
 from bot.services.privacy import PrivacyService
 from bot.services.retention import Retention
-from bot.services.thanks import build_thanking
+from bot.services.thanks import build_authors, build_thanking
 from bot.services.trust import TrustService
 from handlers import build_router
 from jobs.deadlines import DeadlineSweeper
@@ -136,6 +136,7 @@ class Application:
         await self.hearth.invalidations.stop()
         if self.leadership is not None:
             await self.leadership.close()
+        await self.hearth.thanks.service.authors.settle()  # its last write to Redis
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.close()
@@ -197,7 +198,9 @@ def build_hearth(
         rhythm=rhythm,
         digest=digest,
         ideas=IdeaBoard(db, clock, c.notifier, c.chat_settings, c.directory, c.outbox.wake),
-        thanks=build_thanking(c, activity, trust.promote_early),
+        thanks=build_thanking(
+            c, activity, trust.promote_early, build_authors(redis, settings.bot_id)
+        ),
         kb=kb,
         kb_unused=kb_unused,
         circles=build_circles(c),
