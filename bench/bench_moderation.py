@@ -31,6 +31,7 @@ from bot.app import ALLOWED_UPDATES, Application, build_application
 from bot.config import Settings
 from bot.context import Hearth
 from bot.db import upgrade_async
+from bot.redis_pool import MAX_CONNECTIONS, opened
 from bot.serve import UPDATES_IN_FLIGHT
 from bot.services.ledger import LedgerKind
 from models.ledger import LedgerRepository
@@ -186,6 +187,8 @@ async def run_hearth(redis_url: str | None = None) -> tuple[float, int, int, int
         try:
             rate = await drive(fake, app.dispatcher, app.bot, MEMBERS, MEMBERS * PER_MEMBER)
             counted = await ledger_messages(app.hearth)
+            # the process's one pool opens a connection only when none is free: its peak
+            LAST_PEAK[0] = opened(app.redis) if app.redis is not None else 0
         finally:
             await _close(app)
         deleted = len(fake.calls_of("deleteMessage"))
@@ -226,6 +229,7 @@ async def _redis_answers(url: str) -> bool:
 
 
 ROUNDS = 3
+LAST_PEAK = [0]  # connections the last Hearth round's Redis pool opened
 REDIS_TARGET = 0.4  # with the counters in Redis: a round trip per counted message
 
 
@@ -274,7 +278,8 @@ async def with_redis(expected_deleted: int) -> int:
         print(
             f"with Redis, round {number}: bare {bare:6.0f} msg/s, Hearth {hearth:6.0f} msg/s, "
             f"ratio {hearth / bare:.2f}; deleted {deleted} (expected {expected_deleted}), "
-            f"muted {mutes} (expected {FLOODERS})"
+            f"muted {mutes} (expected {FLOODERS}); Redis connections {LAST_PEAK[0]} "
+            f"(one pool of {MAX_CONNECTIONS})"
         )
         if deleted != expected_deleted or mutes != FLOODERS:
             print("MISMATCH: with Redis the flood rule did not act as expected")
