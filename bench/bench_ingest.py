@@ -26,6 +26,7 @@ from sqlalchemy import delete
 
 from bot.clock import FakeClock
 from bot.db import Database, upgrade_async
+from bot.redis_pool import connect
 from bot.services.ledger import Ledger, LedgerKind
 from bot.services.ledger_redis import RedisBuffer
 from models.ledger import KEY, LedgerRow, hour_of
@@ -70,18 +71,15 @@ async def run(db: Database, buffer: RedisBuffer | None) -> tuple[float, float, f
     ledger = Ledger(db, clock, buffer=buffer)
     counting = flushing = cpu = 0.0
     stream = events()
-    try:
-        for _ in range(EVENTS // BATCH):
-            started = time.perf_counter()
-            for chat, person, kind, at in (next(stream) for _ in range(BATCH)):
-                ledger.count(chat, person, kind, at)
-            counting += time.perf_counter() - started
-            started, used = time.perf_counter(), time.process_time()
-            await ledger.flush()
-            flushing += time.perf_counter() - started
-            cpu += time.process_time() - used
-    finally:
-        await ledger.close()
+    for _ in range(EVENTS // BATCH):
+        started = time.perf_counter()
+        for chat, person, kind, at in (next(stream) for _ in range(BATCH)):
+            ledger.count(chat, person, kind, at)
+        counting += time.perf_counter() - started
+        started, used = time.perf_counter(), time.process_time()
+        await ledger.flush()
+        flushing += time.perf_counter() - started
+        cpu += time.process_time() - used
     async with db.transaction() as session:
         totals = await _totals(session)
     assert totals[0] == EVENTS, f"counted {totals[0]} of {EVENTS} events"
@@ -143,8 +141,11 @@ async def measure(name: str, url: str, redis_url: str | None) -> bool:
             flush=True,
         )
         if redis_url:
-            buffer = RedisBuffer(redis_url, "bench:ledger:")
-            through, cpu, _, _ = await run(db, buffer)
+            redis = connect(redis_url)  # the application's one client, as bot/app.py builds it
+            try:
+                through, cpu, _, _ = await run(db, RedisBuffer(redis, "bench:ledger:"))
+            finally:
+                await redis.aclose()
             print(
                 f"{name:<10} through Redis: {through / batches:5.2f} s per 100,000 "
                 f"(CPU {cpu / batches:.2f} s)"

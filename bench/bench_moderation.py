@@ -32,6 +32,7 @@ from bot.app import ALLOWED_UPDATES, Application, build_application
 from bot.config import Settings
 from bot.context import Hearth
 from bot.db import upgrade_async
+from bot.redis_pool import MAX_CONNECTIONS, opened
 from bot.serve import UPDATES_IN_FLIGHT, settle_heap
 from bot.services.ledger import LedgerKind
 from models.ledger import LedgerRepository
@@ -191,6 +192,8 @@ async def run_hearth(redis_url: str | None = None) -> tuple[float, int, int, int
         try:
             rate = await drive(fake, app.dispatcher, app.bot, MEMBERS, MEMBERS * PER_MEMBER)
             counted = await ledger_messages(app.hearth)
+            # the process's one pool opens a connection only when none is free: its peak
+            LAST_PEAK[0] = opened(app.redis) if app.redis is not None else 0
         finally:
             await _close(app)
         deleted = len(fake.calls_of("deleteMessage"))
@@ -207,16 +210,9 @@ async def ledger_messages(hearth: Hearth) -> int:
 
 
 async def _close(app: Application) -> None:
-    """Everything the application holds open (Redis clients, HTTP, the database)."""
-    await app.hearth.moderation.pace.close()
-    await app.hearth.ledger.close()
-    await app.budget.close()
-    await app.hearth.invalidations.stop()
-    await app.locks.close()
-    if app.leadership is not None:
-        await app.leadership.close()
+    """Everything the application holds open (its Redis client, the database, HTTP)."""
+    await app.close()
     await app.bot.session.close()
-    await app.db.close()
 
 
 async def _flush_redis(url: str) -> None:
@@ -240,6 +236,7 @@ async def _redis_answers(url: str) -> bool:
 ROUNDS = 5
 TARGET = 0.55  # in memory
 REDIS_TARGET = 0.4  # with the counters in Redis
+LAST_PEAK = [0]  # connections the last Hearth round's Redis pool opened
 
 
 async def main() -> int:
@@ -279,6 +276,7 @@ async def _rounds(url: str | None, target: float) -> int:
             f"msg/s: ratio {walls[-1]:.2f} (CPU {cpus[-1]:.2f}); deleted {deleted} (expected "
             f"{expected_deleted}), muted {mutes} (expected {FLOODERS}), the ledger counted "
             f"{counted} (expected {expected_counted})"
+            + (f"; Redis connections {LAST_PEAK[0]} (one pool of {MAX_CONNECTIONS})" if url else "")
         )
         if deleted != expected_deleted or mutes != FLOODERS:
             print(f"MISMATCH ({label}): the flood rule did not act as expected")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
 
 from bot.assembly import (
     build_checkins,
@@ -33,6 +35,7 @@ from bot.metrics import Metrics
 from bot.middlewares.gate import GroupGate
 from bot.middlewares.language import LanguageMiddleware
 from bot.migrated import FollowUpgrades
+from bot.redis_pool import connect
 from bot.sendpace import SendBudget, build_budget
 from bot.services.activity import ActivityTracker
 from bot.services.buddies import BuddyService
@@ -42,7 +45,7 @@ from bot.services.drift import DriftService
 from bot.services.ideas import IdeaBoard
 from bot.services.privacy import PrivacyService
 from bot.services.retention import Retention
-from bot.services.thanks import build_thanking
+from bot.services.thanks import build_authors, build_thanking
 from bot.services.trust import TrustService
 from handlers import build_router
 from jobs.deadlines import DeadlineSweeper
@@ -93,7 +96,9 @@ class Application:
     metrics: Metrics
     locks: Locks
     leadership: Leadership | None = None
+    redis: Redis | None = None  # the one client every Redis user of the process shares
     _started: bool = field(default=False)
+    _closed: bool = field(default=False)
 
     async def start_background(self) -> None:
         """Recover from a restart, then start the scheduler and the welcome pacer."""
@@ -115,15 +120,25 @@ class Application:
             await self.hearth.flush_counters()
         except Exception:
             log.exception("could not store recent activity at shutdown")
-        await self.hearth.moderation.pace.close()
-        await self.hearth.ledger.close()
-        await self.budget.close()
-        await self.hearth.invalidations.stop()
-        await self.locks.close()
-        if self.leadership is not None:
-            await self.leadership.close()
         if self._started and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.close()
+
+    async def close(self) -> None:
+        """Release what the application holds: the budget's pump and the invalidation
+        listener stop, the leader lease is given up, then the Redis client is closed (once,
+        after everything that uses it), then the database. The bot's HTTP session is closed
+        by aiogram (polling, webhook shutdown) or by whoever drives the bot. Once only."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.budget.close()
+        await self.hearth.invalidations.stop()
+        if self.leadership is not None:
+            await self.leadership.close()
+        await self.hearth.thanks.service.authors.settle()  # its last write to Redis
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.db.close()
 
 
@@ -142,9 +157,10 @@ def build_hearth(
     db: Database,
     budget: SendBudget,
     locks: Locks,
+    redis: Redis | None = None,
 ) -> Hearth:
     """Every service, each given what it needs when it is built; events wire them together."""
-    c = build_core(settings, clock, timer, bot, db, budget)
+    c = build_core(settings, clock, timer, bot, db, budget, redis)
     activity, ledger = ActivityTracker(db), build_ledger(c)
     moderation = build_moderation(c, ledger, locks)
     requests, billing, onboarding = build_joining(c, moderation, ledger)
@@ -182,13 +198,24 @@ def build_hearth(
         rhythm=rhythm,
         digest=digest,
         ideas=IdeaBoard(db, clock, c.notifier, c.chat_settings, c.directory, c.outbox.wake),
-        thanks=build_thanking(c, activity, trust.promote_early),
+        thanks=build_thanking(
+            c, activity, trust.promote_early, build_authors(redis, settings.bot_id)
+        ),
         kb=kb,
         kb_unused=kb_unused,
         circles=build_circles(c),
     )
     wire(hearth)  # a change in another process drops the cache it names
     return hearth
+
+
+def build_redis(settings: Settings) -> Redis | None:
+    """The process's one Redis client (None without `REDIS_URL`). Its connections carry one
+    name per process in `CLIENT LIST`: the bot's id and a random suffix."""
+    if not settings.redis_url:
+        return None
+    name = f"hearth-{settings.bot_id}-{uuid.uuid4().hex[:8]}"
+    return connect(settings.redis_url, client_name=name)
 
 
 def build_application(
@@ -198,10 +225,11 @@ def build_application(
     timer = timer or SystemTimer()
     db = Database(settings.database_url)
     bot_id = settings.bot_id
-    budget = build_budget(settings.redis_url, timer, bot_id)
+    redis = build_redis(settings)
+    budget = build_budget(redis, timer, bot_id)
     bot = build_bot(settings, timer, budget)
-    locks = Locks(settings.redis_url, f"hearth:lock:{bot_id}:", timer=timer)  # across processes
-    hearth = build_hearth(settings, clock, timer, bot, db, budget, locks)
+    locks = Locks(redis, f"hearth:lock:{bot_id}:", timer=timer)  # across processes
+    hearth = build_hearth(settings, clock, timer, bot, db, budget, locks, redis)
     # a call to a group that became a supergroup goes there, and the chat's state follows
     bot.session.middleware(FollowUpgrades(on_moved=hearth.upgrades.upgraded))
     metrics = Metrics(timer)  # its own registry: each application counts only its own work
@@ -215,7 +243,7 @@ def build_application(
     hearth.events.subscribe(subscriptions(hearth, pacer))
     sweeper = build_sweeper(hearth)
     # several processes share Redis: one of them leads the whole-table jobs
-    leadership = build_leadership(settings.redis_url, bot_id, settings.leader_lease_time)
+    leadership = build_leadership(redis, bot_id, settings.leader_lease_time)
     dispatcher = build_dispatcher(hearth)
     dispatcher.update.outer_middleware(metrics.update_middleware())
     return Application(
@@ -231,4 +259,5 @@ def build_application(
         metrics=metrics,
         locks=locks,
         leadership=leadership,
+        redis=redis,
     )

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiogram import Bot
+from redis.asyncio import Redis
 
 from bot.clock import Clock, Timer
 from bot.config import Settings
@@ -53,19 +54,27 @@ class Core:
     outbox: Outbox
     directory: MemberDirectory
     admins: AdminGuard
+    redis: Redis | None = None  # the process's one client (bot/redis_pool.py), if any
 
 
 def build_core(
-    settings: Settings, clock: Clock, timer: Timer, bot: Bot, db: Database, budget: SendBudget
+    settings: Settings,
+    clock: Clock,
+    timer: Timer,
+    bot: Bot,
+    db: Database,
+    budget: SendBudget,
+    redis: Redis | None = None,
 ) -> Core:
     """Settings and the send side: the notifier and the outbox, both posting to each chat's
-    chosen forum topic and marking people who blocked the bot unreachable."""
+    chosen forum topic and marking people who blocked the bot unreachable. `redis` is the
+    process's client, handed on to whatever shares state with other processes."""
 
     async def mark_unreachable(user_id: int) -> None:
         async with db.transaction() as session:
             await UserRepository(session).set_reachable(user_id, False)
 
-    invalidations = build_invalidations(settings.redis_url, settings.bot_id)
+    invalidations = build_invalidations(redis, settings.bot_id)
     chat_settings = SettingsService(
         db, settings.default_language, settings.default_timezone, timer=timer, changes=invalidations
     )
@@ -93,7 +102,8 @@ def build_core(
         notifier,
         outbox,
         directory=MemberDirectory(db, clock),
-        admins=AdminGuard(notifier, settings.owner_ids),
+        admins=AdminGuard(notifier, settings.owner_ids, changes=invalidations),
+        redis=redis,
     )
 
 
@@ -145,7 +155,7 @@ def build_moderation(c: Core, ledger: Ledger, locks: Locks) -> ModerationService
         c.notifier,
         c.chat_settings,
         c.admins,
-        build_pace(c.settings.redis_url, timer=c.timer),
+        build_pace(c.redis, timer=c.timer),
         timer=c.timer,
         ledger=ledger,
         changes=c.invalidations,
@@ -155,7 +165,7 @@ def build_moderation(c: Core, ledger: Ledger, locks: Locks) -> ModerationService
 
 def build_ledger(c: Core) -> Ledger:
     """The activity ledger; with Redis its counts pass through one hash every process shares."""
-    buffer = RedisBuffer(c.settings.redis_url) if c.settings.redis_url else None
+    buffer = RedisBuffer(c.redis) if c.redis is not None else None
     return Ledger(c.db, c.clock, hourly_for=hourly_limit(c.chat_settings), buffer=buffer)
 
 
@@ -168,7 +178,7 @@ def build_upgrades(
         before=flush,
         forget=(
             c.chat_settings.forget,
-            c.admins.admin_changed,
+            c.admins.forget,
             moderation.forget,
             c.directory.forget_chat,
         ),

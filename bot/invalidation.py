@@ -1,14 +1,16 @@
 """Cached chat state dropped in every process as soon as one of them changes it.
 
 Settings, stop words and log chats are cached per process (60 s, `CACHE_TTL`) because every
-group message reads them. With several processes a `/set` in one used to reach the others only
-when their copies expired. Now the process that changed something publishes one short message
-after the commit on `hearth:inval:<bot id>`; every process listens there and drops the named
-entry, so the change takes effect everywhere within a round trip through Redis.
+group message reads them; Telegram's admin lists for 5 minutes. With several processes a `/set`
+in one used to reach the others only when their copies expired (and a demoted admin kept admin
+commands there). Now the process that changed something (or heard of a change: a chat_member
+update) publishes one short message after the commit on `hearth:inval:<bot id>`; every process
+listens there and drops the named entry, so the change takes effect everywhere within a round
+trip through Redis.
 
 Pub/sub delivers at most once: a process whose connection dropped may have missed messages, so
 once it is subscribed again it clears every cache (a few extra reads, never a stale rule). The
-60 s expiry stays as the fallback for a Redis that is down. Without Redis there is one process
+expiries stay as the fallback for a Redis that is down. Without Redis there is one process
 (bot/singleton.py) and each writer drops its own cache, so `Invalidations` publishes nothing.
 """
 
@@ -27,7 +29,6 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from bot.clock import SystemTimer, Timer
-from bot.redis_pool import connect
 
 if TYPE_CHECKING:
     from bot.context import Hearth
@@ -60,6 +61,7 @@ class Kind(StrEnum):
     LOG_CHAT = "log_chat"
     KB_NOTES = "kb_notes"  # the names of a chat's notes (the `#name` check)
     CIRCLES = "circles"  # the names `#name` calls
+    ADMINS = "admins"  # the chat's administrators (who may use admin commands)
 
 
 Drop = Callable[[int], None]
@@ -108,33 +110,36 @@ class Invalidations:
         """One process: nothing to listen to."""
 
     async def stop(self) -> None:
-        """Nothing to close."""
+        """Nothing to stop."""
 
 
 class RedisInvalidations(Invalidations):
     """Publishes changes on the bot's channel and listens there in a background task."""
 
-    def __init__(self, url: str, bot_id: str, *, timer: Timer | None = None) -> None:
+    def __init__(self, redis: Redis, bot_id: str, *, timer: Timer | None = None) -> None:
+        """`redis` is the process's client (the application closes it): publishing borrows
+        a connection for a moment, listening holds one of its pool's for as long as it is
+        subscribed (returned, and taken again, on a reconnection)."""
         super().__init__()
         self.channel = f"hearth:inval:{bot_id}"
         self.origin = uuid.uuid4().hex  # this process: its own messages are not news to it
         self._timer: Timer = timer if timer is not None else SystemTimer()
-        self._publisher: Redis = connect(url, max_connections=2)
-        # a name that `CLIENT LIST` shows (and that tests use to cut the connection)
-        self._listener: Redis = connect(url, max_connections=1, client_name=self.client_name)
+        self._redis = redis
         self._task: asyncio.Task[None] | None = None
         self._failing = False
         self.subscribed = asyncio.Event()  # set while the listener is subscribed
         self.reconnects = 0  # subscriptions after the first (each cleared every cache)
 
     @property
-    def client_name(self) -> str:
-        return f"hearth-inval-{self.origin}"
+    def client_name(self) -> str | None:
+        """The name the client's connections (the listener's too) carry in `CLIENT LIST`."""
+        name = self._redis.connection_pool.connection_kwargs.get("client_name")
+        return str(name) if name is not None else None
 
     async def publish(self, kind: Kind, chat_id: int) -> None:
         """Tell the other processes; a Redis failure leaves them the 60 s expiry."""
         try:
-            await self._publisher.publish(self.channel, f"{self.origin}:{kind}:{chat_id}")
+            await self._redis.publish(self.channel, f"{self.origin}:{kind}:{chat_id}")
         except (RedisError, OSError, TimeoutError) as error:
             log.warning(
                 "could not tell other processes that %s of chat %s changed (they see it "
@@ -166,15 +171,13 @@ class RedisInvalidations(Invalidations):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self._listener.aclose()
-        await self._publisher.aclose()
 
     async def _run(self) -> None:
         """Subscribe, listen until the connection fails, wait a growing pause, again."""
         backoff = BACKOFF_MIN
         first = True
         while True:
-            pubsub = self._listener.pubsub()
+            pubsub = self._redis.pubsub()
             try:
                 await self._subscribe(pubsub)
                 self._subscribed(first)
@@ -233,11 +236,11 @@ class RedisInvalidations(Invalidations):
                 await pubsub.ping()
 
 
-def build_invalidations(redis_url: str | None, bot_id: str) -> Invalidations:
+def build_invalidations(redis: Redis | None, bot_id: str) -> Invalidations:
     """Over Redis when several processes may run; otherwise the local table alone. The
     listener waits on the network, so it paces its reconnections by real time."""
-    if redis_url:
-        return RedisInvalidations(redis_url, bot_id, timer=SystemTimer())
+    if redis is not None:
+        return RedisInvalidations(redis, bot_id, timer=SystemTimer())
     return Invalidations()
 
 
@@ -256,3 +259,5 @@ def wire(hearth: Hearth) -> None:
     invalidations.on_reset(hearth.kb.notes.clear_cache)
     invalidations.on(Kind.CIRCLES, hearth.circles.book.forget)
     invalidations.on_reset(hearth.circles.book.clear)
+    invalidations.on(Kind.ADMINS, hearth.admins.forget)  # a demoted admin loses it everywhere
+    invalidations.on_reset(hearth.admins.clear)

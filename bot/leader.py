@@ -20,8 +20,6 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.redis_pool import connect
-
 __all__ = [
     "LEASE",
     "RENEW_EVERY",
@@ -78,8 +76,8 @@ class RedisLeader:
     return 0
     """
 
-    def __init__(self, url: str, bot_id: str, *, lease: timedelta = LEASE) -> None:
-        self._redis: Redis = connect(url, max_connections=2)
+    def __init__(self, redis: Redis, bot_id: str, *, lease: timedelta = LEASE) -> None:
+        self._redis = redis  # the process's client: the application closes it
         self._take = self._redis.register_script(self.TAKE)
         self._key = f"hearth:leader:{bot_id}"
         self._me = uuid.uuid4().hex
@@ -104,17 +102,17 @@ class RedisLeader:
         return leading
 
     async def close(self) -> None:
-        """Give the lease up (if held) so another process takes over at once."""
+        """Give the lease up (if held) so another process takes over at once (before the
+        application closes the client)."""
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             await self._redis.eval(self.GIVE_UP, 1, self._key, self._me)
-        await self._redis.aclose()
 
 
 def build_leadership(
-    redis_url: str | None, bot_id: str, lease: timedelta = LEASE
+    redis: Redis | None, bot_id: str, lease: timedelta = LEASE
 ) -> RedisLeader | None:
     """A Redis lease when processes share Redis; None (the process always leads) without."""
-    return RedisLeader(redis_url, bot_id, lease=lease) if redis_url else None
+    return RedisLeader(redis, bot_id, lease=lease) if redis is not None else None
 
 
 def led(

@@ -31,7 +31,6 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockNotOwnedError, RedisError
 
 from bot.clock import SystemTimer, Timer
-from bot.redis_pool import connect
 
 __all__ = ["DEFAULT_TIMEOUT", "RETRY_AFTER", "LockTimeout", "Locks"]
 
@@ -40,7 +39,6 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 30.0  # seconds: far longer than a step that makes no Telegram call
 RETRY_AFTER = 5.0  # seconds between attempts to reach a Redis that failed
 POLL = 0.05  # seconds between a waiter's attempts to take a lock held in another process
-MAX_CONNECTIONS = 8  # a lock is taken and released with one short command each
 
 
 class LockTimeout(Exception):
@@ -48,19 +46,18 @@ class LockTimeout(Exception):
 
 
 class Locks:
-    """Named locks, across processes when `redis_url` is given (see the module)."""
+    """Named locks, across processes when a Redis client is given (see the module)."""
 
     def __init__(
         self,
-        redis_url: str | None = None,
+        redis: Redis | None = None,
         prefix: str = "hearth:lock:",
         *,
         timer: Timer | None = None,
     ) -> None:
+        """`redis`: the process's client (the application closes it); None: this process only."""
         self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._redis: Redis | None = (
-            connect(redis_url, max_connections=MAX_CONNECTIONS) if redis_url else None
-        )
+        self._redis = redis
         self._prefix = prefix
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._down_since: float | None = None
@@ -131,8 +128,3 @@ class Locks:
             log.warning("lock %s was held past its %s s timeout", name, timeout)
         except (RedisError, OSError, TimeoutError) as error:
             log.warning("could not release lock %s (it expires by itself): %s", name, error)
-
-    async def close(self) -> None:
-        """Close the Redis client; locks still held expire by themselves."""
-        if self._redis is not None:
-            await self._redis.aclose()

@@ -228,6 +228,10 @@ class MemberCalls:
     def forget_admins(self, chat_id: int) -> None:
         self._admins.pop(chat_id, None)
 
+    def clear_admins(self) -> None:
+        """Forget every chat's cached admin list (changes may have gone unheard)."""
+        self._admins.clear()
+
     async def _chat_permissions(self, chat_id: int) -> ChatPermissions:
         cached = self._permissions.get(chat_id)
         if cached and cached[0] > self._timer.monotonic():

@@ -35,7 +35,6 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.clock import SystemTimer, Timer
-from bot.redis_pool import connect
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -144,8 +143,10 @@ class SharedWindow:
     return {'ok', '0'}
     """
 
-    def __init__(self, url: str, wall: Callable[[], float], prefix: str = "hearth:send:") -> None:
-        self._redis: Redis = connect(url)
+    def __init__(
+        self, redis: Redis, wall: Callable[[], float], prefix: str = "hearth:send:"
+    ) -> None:
+        self._redis = redis  # the process's client: the application closes it
         self._script = self._redis.register_script(self.SCRIPT)
         self._wall = wall  # a clock every process agrees on (time.time; tests pass a fake)
         self._prefix = prefix
@@ -161,7 +162,7 @@ class SharedWindow:
         return max(0.0, float(wait)), scope in (b"chat", "chat")
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        """Nothing to close: the client is the application's."""
 
 
 class SendBudget:
@@ -369,10 +370,10 @@ class SendPacer(BaseRequestMiddleware):
             self.budget.finished(key)
 
 
-def build_budget(redis_url: str | None, timer: Timer, bot_id: str) -> SendBudget:
+def build_budget(redis: Redis | None, timer: Timer, bot_id: str) -> SendBudget:
     """The process's budget; shared through Redis (per bot: limits are each bot's own) when
     configured, on a clock all processes agree on: the wall clock (under test, the fake)."""
-    if not redis_url:
+    if redis is None:
         return SendBudget(timer)
     wall = time.time if isinstance(timer, SystemTimer) else timer.monotonic
-    return SendBudget(timer, shared=SharedWindow(redis_url, wall, f"hearth:send:{bot_id}:"))
+    return SendBudget(timer, shared=SharedWindow(redis, wall, f"hearth:send:{bot_id}:"))

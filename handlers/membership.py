@@ -28,11 +28,11 @@ async def bot_membership(event: ChatMemberUpdated, hearth: Hearth) -> None:
     chat = chat_ref(event.chat)
     if new.status in GONE:
         await hearth.chats.bot_removed(chat.id)
-        hearth.admins.admin_changed(chat.id)
+        await hearth.admins.admin_changed(chat.id)
         return
     was_in = event.old_chat_member.status not in GONE
     await hearth.chats.bot_added(chat)
-    hearth.admins.admin_changed(chat.id)
+    await hearth.admins.admin_changed(chat.id)
     language = (await hearth.chat_settings.get(chat.id)).language
     if isinstance(new, ChatMemberAdministrator):
         missing = [right for right in NEEDED_RIGHTS if not getattr(new, right, False)]
@@ -47,7 +47,7 @@ async def bot_membership(event: ChatMemberUpdated, hearth: Hearth) -> None:
 async def joined(event: ChatMemberUpdated, hearth: Hearth) -> None:
     new = event.new_chat_member
     if new.status in ADMIN_STATUSES:
-        hearth.admins.admin_changed(event.chat.id)
+        await hearth.admins.admin_changed(event.chat.id)
     await hearth.onboarding.on_join(
         chat_ref(event.chat),
         person(new.user),
@@ -58,7 +58,7 @@ async def joined(event: ChatMemberUpdated, hearth: Hearth) -> None:
 
 async def left(event: ChatMemberUpdated, hearth: Hearth) -> None:
     if event.old_chat_member.status in ADMIN_STATUSES:
-        hearth.admins.admin_changed(event.chat.id)
+        await hearth.admins.admin_changed(event.chat.id)
     user_id = event.new_chat_member.user.id
     removed = event.new_chat_member.status == ChatMemberStatus.KICKED or (
         event.from_user.id != user_id
@@ -70,7 +70,7 @@ async def changed(event: ChatMemberUpdated, hearth: Hearth) -> None:
     """Any other change: only an admin list that may have changed matters."""
     statuses = {event.old_chat_member.status, event.new_chat_member.status}
     if statuses & ADMIN_STATUSES:
-        hearth.admins.admin_changed(event.chat.id)
+        await hearth.admins.admin_changed(event.chat.id)
 
 
 async def joined_message(message: Message, hearth: Hearth) -> None:

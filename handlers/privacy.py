@@ -89,6 +89,6 @@ async def on_forget(
         await hearth.notifier.send(user_id, views.forget_cancelled(lang))
         return
     erased = await hearth.privacy.forget_person(user_id)
-    hearth.thanks.service.forget_person(user_id)  # who wrote which recent message (memory)
+    await hearth.thanks.service.forget_person(user_id)  # who wrote which recent message
     done = views.forget_done(lang, len(erased.chats), asdict(erased.kept))
     await hearth.notifier.send(user_id, done)

@@ -156,15 +156,17 @@ def _thanking(reactions: list[object]) -> bool:
 
 async def reaction_changed(event: MessageReactionUpdated, hearth: Hearth) -> None:
     """A person's reactions on a message changed: a thanks emoji set is a thanks to the
-    message's author (if written within 12 hours and seen by this process); the last one
-    taken away takes the thanks back."""
+        message's author (if written within 12 hours: this process saw it, or with Redis any
+    process of the bot did); the last one
+        taken away takes the thanks back."""
     user = event.user
     if user is None or user.is_bot:
         return
     before, after = _thanking(list(event.old_reaction)), _thanking(list(event.new_reaction))
     service = hearth.thanks.service
     if after and not before:
-        author = service.authors.author(event.chat.id, event.message_id, hearth.clock.now())
+        now = hearth.clock.now()
+        author = await service.authors.author(event.chat.id, event.message_id, now)
         if author is not None:
             await service.give(
                 event.chat.id,

@@ -182,11 +182,6 @@ class Ledger:
             self._written.pop(0)
         return len(batch)
 
-    async def close(self) -> None:
-        """Close the Redis client, if any (flush first)."""
-        if self._buffer is not None:
-            await self._buffer.close()
-
     async def days_active(self, chat_id: int, user_id: int, days: int = ME_DAYS) -> int:
         """On how many of the last `days` days the person wrote, reacted or answered a
         check-in in the chat (what is still in memory included)."""

@@ -98,14 +98,12 @@ async def _talking() -> AsyncIterator[None]:
 class RedisBuffer:
     """The shared counters in Redis; every method raises `RedisDown` when Redis fails."""
 
-    CONNECT_TIMEOUT = 0.5
-    TIMEOUT = 5.0  # a big batch takes longer than one rate-limit check
     STALE = 300_000  # milliseconds after which a taken hash is anyone's to write
 
-    def __init__(self, url: str, prefix: str = "hearth:ledger:", *, stale: int = STALE) -> None:
-        self._redis: Redis = Redis.from_url(
-            url, socket_timeout=self.TIMEOUT, socket_connect_timeout=self.CONNECT_TIMEOUT
-        )
+    def __init__(self, redis: Redis, prefix: str = "hearth:ledger:", *, stale: int = STALE) -> None:
+        """`redis` is the process's client (bot/redis_pool.py: a flush waits for a free
+        connection like any caller); the application closes it."""
+        self._redis = redis
         self._prefix = prefix
         self._counts = prefix + "counts"
         self._taken = prefix + "taken"
@@ -169,6 +167,3 @@ class RedisBuffer:
     async def ping(self) -> bool:
         async with _talking():
             return bool(await self._redis.ping())
-
-    async def close(self) -> None:
-        await self._redis.aclose()

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.invalidation import Changes, Kind
 from bot.notifier import Notifier
 from bot.services.people import ChatRef, Person
 from models.chats import ChatRepository
@@ -143,11 +144,18 @@ async def remember_person(session: AsyncSession, person: Person, now: datetime) 
 
 
 class AdminGuard:
-    """Decides who is an admin of a chat: Telegram admins, anonymous admins, owners."""
+    """Decides who is an admin of a chat: Telegram admins, anonymous admins, owners.
 
-    def __init__(self, notifier: Notifier, owner_ids: frozenset[int]) -> None:
+    Telegram's admin lists are cached for 5 minutes in each process; a change one process
+    hears of (a chat_member update) is published through `changes`, so the other processes
+    drop their copy at once instead of letting a demoted admin in until it expires."""
+
+    def __init__(
+        self, notifier: Notifier, owner_ids: frozenset[int], changes: Changes | None = None
+    ) -> None:
         self._notifier = notifier
         self.owner_ids = owner_ids
+        self._changes = changes
 
     async def is_admin(self, chat_id: int, user_id: int, sender_chat_id: int | None = None) -> bool:
         if user_id in self.owner_ids:
@@ -159,5 +167,16 @@ class AdminGuard:
         admins = await self._notifier.admins(chat_id)
         return admins is not None and user_id in admins
 
-    def admin_changed(self, chat_id: int) -> None:
+    async def admin_changed(self, chat_id: int) -> None:
+        """The chat's admins changed: drop the cached list here and in every other process."""
+        self.forget(chat_id)
+        if self._changes is not None:
+            await self._changes.publish(Kind.ADMINS, chat_id)
+
+    def forget(self, chat_id: int) -> None:
+        """Drop this process's cached admin list of the chat (read again when next asked)."""
         self._notifier.forget_admins(chat_id)
+
+    def clear(self) -> None:
+        """Drop every cached admin list of this process."""
+        self._notifier.clear_admins()

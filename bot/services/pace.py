@@ -1,8 +1,8 @@
 """Counters for the per-message path: flood windows, slow-mode slots, one-per-episode flags.
 
 `MemoryPace` keeps them in this process (the default). `RedisPace` keeps them in Redis
-(`REDIS_URL`), so several bot processes behind one webhook share them. Neither touches the
-database: the per-message path must not open a write transaction.
+(`REDIS_URL`, through the process's one client), so several bot processes behind one webhook
+share them. Neither touches the database: the per-message path must not open a write transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from redis.exceptions import RedisError
 
 from bot.clock import SystemTimer, Timer
 from bot.redis_batch import PackedBatcher
-from bot.redis_pool import connect
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,8 +45,6 @@ class Pace(Protocol):
 
     async def prune(self, at: float) -> None:
         """Forget what can no longer matter."""
-
-    async def close(self) -> None: ...
 
     def outage(self) -> int:
         """0 while the counters work; else which outage of the store this is (1, 2, ...)."""
@@ -103,9 +100,6 @@ class MemoryPace:
         for key in [k for k, until in self._leases.items() if until <= at]:
             del self._leases[key]
 
-    async def close(self) -> None:
-        return None
-
     def outage(self) -> int:
         return 0
 
@@ -140,10 +134,11 @@ class RedisPace:
     """  # records "held-key|- window-key at member window ttl" -> "held:count" each
 
     def __init__(
-        self, url: str, prefix: str = "hearth:pace:", *, timer: Timer | None = None
+        self, redis: Redis, prefix: str = "hearth:pace:", *, timer: Timer | None = None
     ) -> None:
+        """`redis` is the process's client (bot/redis_pool.py); its owner closes it."""
         self._timer: Timer = timer if timer is not None else SystemTimer()
-        self._redis: Redis = connect(url)
+        self._redis = redis
         self._batch = PackedBatcher(self._redis, self.COUNT)  # a burst's counts: one call
         self._member = f"{uuid.uuid4().hex[:12]}:"  # window entries unique across processes
         self._serial = itertools.count()
@@ -205,9 +200,7 @@ class RedisPace:
     async def prune(self, at: float) -> None:
         return None  # keys expire by themselves
 
-    async def close(self) -> None:
-        await self._redis.aclose()
 
-
-def build_pace(redis_url: str | None, *, timer: Timer | None = None) -> Pace:
-    return RedisPace(redis_url, timer=timer) if redis_url else MemoryPace()
+def build_pace(redis: Redis | None, *, timer: Timer | None = None) -> Pace:
+    """In Redis when the process has a client (shared by every process), else in memory."""
+    return RedisPace(redis, timer=timer) if redis is not None else MemoryPace()

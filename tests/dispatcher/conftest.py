@@ -109,15 +109,9 @@ async def running_harness(db_url: str, **overrides: object) -> AsyncIterator[Har
 
 
 async def close_app(app: Application) -> None:
-    """Everything an application holds open: Redis clients, the pacer's task, HTTP, DB."""
-    if app.settings.redis_url:
-        await app.hearth.moderation.pace.close()  # the Redis clients
-        await app.hearth.ledger.close()
-    await app.budget.close()  # its pump task, and its Redis client if any
-    await app.hearth.invalidations.stop()  # its listener task and Redis clients, if any
-    await app.locks.close()  # its Redis client if any
+    """Everything an application holds open: tasks, its Redis client, the DB, then HTTP."""
+    await app.close()
     await close_session(app.bot)
-    await app.db.close()
 
 
 async def restart(h: Harness) -> None:

@@ -12,6 +12,7 @@ from aiogram.types import ChatMemberOwner, User
 from bot.clock import FakeClock, FakeTimer
 from bot.db import Database
 from bot.notifier import ADMIN_CACHE_TTL, Notifier
+from bot.redis_pool import connect
 from bot.services.members import AdminGuard
 from bot.services.moderation import ModerationService
 from bot.services.pace import MemoryPace, RedisPace
@@ -96,7 +97,8 @@ async def test_a_broken_redis_is_reported_at_most_once_a_minute(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     timer = FakeTimer()
-    pace = RedisPace("redis://127.0.0.1:1/0", timer=timer)  # nothing listens there
+    client = connect("redis://127.0.0.1:1/0")  # nothing listens there
+    pace = RedisPace(client, timer=timer)
     caplog.set_level(logging.WARNING, logger="bot.services.pace")
 
     def warnings() -> int:
@@ -112,4 +114,4 @@ async def test_a_broken_redis_is_reported_at_most_once_a_minute(
         assert await pace.held("e:1:2", 0.0) is False
         assert warnings() == 2
     finally:
-        await pace.close()
+        await client.aclose()

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import TypeVar, cast
 
 import pytest
+from aiogram.types import ChatMember, ChatMemberAdministrator, ChatMemberOwner, User
 from redis.asyncio import Redis
 
 from bot.clock import FakeClock, FakeTimer
@@ -23,6 +24,7 @@ from bot.context import Hearth
 from bot.db import Database
 from bot.invalidation import Invalidations, Kind, RedisInvalidations, wire
 from bot.notifier import Notifier
+from bot.redis_pool import connect
 from bot.services.kb import KnowledgeBase, Media, NoteContent
 from bot.services.members import AdminGuard
 from bot.services.moderation import ModerationService
@@ -43,6 +45,25 @@ async def unreachable(user_id: int) -> None:
     raise AssertionError("no one is messaged here")
 
 
+OWNER_ID, ADMIN_ID = 1, 2
+
+
+class Telegram:
+    """The one Telegram every process asks for a chat's administrators."""
+
+    def __init__(self) -> None:
+        self.admins = {ADMIN_ID}
+
+    async def get_chat_administrators(self, chat_id: int) -> list[ChatMember]:
+        owner = ChatMemberOwner(user=_user(OWNER_ID), is_anonymous=False)
+        admins = [ChatMemberAdministrator.model_construct(user=_user(i)) for i in self.admins]
+        return [owner, *admins]
+
+
+def _user(user_id: int) -> User:
+    return User(id=user_id, is_bot=False, first_name=f"Person {user_id}")
+
+
 @dataclass
 class Process:
     """What one bot process caches: settings, stop words, log chats, and its listener."""
@@ -52,16 +73,19 @@ class Process:
     moderation: ModerationService
     invalidations: RedisInvalidations
     kb: KnowledgeBase
+    admins: AdminGuard
 
 
 @asynccontextmanager
-async def process(db_url: str, bot_id: str) -> AsyncIterator[Process]:
+async def process(db_url: str, bot_id: str, telegram: Telegram) -> AsyncIterator[Process]:
     timer = FakeTimer()  # never moved: the 60 s expiry cannot be what refreshes a cache
     db = Database(db_url)
-    invalidations = RedisInvalidations(REDIS_URL, bot_id)
-    notifier = Notifier(None, unreachable, timer=timer)  # type: ignore[arg-type]
+    # the process's one client, named in CLIENT LIST as bot/app.py names it
+    redis = connect(REDIS_URL, client_name=f"test-{uuid.uuid4().hex[:8]}")
+    invalidations = RedisInvalidations(redis, bot_id)
+    notifier = Notifier(telegram, unreachable, timer=timer)  # type: ignore[arg-type]
     settings = SettingsService(db, "ru", "Europe/Moscow", timer=timer, changes=invalidations)
-    guard = AdminGuard(notifier, frozenset())
+    guard = AdminGuard(notifier, frozenset(), changes=invalidations)
     moderation = ModerationService(
         db, FakeClock(), notifier, settings, guard, MemoryPace(), timer=timer, changes=invalidations
     )
@@ -73,14 +97,16 @@ async def process(db_url: str, bot_id: str) -> AsyncIterator[Process]:
         moderation=moderation,
         kb=kb,
         circles=circles,
+        admins=guard,
     )
     wire(cast(Hearth, hearth))  # the production table of caches
     await invalidations.start()
     try:
         await asyncio.wait_for(invalidations.subscribed.wait(), 5)
-        yield Process(db, settings, moderation, invalidations, kb)
+        yield Process(db, settings, moderation, invalidations, kb, guard)
     finally:
         await invalidations.stop()
+        await redis.aclose()
         await db.close()
 
 
@@ -104,7 +130,11 @@ async def pair(db_url: str) -> AsyncIterator[tuple[Process, Process]]:
         await client.aclose()
     await known_chats(db_url)
     bot_id = str(uuid.uuid4().int % 10**12)  # a channel of its own: tests may run in parallel
-    async with process(db_url, bot_id) as first, process(db_url, bot_id) as second:
+    telegram = Telegram()
+    async with (
+        process(db_url, bot_id, telegram) as first,
+        process(db_url, bot_id, telegram) as second,
+    ):
         yield first, second
 
 
@@ -180,6 +210,27 @@ async def test_a_log_chat_set_in_one_process_is_used_by_another(
     await seen_within(log_chat, None)
 
 
+async def test_an_admin_demoted_in_one_process_loses_admin_rights_in_another_within_a_second(
+    pair: tuple[Process, Process],
+) -> None:
+    """The chat_member update of a demotion reaches one process; the other had the admin
+    list cached for 5 minutes (its timer never moves here) and must drop it at once."""
+    first, second = pair
+    assert await second.admins.is_admin(CHAT, ADMIN_ID)  # cached
+    telegram = first.admins._notifier.bot
+    assert isinstance(telegram, Telegram)
+    telegram.admins.discard(ADMIN_ID)  # demoted in Telegram
+
+    await first.admins.admin_changed(CHAT)  # the chat_member update, handled by the first
+    assert not await first.admins.is_admin(CHAT, ADMIN_ID)
+
+    async def admin() -> bool:
+        return await second.admins.is_admin(CHAT, ADMIN_ID)
+
+    assert await seen_within(admin, False) < WITHIN
+    assert await second.admins.is_admin(CHAT, OWNER_ID)  # the rest of the list read again
+
+
 async def cut(invalidations: RedisInvalidations) -> None:
     """Redis drops the listener's connection (a restart, a network blip)."""
     admin = Redis.from_url(REDIS_URL)
@@ -233,7 +284,8 @@ async def test_one_process_publishes_nothing_and_drops_its_own_cache(
 
 
 async def test_a_malformed_or_own_message_drops_nothing() -> None:
-    invalidations = RedisInvalidations(REDIS_URL, "1")
+    redis = connect(REDIS_URL)
+    invalidations = RedisInvalidations(redis, "1")
     dropped: list[int] = []
     invalidations.on(Kind.SETTINGS, dropped.append)
     invalidations.receive(b"garbage")
@@ -242,6 +294,7 @@ async def test_a_malformed_or_own_message_drops_nothing() -> None:
     invalidations.receive(b"other:settings:7")
     assert dropped == [7]
     await invalidations.stop()
+    await redis.aclose()
 
 
 class Outage:
@@ -295,7 +348,8 @@ async def test_redis_down_at_start_and_back_later_is_heard_again(
     outage = Outage(host, int(port or 6379))
     await outage.up()
     await outage.down()  # Redis unreachable when the process starts
-    listener = RedisInvalidations(outage.url, first.invalidations.channel.rsplit(":", 1)[-1])
+    redis = connect(outage.url)
+    listener = RedisInvalidations(redis, first.invalidations.channel.rsplit(":", 1)[-1])
     dropped: list[int] = []
     listener.on(Kind.SETTINGS, dropped.append)
     cleared: list[bool] = []
@@ -325,4 +379,5 @@ async def test_redis_down_at_start_and_back_later_is_heard_again(
         assert (listener.reconnects, len(cleared)) == (1, 2)
     finally:
         await listener.stop()
+        await redis.aclose()
         await outage.down()

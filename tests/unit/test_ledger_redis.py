@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from bot.clock import FakeClock
 from bot.db import Database
+from bot.redis_pool import connect
 from bot.services.ledger import Ledger, LedgerKind
 from bot.services.ledger_redis import RedisBuffer, RedisDown
 from models.ledger import LedgerRepository
@@ -25,6 +26,23 @@ REDIS_URL = os.environ.get("TEST_LEDGER_REDIS_URL", redis_url(13))
 CHAT = -1_001_000_900
 NOW = datetime(2026, 6, 15, 14, 25, tzinfo=UTC)
 M, R = LedgerKind.MESSAGE, LedgerKind.REACTION
+
+
+_OPENED: list[Redis] = []
+
+
+def process_client(url: str = REDIS_URL) -> Redis:
+    """A process's Redis client (as bot/app.py builds it), closed after the test."""
+    opened = connect(url)
+    _OPENED.append(opened)
+    return opened
+
+
+@pytest.fixture(autouse=True)
+async def _close_clients() -> AsyncIterator[None]:
+    yield
+    while _OPENED:
+        await _OPENED.pop().aclose()
 
 
 async def _clean(client: Redis, prefix: str) -> None:
@@ -75,23 +93,19 @@ async def test_two_processes_counting_into_one_redis_agree_on_the_totals(
     db: Database, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock(NOW)
-    first = Ledger(db, clock, buffer=RedisBuffer(REDIS_URL, prefix))
-    second = Ledger(db, clock, buffer=RedisBuffer(REDIS_URL, prefix))
-    try:
-        for round_ in range(5):
-            for n in range(40):
-                first.count(CHAT, 1 + n % 4, M)  # both count the same people in the same hour
-                second.count(CHAT, 1 + n % 3, M)
-            second.count(CHAT, 9, R)
-            if round_ % 2:  # the two flush at once, or only one of them flushes
-                await asyncio.gather(first.flush(), second.flush())
-            else:
-                await first.flush()
-        await first.flush()
-        await second.flush()
-    finally:
-        await first.close()
-        await second.close()
+    first = Ledger(db, clock, buffer=RedisBuffer(process_client(), prefix))
+    second = Ledger(db, clock, buffer=RedisBuffer(process_client(), prefix))
+    for round_ in range(5):
+        for n in range(40):
+            first.count(CHAT, 1 + n % 4, M)  # both count the same people in the same hour
+            second.count(CHAT, 1 + n % 3, M)
+        second.count(CHAT, 9, R)
+        if round_ % 2:  # the two flush at once, or only one of them flushes
+            await asyncio.gather(first.flush(), second.flush())
+        else:
+            await first.flush()
+    await first.flush()
+    await second.flush()
 
     assert await _totals(db) == {"message": 400, "reaction": 5}
     assert await _user_total(db, 1, M) == 5 * (10 + 14)  # n % 4 == 0: 10; n % 3 == 0: 14
@@ -116,23 +130,20 @@ async def test_a_crash_after_taking_the_counts_loses_nothing_and_counts_nothing_
     db: Database, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FakeClock(NOW)
-    dead = Ledger(db, clock, buffer=RedisBuffer(REDIS_URL, prefix))
+    dead = Ledger(db, clock, buffer=RedisBuffer(process_client(), prefix))
     for _ in range(7):
         dead.count(CHAT, 1, M)
     await _crash_after_taking(dead, monkeypatch)
-    await dead.close()  # the process is gone; its counts are in a taken hash
+    # the process is gone (its client left open changes nothing): its counts are in a taken hash
     assert await _totals(db) == {}
 
-    other = Ledger(db, clock, buffer=RedisBuffer(REDIS_URL, prefix))
-    try:
-        other.count(CHAT, 2, M)
-        await other.flush()  # the taken hash may still be written by its owner: not yet
-        assert await _totals(db) == {"message": 1}
-        clock.advance(timedelta(minutes=5, seconds=1))
-        await other.flush()  # now it is stale: claimed and written
-        await other.flush()
-    finally:
-        await other.close()
+    other = Ledger(db, clock, buffer=RedisBuffer(process_client(), prefix))
+    other.count(CHAT, 2, M)
+    await other.flush()  # the taken hash may still be written by its owner: not yet
+    assert await _totals(db) == {"message": 1}
+    clock.advance(timedelta(minutes=5, seconds=1))
+    await other.flush()  # now it is stale: claimed and written
+    await other.flush()
     assert await _totals(db) == {"message": 8}
     assert await _user_total(db, 1, M) == 7
     assert await _leftovers(prefix) == []
@@ -142,34 +153,27 @@ async def test_a_slow_process_whose_counts_were_claimed_does_not_write_them_agai
     db: Database, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FakeClock(NOW)
-    slow = Ledger(db, clock, buffer=RedisBuffer(REDIS_URL, prefix))
-    other = Ledger(db, clock, buffer=RedisBuffer(REDIS_URL, prefix))
-    try:
-        for _ in range(3):
-            slow.count(CHAT, 1, M)
-        await _crash_after_taking(slow, monkeypatch)  # its write failed; it lives on
-        clock.advance(timedelta(minutes=6))
-        await other.flush()  # claims the stale hash and writes it
-        slow.count(CHAT, 1, R)
-        await slow.flush()  # its own retry finds the hash claimed by another: skipped
-    finally:
-        await slow.close()
-        await other.close()
+    slow = Ledger(db, clock, buffer=RedisBuffer(process_client(), prefix))
+    other = Ledger(db, clock, buffer=RedisBuffer(process_client(), prefix))
+    for _ in range(3):
+        slow.count(CHAT, 1, M)
+    await _crash_after_taking(slow, monkeypatch)  # its write failed; it lives on
+    clock.advance(timedelta(minutes=6))
+    await other.flush()  # claims the stale hash and writes it
+    slow.count(CHAT, 1, R)
+    await slow.flush()  # its own retry finds the hash claimed by another: skipped
     assert await _totals(db) == {"message": 3, "reaction": 1}
 
 
 async def test_a_failed_write_is_retried_by_the_same_process_on_its_next_flush(
     db: Database, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ledger = Ledger(db, FakeClock(NOW), buffer=RedisBuffer(REDIS_URL, prefix))
-    try:
-        ledger.count(CHAT, 1, M)
-        await _crash_after_taking(ledger, monkeypatch)
-        ledger.count(CHAT, 1, M)
-        assert await ledger.flush() == 1  # both batches, each written once
-        assert await ledger.days_active(CHAT, 1) == 1
-    finally:
-        await ledger.close()
+    ledger = Ledger(db, FakeClock(NOW), buffer=RedisBuffer(process_client(), prefix))
+    ledger.count(CHAT, 1, M)
+    await _crash_after_taking(ledger, monkeypatch)
+    ledger.count(CHAT, 1, M)
+    assert await ledger.flush() == 1  # both batches, each written once
+    assert await ledger.days_active(CHAT, 1) == 1
     assert await _totals(db) == {"message": 2}
     assert await _leftovers(prefix) == []
 
@@ -178,16 +182,15 @@ async def test_with_redis_down_the_counts_go_straight_to_the_database_logged_onc
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock(NOW)
-    ledger = Ledger(db, clock, buffer=RedisBuffer("redis://127.0.0.1:1/0"))  # nothing there
-    try:
-        with caplog.at_level(logging.WARNING, logger="bot.services.ledger"):
-            for _ in range(3):
-                ledger.count(CHAT, 1, M)
-                ledger.count(CHAT, 2, R)
-                assert await ledger.flush() == 2
-                clock.advance(timedelta(minutes=1))  # past the retry pause: Redis tried again
-    finally:
-        await ledger.close()
+    ledger = Ledger(
+        db, clock, buffer=RedisBuffer(process_client("redis://127.0.0.1:1/0"))
+    )  # nothing there
+    with caplog.at_level(logging.WARNING, logger="bot.services.ledger"):
+        for _ in range(3):
+            ledger.count(CHAT, 1, M)
+            ledger.count(CHAT, 2, R)
+            assert await ledger.flush() == 2
+            clock.advance(timedelta(minutes=1))  # past the retry pause: Redis tried again
     assert await _totals(db) == {"message": 3, "reaction": 3}
     warnings = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
     assert len(warnings) == 1
@@ -197,27 +200,24 @@ async def test_an_outage_that_ends_and_comes_again_is_logged_each_time_and_loses
     db: Database, prefix: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FakeClock(NOW)
-    ledger = Ledger(db, clock, buffer=RedisBuffer(REDIS_URL, prefix))
+    ledger = Ledger(db, clock, buffer=RedisBuffer(process_client(), prefix))
 
     async def down(*_args: object, **_kwargs: object) -> None:
         raise RedisDown("connection refused")
 
-    try:
-        with caplog.at_level(logging.INFO, logger="bot.services.ledger"):
-            for _ in range(2):
-                with monkeypatch.context() as patch:
-                    patch.setattr(RedisBuffer, "push", down)
-                    ledger.count(CHAT, 1, M)
-                    assert await ledger.flush() == 1  # straight to the database
-                    clock.advance(timedelta(seconds=31))
-                    ledger.count(CHAT, 1, M)
-                    assert await ledger.flush() == 1  # tried again, still down
+    with caplog.at_level(logging.INFO, logger="bot.services.ledger"):
+        for _ in range(2):
+            with monkeypatch.context() as patch:
+                patch.setattr(RedisBuffer, "push", down)
+                ledger.count(CHAT, 1, M)
+                assert await ledger.flush() == 1  # straight to the database
                 clock.advance(timedelta(seconds=31))
-                assert await ledger.flush() == 0  # back, with nothing to push
-            ledger.count(CHAT, 2, R)
-            assert await ledger.flush() == 1  # through Redis
-    finally:
-        await ledger.close()
+                ledger.count(CHAT, 1, M)
+                assert await ledger.flush() == 1  # tried again, still down
+            clock.advance(timedelta(seconds=31))
+            assert await ledger.flush() == 0  # back, with nothing to push
+        ledger.count(CHAT, 2, R)
+        assert await ledger.flush() == 1  # through Redis
     assert await _totals(db) == {"message": 4, "reaction": 1}
     assert await _leftovers(prefix) == []
     messages = [r.getMessage() for r in caplog.records]

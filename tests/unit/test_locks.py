@@ -18,6 +18,7 @@ from bot.clock import FakeClock, FakeTimer
 from bot.db import Database
 from bot.locks import RETRY_AFTER, Locks, LockTimeout
 from bot.notifier import Notifier
+from bot.redis_pool import connect
 from bot.services.activity import ActivityTracker
 from bot.services.checkins import CheckinService, Prompt
 from bot.services.checkins.questions import decode_answers
@@ -44,10 +45,10 @@ async def prefix() -> str:
 
 @pytest.fixture
 async def two_processes(prefix: str) -> AsyncIterator[tuple[Locks, Locks]]:
-    first, second = Locks(REDIS_URL, prefix), Locks(REDIS_URL, prefix)
-    yield first, second
-    await first.close()
-    await second.close()
+    clients = connect(REDIS_URL), connect(REDIS_URL)  # each process has its own client
+    yield Locks(clients[0], prefix), Locks(clients[1], prefix)
+    for client in clients:
+        await client.aclose()
 
 
 async def _entered(event: asyncio.Event, within: float) -> bool:
@@ -112,12 +113,13 @@ async def test_a_waiter_gives_up_when_the_lock_stays_held(
 
 
 async def test_a_dead_holder_frees_the_lock_after_its_timeout(prefix: str) -> None:
-    dead, alive = Locks(REDIS_URL, prefix), Locks(REDIS_URL, prefix)
+    dead_client, alive_client = connect(REDIS_URL), connect(REDIS_URL)
+    dead, alive = Locks(dead_client, prefix), Locks(alive_client, prefix)
     try:
         held = dead.lock("checkin:7", timeout=0.5)
         await held.__aenter__()
         started = time.monotonic()
-        await dead.close()  # killed while holding it: never released
+        await dead_client.aclose()  # killed while holding it: never released
         with pytest.raises(LockTimeout):
             async with alive.lock("checkin:7", timeout=5, blocking_timeout=0.1):
                 pytest.fail("entered before the dead holder's lock expired")
@@ -125,14 +127,15 @@ async def test_a_dead_holder_frees_the_lock_after_its_timeout(prefix: str) -> No
             waited = time.monotonic() - started
         assert 0.4 <= waited < 2.0  # its expiry, not the waiter's patience, let it in
     finally:
-        await alive.close()
+        await alive_client.aclose()
 
 
 async def test_redis_down_falls_back_to_the_local_lock_and_says_so_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     timer = FakeTimer()
-    locks = Locks(REDIS_DOWN, "test:lock:", timer=timer)
+    client = connect(REDIS_DOWN)
+    locks = Locks(client, "test:lock:", timer=timer)
     inside = asyncio.Event()
     order: list[str] = []
 
@@ -150,7 +153,7 @@ async def test_redis_down_falls_back_to_the_local_lock_and_says_so_once(
         timer.advance(RETRY_AFTER)  # asks Redis again, still down: no second warning
         await step("c")
     finally:
-        await locks.close()
+        await client.aclose()
     assert order == ["a in", "a out", "b in", "b out", "c in", "c out"]
     assert not locks.shared
     warnings = [r for r in caplog.records if r.name == "bot.locks"]
@@ -232,7 +235,8 @@ async def test_two_processes_take_one_persons_two_answers_in_turn(
     round_id = await _invited(db)
     finished = asyncio.Event()
     _race(monkeypatch, finished)
-    first_locks, second_locks = Locks(REDIS_URL, prefix), Locks(REDIS_URL, prefix)
+    clients = connect(REDIS_URL), connect(REDIS_URL)
+    first_locks, second_locks = Locks(clients[0], prefix), Locks(clients[1], prefix)
     first_db, first = _process(db_url, first_locks)
     second_db, second = _process(db_url, second_locks)
 
@@ -245,7 +249,9 @@ async def test_two_processes_take_one_persons_two_answers_in_turn(
     try:
         prompts = await asyncio.gather(answer(first, "I ran 5 km"), answer(second, "Sleep"))
     finally:
-        for closing in (first_locks, second_locks, first_db, second_db):
+        for client in clients:
+            await client.aclose()
+        for closing in (first_db, second_db):
             await closing.close()
     assert all(prompt is not None for prompt in prompts)
     async with db.transaction() as session:

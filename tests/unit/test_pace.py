@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.redis_pool import connect
 from bot.serve import UPDATES_IN_FLIGHT
 from bot.services.pace import MemoryPace, Pace, RedisPace
 from tests.redis_address import redis_url
@@ -19,13 +20,13 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", redis_url(15 - _WORKER % 8))
 
 
 async def _redis_available() -> bool:
-    pace = RedisPace(REDIS_URL)
+    client = connect(REDIS_URL)
     try:
-        await pace._redis.ping()
+        await client.ping()
     except Exception:
         return False
     finally:
-        await pace.close()
+        await client.aclose()
     return True
 
 
@@ -36,9 +37,9 @@ async def pace(request: pytest.FixtureRequest) -> AsyncIterator[Pace]:
         return
     if not await _redis_available():
         pytest.skip(f"no Redis at {REDIS_URL}")
-    store = RedisPace(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
-    yield store
-    await store.close()
+    client = connect(REDIS_URL)
+    yield RedisPace(client, prefix=f"test:{uuid.uuid4().hex}:")
+    await client.aclose()
 
 
 async def test_hits_count_within_a_sliding_window(pace: Pace) -> None:
@@ -69,25 +70,27 @@ async def test_two_redis_clients_share_counters() -> None:
     if not await _redis_available():
         pytest.skip(f"no Redis at {REDIS_URL}")
     prefix = f"test:{uuid.uuid4().hex}:"
-    first, second = RedisPace(REDIS_URL, prefix), RedisPace(REDIS_URL, prefix)
+    clients = connect(REDIS_URL), connect(REDIS_URL)  # two processes
+    first, second = RedisPace(clients[0], prefix), RedisPace(clients[1], prefix)
     try:
         assert await first.hit("f:1:2", 1000.0, 10) == 1
         assert await second.hit("f:1:2", 1000.5, 10) == 2
         assert await first.claim("e:1:2", 1000.0, 60)
         assert not await second.claim("e:1:2", 1000.0, 60)
     finally:
-        await first.close()
-        await second.close()
+        for client in clients:
+            await client.aclose()
 
 
 async def test_a_broken_redis_lets_messages_through() -> None:
-    pace = RedisPace("redis://127.0.0.1:1/0")  # nothing listens there
+    client = connect("redis://127.0.0.1:1/0")  # nothing listens there
+    pace = RedisPace(client)
     try:
         assert await pace.hit("f:1:2", 1000.0, 10) == 0
         assert await pace.claim("s:1:2", 1000.0, 60) is True
         assert await pace.held("e:1:2", 1000.0) is False
     finally:
-        await pace.close()
+        await client.aclose()
 
 
 async def test_a_message_handled_out_of_order_does_not_inflate_later_windows(pace: Pace) -> None:
@@ -133,7 +136,8 @@ async def test_a_malformed_counter_key_fails_its_caller_and_the_others_are_count
     it) must not make the whole turn's messages fail open."""
     if not await _redis_available():
         pytest.skip(f"no Redis at {REDIS_URL}")
-    pace = RedisPace(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    client = connect(REDIS_URL)
+    pace = RedisPace(client, prefix=f"test:{uuid.uuid4().hex}:")
     try:
         good, bad = await asyncio.gather(
             pace.hit("f:1:2", 1000.0, 10), pace.hit("f:1 2", 1000.0, 10), return_exceptions=True
@@ -142,4 +146,4 @@ async def test_a_malformed_counter_key_fails_its_caller_and_the_others_are_count
         assert isinstance(bad, ValueError)
         assert await pace.hit("f:1:2", 1001.0, 10) == 2
     finally:
-        await pace.close()
+        await client.aclose()

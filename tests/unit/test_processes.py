@@ -13,6 +13,7 @@ from bot.clock import FakeClock
 from bot.config import ConfigError
 from bot.db import Database
 from bot.leader import Leadership, RedisLeader
+from bot.redis_pool import connect
 from bot.singleton import ANOTHER_PROCESS, SingleProcess
 from jobs.schedule import Job, register_jobs
 from tests.unit.test_pace import REDIS_URL, _redis_available
@@ -110,8 +111,9 @@ async def test_one_process_leads_and_another_takes_over_when_it_dies() -> None:
     if not await _redis_available():
         pytest.skip(f"no Redis at {REDIS_URL}")
     bot_id = uuid.uuid4().hex
-    first = RedisLeader(REDIS_URL, bot_id, lease=timedelta(milliseconds=300))
-    second = RedisLeader(REDIS_URL, bot_id, lease=timedelta(milliseconds=300))
+    clients = connect(REDIS_URL), connect(REDIS_URL)  # two processes
+    first = RedisLeader(clients[0], bot_id, lease=timedelta(milliseconds=300))
+    second = RedisLeader(clients[1], bot_id, lease=timedelta(milliseconds=300))
     try:
         assert await first.lead()
         assert not await second.lead()
@@ -121,20 +123,24 @@ async def test_one_process_leads_and_another_takes_over_when_it_dies() -> None:
         assert not await first.lead()
     finally:
         await second.close()
+        for client in clients:
+            await client.aclose()
 
 
 async def test_a_leader_that_dies_is_replaced_once_its_lease_runs_out() -> None:
     if not await _redis_available():
         pytest.skip(f"no Redis at {REDIS_URL}")
     bot_id = uuid.uuid4().hex
-    dead = RedisLeader(REDIS_URL, bot_id, lease=timedelta(milliseconds=200))
-    alive = RedisLeader(REDIS_URL, bot_id, lease=timedelta(milliseconds=200))
+    dead_client, alive_client = connect(REDIS_URL), connect(REDIS_URL)
+    dead = RedisLeader(dead_client, bot_id, lease=timedelta(milliseconds=200))
+    alive = RedisLeader(alive_client, bot_id, lease=timedelta(milliseconds=200))
     try:
         assert await dead.lead()
         assert not await alive.lead()
-        await dead._redis.aclose()  # killed: no hand-over, no renewal
+        await dead_client.aclose()  # killed: no hand-over, no renewal
         name = f"hearth:leader:{bot_id}"
-        await alive._redis.delete(name)  # its lease runs out (instead of waiting for that)
+        await alive_client.delete(name)  # its lease runs out (instead of waiting for that)
         assert await alive.lead()
     finally:
         await alive.close()
+        await alive_client.aclose()

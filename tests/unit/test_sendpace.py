@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from bot.clock import FakeTimer
+from bot.redis_pool import connect
 from bot.sendpace import RATE, SendBudget, SharedWindow
 from tests.redis_address import redis_url
 
@@ -78,14 +79,14 @@ async def test_a_429_holds_its_group_or_everyone() -> None:
 
 
 async def _redis_up() -> bool:
-    window = SharedWindow(REDIS_URL, FakeTimer().monotonic, prefix=f"probe:{uuid.uuid4().hex}:")
+    client = connect(REDIS_URL)
     try:
-        await window._redis.ping()
+        await client.ping()
         return True
     except Exception:
         return False
     finally:
-        await window.close()
+        await client.aclose()
 
 
 async def test_two_processes_share_the_budget_through_redis() -> None:
@@ -93,8 +94,9 @@ async def test_two_processes_share_the_budget_through_redis() -> None:
         pytest.skip(f"no Redis at {REDIS_URL}")
     timer = FakeTimer()  # one clock both "processes" read, as the wall clock would be
     prefix = f"test:{uuid.uuid4().hex}:"
-    first = SendBudget(timer, shared=SharedWindow(REDIS_URL, timer.monotonic, prefix=prefix))
-    second = SendBudget(timer, shared=SharedWindow(REDIS_URL, timer.monotonic, prefix=prefix))
+    clients = connect(REDIS_URL), connect(REDIS_URL)  # each process has its own client
+    first = SendBudget(timer, shared=SharedWindow(clients[0], timer.monotonic, prefix=prefix))
+    second = SendBudget(timer, shared=SharedWindow(clients[1], timer.monotonic, prefix=prefix))
     try:
         await send(first, 9)
         started = timer.monotonic()
@@ -110,18 +112,22 @@ async def test_two_processes_share_the_budget_through_redis() -> None:
     finally:
         await first.close()
         await second.close()
+        for client in clients:
+            await client.aclose()
 
 
 async def test_without_redis_the_process_paces_alone_and_says_so_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     timer = FakeTimer()
-    budget = SendBudget(timer, shared=SharedWindow("redis://127.0.0.1:1/0", timer.monotonic))
+    client = connect("redis://127.0.0.1:1/0")  # nothing listens there
+    budget = SendBudget(timer, shared=SharedWindow(client, timer.monotonic))
     try:
         started = timer.monotonic()
         await asyncio.gather(*(send(budget, 300 + i) for i in range(int(RATE) * 2)))
         assert timer.monotonic() - started == pytest.approx(2 - 1 / RATE, abs=0.01)
     finally:
         await budget.close()
+        await client.aclose()
     warnings = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
     assert len(warnings) == 1

@@ -33,18 +33,18 @@ def test_other_texts_are_not_thanks(text: str) -> None:
     assert not views.starts_with_thanks(text)
 
 
-def test_recent_authors_are_kept_twelve_hours_and_bounded() -> None:
+async def test_recent_authors_are_kept_twelve_hours_and_bounded() -> None:
     authors = RecentAuthors(limit=2)
     authors.seen(-100, 1, 7, NOW)
-    assert authors.author(-100, 1, NOW + timedelta(hours=12)) == 7
-    assert authors.author(-100, 1, NOW + timedelta(hours=12, seconds=1)) is None
+    assert await authors.author(-100, 1, NOW + timedelta(hours=12)) == 7
+    assert await authors.author(-100, 1, NOW + timedelta(hours=12, seconds=1)) is None
     authors.seen(-100, 2, 8, NOW)
     authors.seen(-100, 3, 9, NOW)  # over the limit: the oldest goes
-    assert authors.author(-100, 1, NOW) is None
+    assert await authors.author(-100, 1, NOW) is None
     authors.seen(-100, 4, 9, NOW + timedelta(hours=13))  # older than 12 hours go too
-    assert authors.author(-100, 2, NOW) is None and authors.author(-100, 4, NOW) == 9
-    authors.forget_person(9)
-    assert authors.author(-100, 4, NOW) is None
+    assert await authors.author(-100, 2, NOW) is None and await authors.author(-100, 4, NOW) == 9
+    await authors.forget_person(9)
+    assert await authors.author(-100, 4, NOW) is None
 
 
 def test_links_only_for_supergroups() -> None:

@@ -1,28 +1,34 @@
 """Thanks: gratitude bound to a message, limited so it cannot be farmed, counted as how many
 different people thanked someone in the last 90 days (giving.py); the receiver's daily note
 and the admins' weekly farming note (notes.py); recent message authors for reactions
-(authors.py)."""
+(authors.py; in Redis, authors_redis.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from bot.services.activity import ActivityTracker
 from bot.services.core import ServiceCore
-from bot.services.thanks.authors import RecentAuthors
+from bot.services.thanks.authors import Authors, RecentAuthors
+from bot.services.thanks.authors_redis import SharedAuthors
 from bot.services.thanks.giving import Given, Named, Promote, Source, ThanksService
 from bot.services.thanks.notes import FarmingNotes, ReceiverNotes
 
 __all__ = [
+    "Authors",
     "FarmingNotes",
     "Given",
     "Named",
     "Promote",
     "ReceiverNotes",
     "RecentAuthors",
+    "SharedAuthors",
     "Source",
     "Thanking",
     "ThanksService",
+    "build_authors",
     "build_thanking",
 ]
 
@@ -36,11 +42,21 @@ class Thanking:
     farming: FarmingNotes
 
 
-def build_thanking(core: ServiceCore, activity: ActivityTracker, promote: Promote) -> Thanking:
+def build_authors(redis: Redis | None, bot_id: str) -> Authors:
+    """Recent authors in Redis (shared by every process of the bot) with a client, else in
+    this process's memory."""
+    if redis is None:
+        return RecentAuthors()
+    return SharedAuthors(redis, f"hearth:authors:{bot_id}:")
+
+
+def build_thanking(
+    core: ServiceCore, activity: ActivityTracker, promote: Promote, authors: Authors | None = None
+) -> Thanking:
     """The service and its notes, for the composition root."""
     db, clock, notifier, settings = core.db, core.clock, core.notifier, core.chat_settings
     return Thanking(
-        ThanksService(db, clock, notifier, settings, activity, promote),
+        ThanksService(db, clock, notifier, settings, activity, promote, authors),
         ReceiverNotes(db, clock, settings, core.outbox.wake),
         FarmingNotes(db, clock, notifier, settings, core.outbox.wake),
     )

@@ -24,7 +24,7 @@ from bot.db import Database
 from bot.notifier import Notifier
 from bot.services.activity import ActivityTracker
 from bot.services.settings import SettingsService
-from bot.services.thanks.authors import RecentAuthors
+from bot.services.thanks.authors import Authors, RecentAuthors
 from models.members import Member, MemberStatus, TrustLevel
 from models.thanks import FULL_WEIGHT, KEEP, Ranked, ThanksRepository
 from models.users import UserRepository
@@ -79,6 +79,7 @@ class ThanksService:
         settings: SettingsService,
         activity: ActivityTracker,
         promote: Promote,
+        authors: Authors | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -86,7 +87,7 @@ class ThanksService:
         self._settings = settings
         self._activity = activity
         self._promote = promote
-        self.authors = RecentAuthors()
+        self.authors: Authors = authors if authors is not None else RecentAuthors()
 
     async def give(
         self,
@@ -237,8 +238,9 @@ class ThanksService:
                     found.append(matches[0].id)
         return found
 
-    def forget_person(self, user_id: int) -> None:
-        self.authors.forget_person(user_id)
+    async def forget_person(self, user_id: int) -> None:
+        """/forget: who wrote which recent message, here and in Redis."""
+        await self.authors.forget_person(user_id)
 
 
 def _counts(member: Member | None) -> bool:
