@@ -169,6 +169,7 @@ def build_hearth(
     health, rhythm, digest = build_health(c, ledger)
     trust = TrustService(db, clock, c.chat_settings, c.directory, c.events)
     kb, kb_unused = build_knowledge(c)
+    authors = build_authors(redis, settings.bot_id)
     hearth = Hearth(
         config=settings,
         clock=clock,
@@ -198,9 +199,7 @@ def build_hearth(
         rhythm=rhythm,
         digest=digest,
         ideas=IdeaBoard(db, clock, c.notifier, c.chat_settings, c.directory, c.outbox.wake),
-        thanks=build_thanking(
-            c, activity, trust.promote_early, build_authors(redis, settings.bot_id)
-        ),
+        thanks=build_thanking(c, activity, trust.promote_early, authors),
         kb=kb,
         kb_unused=kb_unused,
         circles=build_circles(c),
