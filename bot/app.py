@@ -169,7 +169,6 @@ def build_hearth(
     health, rhythm, digest = build_health(c, ledger)
     trust = TrustService(db, clock, c.chat_settings, c.directory, c.events)
     kb, kb_unused = build_knowledge(c)
-    authors = build_authors(redis, settings.bot_id)
     hearth = Hearth(
         config=settings,
         clock=clock,
@@ -199,13 +198,12 @@ def build_hearth(
         rhythm=rhythm,
         digest=digest,
         ideas=IdeaBoard(db, clock, c.notifier, c.chat_settings, c.directory, c.outbox.wake),
-        thanks=build_thanking(c, activity, trust.promote_early, authors),
+        thanks=build_thanking(c, activity, trust.promote_early, build_authors(c)),
         kb=kb,
         kb_unused=kb_unused,
         circles=build_circles(c),
     )
-    wire(hearth)  # a change in another process drops the cache it names
-    return hearth
+    return wire(hearth)  # a change in another process drops the cache it names
 
 
 def build_redis(settings: Settings) -> Redis | None:

@@ -244,8 +244,9 @@ def build_invalidations(redis: Redis | None, bot_id: str) -> Invalidations:
     return Invalidations()
 
 
-def wire(hearth: Hearth) -> None:
-    """Which cache each kind of change drops, and the caches cleared after a reconnection."""
+def wire(hearth: Hearth) -> Hearth:
+    """Which cache each kind of change drops, and the caches cleared after a reconnection;
+    returns `hearth`, wired."""
     invalidations, settings, moderation = (
         hearth.invalidations,
         hearth.chat_settings,
@@ -261,3 +262,4 @@ def wire(hearth: Hearth) -> None:
     invalidations.on_reset(hearth.circles.book.clear)
     invalidations.on(Kind.ADMINS, hearth.admins.forget)  # a demoted admin loses it everywhere
     invalidations.on_reset(hearth.admins.clear)
+    return hearth

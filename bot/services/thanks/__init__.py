@@ -6,9 +6,11 @@ and the admins' weekly farming note (notes.py); recent message authors for react
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from redis.asyncio import Redis
 
+from bot.config import Settings
 from bot.services.activity import ActivityTracker
 from bot.services.core import ServiceCore
 from bot.services.thanks.authors import Authors, RecentAuthors
@@ -42,12 +44,22 @@ class Thanking:
     farming: FarmingNotes
 
 
-def build_authors(redis: Redis | None, bot_id: str) -> Authors:
+class SharedStore(Protocol):
+    """What the authors' store is chosen by (the composition root's Core)."""
+
+    @property
+    def redis(self) -> Redis | None: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+def build_authors(core: SharedStore) -> Authors:
     """Recent authors in Redis (shared by every process of the bot) with a client, else in
     this process's memory."""
-    if redis is None:
+    if core.redis is None:
         return RecentAuthors()
-    return SharedAuthors(redis, f"hearth:authors:{bot_id}:")
+    return SharedAuthors(core.redis, f"hearth:authors:{core.settings.bot_id}:")
 
 
 def build_thanking(
