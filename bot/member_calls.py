@@ -18,6 +18,7 @@ from aiogram.types import (
 )
 
 from bot.clock import Timer
+from bot.singleflight import SingleFlight
 
 ADMIN_CACHE_TTL = 300.0
 HELD = ChatPermissions(
@@ -87,6 +88,8 @@ class MemberCalls:
     bot: Bot
     _timer: Timer
     _admins: dict[int, tuple[float, frozenset[int]]]
+    _admin_loads: SingleFlight[tuple[int, int], frozenset[int] | None]
+    _admin_generation: int
     _permissions: dict[int, tuple[float, ChatPermissions]]
 
     async def _failed(self, what: str, chat_id: int, error: TelegramAPIError) -> None:
@@ -199,20 +202,26 @@ class MemberCalls:
         return True
 
     async def admins(self, chat_id: int) -> frozenset[int] | None:
-        """Ids of the chat's administrators, cached for 5 minutes; None if unknown."""
+        """Ids of the chat's administrators, cached for 5 minutes; None if unknown. When the
+        list runs out under a burst, one call to Telegram serves every update waiting."""
         cached = self._admins.get(chat_id)
         if cached and cached[0] > self._timer.monotonic():
             return cached[1]
+        generation = self._admin_generation
+        ids = await self._admin_loads.run((chat_id, generation), lambda: self._ask_admins(chat_id))
+        if ids is not None and generation == self._admin_generation:
+            self._admins[chat_id] = (self._timer.monotonic() + ADMIN_CACHE_TTL, ids)
+        return ids
+
+    async def _ask_admins(self, chat_id: int) -> frozenset[int] | None:
         try:
             members = await self.bot.get_chat_administrators(chat_id)
         except TelegramAPIError as error:
             await self._failed("getChatAdministrators", chat_id, error)
             return None
-        ids = frozenset(
+        return frozenset(
             m.user.id for m in members if isinstance(m, ChatMemberAdministrator | ChatMemberOwner)
         )
-        self._admins[chat_id] = (self._timer.monotonic() + ADMIN_CACHE_TTL, ids)
-        return ids
 
     async def in_chat(self, chat_id: int, user_id: int) -> bool | None:
         """Whether Telegram counts the person in the chat now; None if it would not say."""
@@ -226,10 +235,12 @@ class MemberCalls:
         return isinstance(member, ChatMemberOwner | ChatMemberAdministrator | ChatMemberMember)
 
     def forget_admins(self, chat_id: int) -> None:
+        self._admin_generation += 1
         self._admins.pop(chat_id, None)
 
     def clear_admins(self) -> None:
         """Forget every chat's cached admin list (changes may have gone unheard)."""
+        self._admin_generation += 1
         self._admins.clear()
 
     async def _chat_permissions(self, chat_id: int) -> ChatPermissions:

@@ -35,6 +35,7 @@ from bot.messages import (
     split_lines,
     utf16_length,
 )
+from bot.singleflight import SingleFlight
 from bot.stars import StarsCalls, StarTx
 from bot.topics import CHOSEN, Thread, TopicPolicy, to_topic
 
@@ -84,6 +85,8 @@ class Notifier(MemberCalls, StarsCalls):
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._on_unreachable = on_unreachable
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
+        self._admin_loads: SingleFlight[tuple[int, int], frozenset[int] | None] = SingleFlight()
+        self._admin_generation = 0  # moves on every drop: a list read before it is not kept
         self._permissions: dict[int, tuple[float, ChatPermissions]] = {}
         self._channels: dict[str, tuple[float, bool]] = {}
         self.username: str = ""

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import FakeTimer
 from bot.db import Database
+from bot.notifier import ADMIN_CACHE_TTL, Notifier
 from bot.services.moderation.stopwords import StopWords
 from bot.services.settings import CACHE_TTL, SettingsService
 from bot.singleflight import SingleFlight
-from tests.unit.test_cache_lifetimes import CHAT, write_behind_the_cache
+from tests.unit.test_cache_lifetimes import CHAT, AdminsBot, unreachable, write_behind_the_cache
 
 BURST = 200  # updates in flight at once, as under a flood
 
@@ -121,3 +122,27 @@ async def test_a_cancelled_caller_leaves_the_load_to_the_others() -> None:
     assert await second == "loaded"
     with pytest.raises(asyncio.CancelledError):
         await first
+
+
+class SlowAdminsBot(AdminsBot):
+    """Telegram's answer takes a moment, as over the network: the burst is waiting meanwhile."""
+
+    async def get_chat_administrators(self, chat_id: int) -> list[Any]:
+        await asyncio.sleep(0.01)
+        return await super().get_chat_administrators(chat_id)
+
+
+async def test_a_burst_on_an_expired_admin_list_asks_telegram_once() -> None:
+    """Each message of a burst may ask whether its sender is an admin: when the 5-minute list
+    runs out, one getChatAdministrators serves them all (not one call per message, which
+    Telegram would answer with 429s)."""
+    bot, timer = SlowAdminsBot(), FakeTimer()
+    notifier = Notifier(bot, unreachable, timer=timer)  # type: ignore[arg-type]
+    lists = await asyncio.gather(*(notifier.admins(CHAT) for _ in range(BURST)))
+    assert all(found == {1} for found in lists) and bot.calls == 1
+    bot.owner = 2
+    timer.advance(ADMIN_CACHE_TTL + 1)
+    lists = await asyncio.gather(*(notifier.admins(CHAT) for _ in range(BURST)))
+    assert all(found == {2} for found in lists) and bot.calls == 2
+    notifier.forget_admins(CHAT)  # a chat_member update said the admins changed
+    assert await notifier.admins(CHAT) == {2} and bot.calls == 3
