@@ -266,6 +266,7 @@ class SendBudget:
         if member:
             self._in_redis.setdefault(chat, deque()).append(member)
             return True
+        now = self._timer.monotonic()  # the wait counts from Redis' answer, not our question
         if chat_only:
             self._blocked[chat] = max(self._blocked.get(chat, 0.0), now + wait)
         else:
