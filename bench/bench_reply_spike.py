@@ -2,14 +2,17 @@
 asked everyone to opt in) and the bot answers each, through the real application polling the
 fake Bot API, which answers 429 as Telegram would (30/s overall, per chat).
 
-Run twice in one process: the baseline with the send pacer taken out, then as configured.
-Prints per run the 429s the fake answered and the time until every reply arrived, against the
-ideal N / 30 s. Targets (pacer on): 429s under 5% of N, time within 1.3x, every reply."""
+Run twice in one process: the baseline with the send pacer taken out, then as configured; a
+third time with the budget shared through Redis when BENCH_REDIS_URL names a database (its
+sends then wait for Redis and count until answered, as with several processes). Prints per
+run the 429s the fake answered and the time until every reply arrived, against the ideal
+N / 30 s. Targets (pacer on): 429s under 5% of N, time within 1.3x, every reply."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +29,7 @@ TARGET_RATIO = 1.3
 TARGET_429 = 0.05
 
 
-async def _spike(paced: bool) -> tuple[float, int, int]:
+async def _spike(paced: bool, redis_url: str | None = None) -> tuple[float, int, int]:
     """(seconds until every reply arrived, 429s from the fake, replies delivered)."""
     members = range(FIRST_MEMBER, FIRST_MEMBER + MEMBERS)
     fake = FakeTelegram()
@@ -41,6 +44,7 @@ async def _spike(paced: bool) -> tuple[float, int, int]:
             telegram_api_url=fake.url,
             database_url=url,
             default_language="en",
+            redis_url=redis_url,
             _env_file=None,
         )
         app = build_application(settings)
@@ -97,6 +101,8 @@ async def main() -> int:
     print(f"members:     {MEMBERS} writing within one second, each answered once")
     _report("pacer off:", *await _spike(paced=False))
     ok = _report("pacer on:", *await _spike(paced=True))
+    if redis_url := os.environ.get("BENCH_REDIS_URL"):
+        ok = _report("with Redis:", *await _spike(paced=True, redis_url=redis_url)) and ok
     print(
         f"result:      {'ok' if ok else 'NOT within target'} "
         f"(pacer on: 429s < {TARGET_429:.0%}, time <= {TARGET_RATIO}x, every reply)"

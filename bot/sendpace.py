@@ -7,9 +7,10 @@ are granted in priority order (replies ahead of bulk outbox rows), then in arriv
 chat that has used its share waits without holding up other chats. One pump task grants the
 slots and is the only thing that sleeps, on the injected `Timer` (tests move a fake one).
 
-With REDIS_URL the windows are also kept in Redis (a Lua script, a sorted set per key), shared
-by every process; priority stays per process. Redis down: this process paces alone (logged
-once per outage) and tries Redis again later.
+With REDIS_URL the windows are also kept in Redis (`bot/sendwindows.py`), shared by every
+process, each send counted there from its grant until a span after its answer; priority stays
+per process. Redis down: this process paces alone (logged once per outage) and tries Redis
+again later.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ import itertools
 import logging
 import math
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,17 +34,24 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.clock import SystemTimer, Timer
+from bot.sendwindows import (
+    GROUP_PER_MINUTE,
+    OVERALL_PER_SECOND,
+    PRIVATE_GAP,
+    RATE,
+    ChatKey,
+    SharedWindow,
+    Window,
+    is_group,
+)
 
 if TYPE_CHECKING:
     from aiogram import Bot
 
 log = logging.getLogger(__name__)
 
-RATE = 28.0  # the pace of grants, a little under the limit: requests arrive with jitter
-OVERALL_PER_SECOND = 30
-PRIVATE_GAP = 1.0
-GROUP_PER_MINUTE = 20
-STALE = 60.0  # a send granted this long ago and never reported finished counts no more
+__all__ = ["RATE", "ChatKey", "SendBudget", "SendPacer", "SharedWindow", "build_budget"]
+
 PRUNE_ABOVE = 5000
 REDIS_RETRY = 30.0  # seconds this process paces alone after Redis failed
 
@@ -67,49 +73,6 @@ EDIT_METHODS = frozenset(
 PACED: ContextVar[bool] = ContextVar("hearth_paced_send", default=False)
 """Set by a caller that took its slot itself (the outbox): the middleware lets it through."""
 
-ChatKey = int | str | None  # a chat id, an @channel name, or None for the overall budget only
-
-
-def _is_group(chat: ChatKey) -> bool:
-    return isinstance(chat, str) or (chat is not None and chat < 0)
-
-
-class _Window:
-    """Sends that may count toward `limit` per `span` seconds: those in flight and those
-    answered within `span`. Telegram counts a send on arrival, somewhere between our grant and
-    its answer, so `limit` + 1 never arrive within a span, whatever the network's jitter."""
-
-    def __init__(self, limit: int, span: float) -> None:
-        self.limit = limit
-        self.span = span
-        self._flying: deque[float] = deque()  # grant times
-        self._done: deque[float] = deque()  # answer times (non-decreasing)
-
-    def count(self, now: float) -> int:
-        while self._done and self._done[0] <= now - self.span:
-            self._done.popleft()
-        while self._flying and self._flying[0] <= now - STALE:
-            self._flying.popleft()
-        return len(self._flying) + len(self._done)
-
-    def wait(self, now: float, extra: int = 0) -> float:
-        """Seconds until one more (after `extra` others) may go; inf while that depends on
-        sends in flight being answered."""
-        excess = self.count(now) + extra - self.limit + 1
-        if excess <= 0:
-            return 0.0
-        if excess <= len(self._done):
-            return self._done[excess - 1] + self.span - now
-        return math.inf
-
-    def start(self, now: float) -> None:
-        self._flying.append(now)
-
-    def finish(self, now: float) -> None:
-        if self._flying:
-            self._flying.popleft()
-            self._done.append(now)
-
 
 @dataclass(order=True)
 class _Waiter:
@@ -117,52 +80,6 @@ class _Waiter:
     seq: int
     chat: ChatKey = field(compare=False)
     future: asyncio.Future[None] = field(compare=False)
-
-
-class SharedWindow:
-    """The windows in Redis, shared by every process of the bot (a bounded pool whose
-    callers wait for a connection: `bot/redis_pool.py`)."""
-
-    SCRIPT = """
-    local now, member = tonumber(ARGV[1]), ARGV[2]
-    local function wait(key, limit, span)
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
-      if redis.call('ZCARD', key) < limit then return nil end
-      local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-      return tostring(tonumber(first[2]) + span - now)
-    end
-    local all = wait(KEYS[1], tonumber(ARGV[3]), 1)
-    if all then return {'all', all} end
-    local limit = tonumber(ARGV[4])
-    local chat = limit > 0 and wait(KEYS[2], limit, tonumber(ARGV[5]))
-    if chat then return {'chat', chat} end
-    for _, key in ipairs(limit > 0 and KEYS or {KEYS[1]}) do
-      redis.call('ZADD', key, now, member)
-      redis.call('PEXPIRE', key, 62000)
-    end
-    return {'ok', '0'}
-    """
-
-    def __init__(
-        self, redis: Redis, wall: Callable[[], float], prefix: str = "hearth:send:"
-    ) -> None:
-        self._redis = redis  # the process's client: the application closes it
-        self._script = self._redis.register_script(self.SCRIPT)
-        self._wall = wall  # a clock every process agrees on (time.time; tests pass a fake)
-        self._prefix = prefix
-
-    async def take(self, chat: ChatKey) -> tuple[float, bool]:
-        """(0, _) once the send is recorded, else (seconds to wait, whether only this chat)."""
-        limit, span = (GROUP_PER_MINUTE, 60.0) if _is_group(chat) else (1, PRIVATE_GAP)
-        if chat is None:
-            limit = 0
-        keys = [self._prefix + "all", f"{self._prefix}chat:{chat}"]
-        args: list[str | float] = [self._wall(), uuid.uuid4().hex, RATE, limit, span]
-        scope, wait = await self._script(keys=keys, args=args)
-        return max(0.0, float(wait)), scope in (b"chat", "chat")
-
-    async def close(self) -> None:
-        """Nothing to close: the client is the application's."""
 
 
 class SendBudget:
@@ -177,10 +94,11 @@ class SendBudget:
         self._seq = itertools.count()
         self._next_slot = 0.0
         self._paused_until = 0.0
-        self._overall = _Window(OVERALL_PER_SECOND, 1.0)
+        self._overall = Window(OVERALL_PER_SECOND, 1.0)
         self._private_next: dict[ChatKey, float] = {}
-        self._groups: dict[ChatKey, _Window] = {}
+        self._groups: dict[ChatKey, Window] = {}
         self._blocked: dict[ChatKey, float] = {}  # a chat's own 429 (or Redis' word): until
+        self._in_redis: dict[ChatKey, deque[str]] = {}  # sends in flight there, oldest first
         self._arrived = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
 
@@ -206,7 +124,7 @@ class SendBudget:
         if chat is None or self._blocked.get(chat, 0.0) > now:
             return chat is None  # nothing but the overall pace limits edits
         queued = sum(1 for w in self._waiting if w.chat == chat and not w.future.done())
-        if _is_group(chat):
+        if is_group(chat):
             return self._group(chat).wait(now, queued) <= 0
         return queued == 0 and self._private_next.get(chat, 0.0) <= now
 
@@ -214,15 +132,23 @@ class SendBudget:
         """The send granted for `chat` was answered (or failed): call once per granted slot."""
         now = self._timer.monotonic()
         self._overall.finish(now)
-        if _is_group(chat):
+        if is_group(chat):
             self._group(chat).finish(now)
+        self._finish_shared(chat)
         self._arrived.set()  # the windows may allow the next one now
+
+    def _finish_shared(self, chat: ChatKey) -> None:
+        flying = self._in_redis.get(chat)
+        if flying and self._shared is not None:
+            self._shared.finish(chat, flying.popleft())
+            if not flying:
+                del self._in_redis[chat]
 
     def penalize(self, chat: ChatKey, retry_after: float) -> None:
         """Telegram answered 429 anyway (another process, a manual send): a group's wait holds
         that group, any other holds every send."""
         until = self._timer.monotonic() + retry_after
-        if _is_group(chat):
+        if is_group(chat):
             self._blocked[chat] = max(self._blocked.get(chat, 0.0), until)
         else:
             self._paused_until = max(self._paused_until, until)
@@ -234,14 +160,14 @@ class SendBudget:
         if self._shared is not None:
             await self._shared.close()
 
-    def _group(self, chat: ChatKey) -> _Window:
-        return self._groups.setdefault(chat, _Window(GROUP_PER_MINUTE, 60.0))
+    def _group(self, chat: ChatKey) -> Window:
+        return self._groups.setdefault(chat, Window(GROUP_PER_MINUTE, 60.0))
 
     def _chat_wait(self, chat: ChatKey, now: float) -> float:
         wait = self._blocked.get(chat, 0.0) - now
         if chat is None:
             return wait
-        if _is_group(chat):
+        if is_group(chat):
             return max(wait, self._group(chat).wait(now))
         return max(wait, self._private_next.get(chat, 0.0) - now)
 
@@ -255,7 +181,7 @@ class SendBudget:
     def _grant(self, chat: ChatKey, now: float) -> None:
         self._next_slot = max(now, self._next_slot) + self._interval
         self._overall.start(now)
-        if _is_group(chat):
+        if is_group(chat):
             self._group(chat).start(now)
         elif chat is not None:
             self._private_next[chat] = now + PRIVATE_GAP
@@ -283,7 +209,12 @@ class SendBudget:
                 if waiter is None:
                     await self._nap(soonest)  # every waiting chat has used its share
                     continue
-                if not await self._shared_allows(waiter.chat, now) or waiter.future.done():
+                allowed = await self._shared_allows(waiter.chat, now)
+                if waiter.future.done():  # given up meanwhile: its place in Redis too
+                    if allowed:
+                        self._finish_shared(waiter.chat)
+                    continue
+                if not allowed:
                     continue
                 self._waiting.remove(waiter)
                 self._grant(waiter.chat, now)
@@ -324,7 +255,7 @@ class SendBudget:
         if self._shared_down_until is not None and now < self._shared_down_until:
             return True
         try:
-            wait, chat_only = await self._shared.take(chat)
+            wait, chat_only, member = await self._shared.take(chat)
         except (RedisError, OSError, TimeoutError) as error:
             if self._shared_down_until is None:
                 log.warning("Redis unavailable: pacing sends in this process alone (%s)", error)
@@ -333,8 +264,10 @@ class SendBudget:
         if self._shared_down_until is not None:
             log.info("Redis is back: sends are paced with the other processes again")
             self._shared_down_until = None
-        if wait <= 0:
+        if member:
+            self._in_redis.setdefault(chat, deque()).append(member)
             return True
+        now = self._timer.monotonic()  # the wait counts from Redis' answer, not our question
         if chat_only:
             self._blocked[chat] = max(self._blocked.get(chat, 0.0), now + wait)
         else:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
 from bot.clock import FakeTimer
 from bot.redis_pool import connect
 from bot.sendpace import RATE, SendBudget, SharedWindow
+from bot.sendwindows import SHARED_STALE
+from tests.fakegram.limits import RateLimiter
 from tests.redis_address import redis_url
 
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
@@ -114,6 +118,77 @@ async def test_two_processes_share_the_budget_through_redis() -> None:
         await second.close()
         for client in clients:
             await client.aclose()
+
+
+@asynccontextmanager
+async def _two_processes(timer: FakeTimer) -> AsyncIterator[tuple[SendBudget, SendBudget]]:
+    """Two budgets on one Redis namespace and one clock, as two processes of the bot, each
+    with its own client."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    clients = [connect(REDIS_URL), connect(REDIS_URL)]
+    budgets = [
+        SendBudget(timer, shared=SharedWindow(client, timer.monotonic, prefix=prefix))
+        for client in clients
+    ]
+    try:
+        yield budgets[0], budgets[1]
+    finally:
+        for budget in budgets:
+            await budget.close()
+        for client in clients:
+            await client.aclose()
+
+
+async def test_sends_still_on_their_way_count_for_the_other_process() -> None:
+    """Telegram counts a send when it arrives. One process's second of sends is held up on
+    the way (a stalled network or event loop) and arrives late, all at once; the other
+    process must not fill that second again meanwhile: Telegram would answer 429."""
+    if not await _redis_up():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    timer = FakeTimer()
+    arrivals: list[tuple[float, int]] = []  # (when Telegram sees it, chat)
+    async with _two_processes(timer) as (first, second):
+        held = [500 + i for i in range(int(RATE))]
+        for chat in held:
+            await first.slot(chat)  # granted, not answered yet
+        timer.advance(1.5)
+        answered_at = timer.monotonic() + 1.0
+
+        async def answer_late() -> None:
+            while timer.monotonic() < answered_at:  # time moves as the other one waits...
+                if sending.done():  # ...or it did not wait
+                    timer.advance(answered_at - timer.monotonic())
+                await asyncio.sleep(0)
+            for chat in held:
+                arrivals.append((timer.monotonic(), chat))
+                first.finished(chat)
+
+        async def send_now(chat: int) -> None:
+            await second.slot(chat)
+            arrivals.append((timer.monotonic(), chat))
+            second.finished(chat)
+
+        sending = asyncio.gather(*(send_now(600 + i) for i in range(int(RATE))))
+        await asyncio.gather(sending, answer_late())
+    telegram = RateLimiter(
+        group_per_minute=20, global_per_second=30, private_per_second=1.0, private_burst=5
+    )
+    refused = [c for at, c in sorted(arrivals) if telegram.check(c, "private", at) is not None]
+    assert refused == []
+    assert len(arrivals) == 2 * int(RATE)
+
+
+async def test_a_process_killed_mid_send_holds_the_shared_budget_only_seconds() -> None:
+    if not await _redis_up():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    timer = FakeTimer()
+    async with _two_processes(timer) as (dead, alive):
+        started = timer.monotonic()
+        for chat in range(700, 700 + int(RATE)):
+            await dead.slot(chat)  # never answered: the process was killed
+        await send(alive, 800)
+        waited = timer.monotonic() - started
+    assert SHARED_STALE < waited <= SHARED_STALE + 2
 
 
 async def test_without_redis_the_process_paces_alone_and_says_so_once(
