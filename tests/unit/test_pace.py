@@ -149,6 +149,7 @@ async def test_a_malformed_counter_key_fails_its_caller_and_the_others_are_count
         await client.aclose()
 
 
+@pytest.mark.xfail(strict=True, reason="review defect: one record's error fails the whole batch")
 async def test_one_failing_record_does_not_open_the_gates_for_the_whole_loop_turn() -> None:
     """Review: the records of a loop turn run in one script; a Redis error on one of them
     (here a window key of the wrong type) fails the whole call, so every other message of

@@ -124,6 +124,7 @@ async def test_redis_down_the_process_still_knows_what_it_saw_and_says_so_once(
     assert len(warnings) == 1
 
 
+@pytest.mark.xfail(strict=True, reason="review defect: /forget stays in other processes' memory")
 async def test_forget_in_one_process_reaches_the_memory_of_another(
     clients: tuple[Redis, Redis], prefix: str
 ) -> None:
