@@ -41,8 +41,8 @@ class PackedBatcher:
 
     async def run(self, record: str) -> str:
         """This record's result; a Redis error of the call is raised to each of its callers."""
-        if "\n" in record:
-            raise ValueError("a record is one line")
+        if not record or "\n" in record:  # the script walks non-empty lines
+            raise ValueError("a record is one line, not empty")
         loop = asyncio.get_running_loop()
         done: asyncio.Future[str] = loop.create_future()
         self._pending.append((record, done))

@@ -82,3 +82,22 @@ async def test_a_script_flushed_from_redis_is_loaded_again() -> None:
     finally:
         await redis.delete(key)
         await redis.aclose()
+
+
+async def test_an_empty_record_fails_alone_not_the_whole_loop_turn() -> None:
+    """Review: the script walks non-empty lines, so an empty record shifted the answers and
+    every caller of the loop turn got "N results for M records"; it is refused up front."""
+    if not await _redis_available():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    redis = connect(REDIS_URL)
+    key = f"test:batch:{uuid.uuid4().hex}"
+    batcher = PackedBatcher(redis, INCR)
+    try:
+        good, empty = await asyncio.gather(
+            batcher.run(f"{key} 1"), batcher.run(""), return_exceptions=True
+        )
+        assert good == "1", good
+        assert isinstance(empty, ValueError)
+    finally:
+        await redis.delete(key)
+        await redis.aclose()
