@@ -10,6 +10,11 @@ queued meanwhile as one pipeline (an HSET and an EXPIRE per chat and hour), so a
 few round trips, not one per message. A reaction asks Redis (one pipeline of 13 HGETs) only
 when this process did not see the message itself.
 
+/forget: the person's pairs leave this process's memory and every hash; other processes may
+still remember some in memory (or write back a queued one), so `forgotten:<user id>` (the id
+alone, no time) is kept for 13 hours and a reaction to that person's message is not credited
+meanwhile, whichever process handles it.
+
 Redis down: each process knows the messages it saw, as without Redis; logged once per outage.
 """
 
@@ -36,9 +41,11 @@ FORGET_KEYS = 100  # hashes looked through per script call (Redis runs a script 
 FORGET = """
 local n = 0
 for _, key in ipairs(KEYS) do
-  local all = redis.call('HGETALL', key)
-  for i = 1, #all, 2 do
-    if all[i + 1] == ARGV[1] then redis.call('HDEL', key, all[i]) n = n + 1 end
+  if redis.call('TYPE', key).ok == 'hash' then  -- not the `forgotten:` marks
+    local all = redis.call('HGETALL', key)
+    for i = 1, #all, 2 do
+      if all[i + 1] == ARGV[1] then redis.call('HDEL', key, all[i]) n = n + 1 end
+    end
   end
 end
 return n
@@ -79,8 +86,13 @@ class SharedAuthors:
 
     async def author(self, chat_id: int, message_id: int, now: datetime) -> int | None:
         found = self._memory.known(chat_id, message_id, now)
-        if found is not None:
-            return found
+        if found is None:
+            found = await self._shared(chat_id, message_id, now)
+        if found is None or await self._forgotten(found):
+            return None
+        return found
+
+    async def _shared(self, chat_id: int, message_id: int, now: datetime) -> int | None:
         at = int(now.timestamp())
         newest, oldest = at // BUCKET, (at - self._recent) // BUCKET
         try:
@@ -94,6 +106,16 @@ class SharedAuthors:
         self._answered()
         return next((int(value) for value in answers if value is not None), None)
 
+    async def _forgotten(self, user_id: int) -> bool:
+        """Whether the person used /forget in the last 13 hours (in any process: another
+        one may still hold their messages in memory, or write a queued pair back)."""
+        try:
+            found = await self._redis.exists(self._forgotten_key(user_id))
+        except (RedisError, OSError, TimeoutError) as error:
+            self._failed(error)
+            return False
+        return bool(found)
+
     async def forget_person(self, user_id: int) -> None:
         """/forget: the person's messages leave memory, the queue and every hash in Redis
         (if Redis fails, they expire within 13 hours; that is logged)."""
@@ -101,6 +123,8 @@ class SharedAuthors:
         self._pending = [pair for pair in self._pending if pair[2] != user_id]
         await self.settle()
         try:
+            # what other processes still remember of them is not credited meanwhile
+            await self._redis.set(self._forgotten_key(user_id), 1, ex=self._recent + BUCKET)
             keys: list[bytes] = []
             async for key in self._redis.scan_iter(match=self._prefix + "*", count=1000):
                 keys.append(key)
@@ -147,6 +171,9 @@ class SharedAuthors:
 
     def _key(self, chat_id: int, bucket: int) -> str:
         return f"{self._prefix}{chat_id}:{bucket}"
+
+    def _forgotten_key(self, user_id: int) -> str:
+        return f"{self._prefix}forgotten:{user_id}"
 
     def _failed(self, error: BaseException) -> None:
         if not self._down:
