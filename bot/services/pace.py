@@ -118,17 +118,18 @@ class RedisPace:
     for record in string.gmatch(ARGV[1], "[^\\n]+") do
       local held, key, at, member, window, ttl =
         string.match(record, "^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$")
-      if not key then
-        out[#out + 1] = "e"  -- malformed: this caller fails, the others are counted
-      else
+      -- a malformed record or a Redis error on it (a key of another type) fails its caller
+      -- alone: the others of the loop turn are still counted
+      local ok, answer = pcall(function()
         at = tonumber(at)
         local found = 0
         if held ~= "-" then found = redis.call('EXISTS', held) end
         redis.call('ZADD', key, at, member)
         redis.call('ZREMRANGEBYSCORE', key, '-inf', at - tonumber(window))
         redis.call('EXPIRE', key, ttl)
-        out[#out + 1] = found .. ":" .. redis.call('ZCARD', key)
-      end
+        return found .. ":" .. redis.call('ZCARD', key)
+      end)
+      out[#out + 1] = (key and ok) and answer or "e"
     end
     return table.concat(out, " ")
     """  # records "held-key|- window-key at member window ttl" -> "held:count" each
@@ -181,9 +182,16 @@ class RedisPace:
         )
         answer = await self._safe(self._batch.run(record), "0:0")
         found, _, count = answer.partition(":")
-        if not count:
-            raise ValueError(f"a counter key with a space or an empty field: {key!r}")
+        if not count:  # this record alone failed (see COUNT); Redis itself answers
+            self._record_failed(key)
+            return False, 0
         return found == "1", int(count)
+
+    def _record_failed(self, key: str) -> None:
+        now = self._timer.monotonic()
+        if now - self._warned_at > 60:
+            self._warned_at = now
+            log.warning("a rate counter could not be read (%s): that message passed", key)
 
     async def claim(self, key: str, at: float, ttl: float) -> bool:
         ok = self._redis.set(

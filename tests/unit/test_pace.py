@@ -131,7 +131,7 @@ async def test_an_ordinary_message_asks_held_and_counts_in_one_call(pace: Pace) 
     assert await pace.held_and_hit("e:1:2", "f:1:2", 1012.5, 10) == (True, 1)  # window moved
 
 
-async def test_a_malformed_counter_key_fails_its_caller_and_the_others_are_counted() -> None:
+async def test_a_malformed_counter_key_fails_open_alone_and_the_others_are_counted() -> None:
     """Counts of one loop turn travel as one call: a key the script cannot read (a space in
     it) must not make the whole turn's messages fail open."""
     if not await _redis_available():
@@ -143,13 +143,13 @@ async def test_a_malformed_counter_key_fails_its_caller_and_the_others_are_count
             pace.hit("f:1:2", 1000.0, 10), pace.hit("f:1 2", 1000.0, 10), return_exceptions=True
         )
         assert good == 1
-        assert isinstance(bad, ValueError)
+        assert bad == 0  # that message alone passes uncounted (and it is logged)
+        assert pace.outage() == 0  # Redis works: no "counters down" to the log chat
         assert await pace.hit("f:1:2", 1001.0, 10) == 2
     finally:
         await client.aclose()
 
 
-@pytest.mark.xfail(strict=True, reason="review defect: one record's error fails the whole batch")
 async def test_one_failing_record_does_not_open_the_gates_for_the_whole_loop_turn() -> None:
     """Review: the records of a loop turn run in one script; a Redis error on one of them
     (here a window key of the wrong type) fails the whole call, so every other message of
