@@ -11,9 +11,10 @@ Readiness is explicit, not guessed from the time since the start (imports alone 
 17 s on a loaded machine): each worker gets the write end of a pipe (its number in
 `HEARTH_READY_FD`) and writes one byte once its webhook site listens (`tell_ready`).
 
-- A worker that dies before it is ready (a configuration error, an unreachable database) would
-  only die again: the supervisor stops the others and exits with that worker's status (1 if it
-  had none).
+- A worker that dies before it is ready at its first start (a configuration error, an
+  unreachable database) would only die again: the supervisor stops the others and exits with
+  that worker's status (1 if it had none). A restart that fails before it is ready (the
+  database away for a moment) is retried like a death after readiness: the others serve on.
 - A worker that dies after it was ready (killed, out of memory) is started again while the
   others keep serving; what it had claimed (outbox rows, deadlines, its leadership lease) is
   taken over once the claim runs out. The restart waits `BACKOFF_FIRST` (1 s), doubling up to
@@ -157,7 +158,7 @@ class Supervisor:
     async def _keep(self, index: int) -> None:
         """Worker `index`, started again after each death once it had been ready, until the
         stop or a start-up failure."""
-        backoff = BACKOFF_FIRST
+        backoff, served = BACKOFF_FIRST, False
         while not self._stopping:
             process, ready_at = await self._start_until_ready(index)
             code = await process.wait()
@@ -165,7 +166,7 @@ class Supervisor:
             if self._stopping:
                 self._endings.append(exit_status(code, passed_on=self._signal))
                 return
-            if ready_at is None:
+            if ready_at is None and not served:
                 log.error(
                     "worker %d %s before it was ready: a start-up failure, stopping the others",
                     index,
@@ -174,14 +175,17 @@ class Supervisor:
                 self._failure = exit_status(code) or 1
                 self._forward(signal.SIGTERM)
                 return
-            up = self._clock() - ready_at
+            served = True  # a restart that fails (the database away a moment) is retried
+            up = 0.0 if ready_at is None else self._clock() - ready_at
             if up >= STABLE_AFTER:
                 backoff = BACKOFF_FIRST
             log.warning(
-                "worker %d %s %.0f s after it was ready: starting it again in %.0f s",
+                "worker %d %s %s: starting it again in %.0f s",
                 index,
                 _describe(code),
-                up,
+                "before it was ready again"
+                if ready_at is None
+                else f"{up:.0f} s after it was ready",
                 backoff,
             )
             await self._pause(backoff)

@@ -134,6 +134,26 @@ async def test_a_worker_dying_after_it_was_ready_is_started_again_after_a_pause(
     assert await asyncio.wait_for(run, 20) == 0
 
 
+async def test_a_restart_failing_before_ready_is_retried_and_the_others_keep_serving(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker that served, died, and then fails its restart (the database away for a
+    moment) is tried again after a pause; only a first start that fails stops them all."""
+    clock = Clock()
+    supervisor = _supervisor(tmp_path, clock=clock)
+    run = asyncio.create_task(supervisor.run())
+    await _until(lambda: supervisor.serving == 3)
+    (tmp_path / "die-1").write_text("")  # its next start fails before it is ready
+    (tmp_path / "crash-1").write_text("")
+    await _until(lambda: _starts(tmp_path, 1) == 3 and supervisor.serving == 3)
+    assert not run.done()
+    assert _starts(tmp_path, 0) == 1 and _starts(tmp_path, 2) == 1
+    assert clock.pauses == [1.0, 2.0]
+    assert "before it was ready again: starting it again in 2 s" in caplog.text
+    supervisor.stop()
+    assert await asyncio.wait_for(run, 20) == 0
+
+
 async def test_the_pause_doubles_to_30_s_while_it_keeps_dying_and_starts_over_once_it_stayed_up(
     tmp_path: Path,
 ) -> None:
