@@ -156,9 +156,8 @@ def _thanking(reactions: list[object]) -> bool:
 
 async def reaction_changed(event: MessageReactionUpdated, hearth: Hearth) -> None:
     """A person's reactions on a message changed: a thanks emoji set is a thanks to the
-        message's author (if written within 12 hours: this process saw it, or with Redis any
-    process of the bot did); the last one
-        taken away takes the thanks back."""
+    message's author (if written within 12 hours: this process saw it, or with Redis any
+    process of the bot did); the last one taken away takes the thanks back."""
     user = event.user
     if user is None or user.is_bot:
         return

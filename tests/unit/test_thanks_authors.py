@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from bot.redis_pool import connect
 from bot.services.thanks import SharedAuthors
+from bot.services.thanks.authors_redis import MAX_BATCH
 from tests.redis_address import redis_url
 
 REDIS_URL = redis_url(12)
@@ -141,3 +142,28 @@ async def test_forget_in_one_process_reaches_the_memory_of_another(
     assert await second.author(CHAT, 41, NOW) is None  # and not credited by the other process
     assert await first.author(CHAT, 43, NOW) is None  # nor a pair written back after the scan
     assert await second.author(CHAT, 42, NOW) == 8  # the others' thanks still count
+
+
+async def test_with_redis_away_a_backlog_is_tried_once_not_batch_by_batch() -> None:
+    """At shutdown the process waits for its queued writes: with Redis away, each batch
+    would cost a socket timeout (a silent Redis: 2 s each, longer than a container's stop
+    grace for a long backlog). One failed write gives the backlog up; memory still has it."""
+    client = connect("redis://127.0.0.1:1/0")  # nothing listens there
+    authors = SharedAuthors(client, "test:authors:")
+    attempts = 0
+    real_write = authors._write
+
+    async def counted(batch: list[tuple[int, int, int, int]]) -> bool:
+        nonlocal attempts
+        attempts += 1
+        return await real_write(batch)
+
+    authors._write = counted  # type: ignore[method-assign]
+    try:
+        for n in range(3 * MAX_BATCH):
+            authors.seen(CHAT, 10_000 + n, 7, NOW)
+        await authors.settle()
+        assert attempts == 1
+        assert await authors.author(CHAT, 10_000, NOW) == 7  # this process still knows
+    finally:
+        await client.aclose()

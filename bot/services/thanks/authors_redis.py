@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from bot.services.thanks.authors import LIMIT, RECENT, RecentAuthors
 
-__all__ = ["BUCKET", "SharedAuthors"]
+__all__ = ["BUCKET", "MAX_BATCH", "SharedAuthors"]
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +144,14 @@ class SharedAuthors:
         try:
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                await self._write(batch)
+                if not await self._write(batch):
+                    # Redis is away: memory keeps them; trying the rest now would only hold
+                    # up a shutdown by a socket timeout per batch
+                    self._pending.clear()
         finally:
             self._writing = None
 
-    async def _write(self, batch: list[Pair]) -> None:
+    async def _write(self, batch: list[Pair]) -> bool:
         """One pipeline: per chat and hour, the messages' authors and the hash's expiry
         (12 hours after the hour ends, counted from the message's time)."""
         fields: dict[str, dict[int, int]] = {}
@@ -166,8 +169,9 @@ class SharedAuthors:
                 await pipe.execute()
         except (RedisError, OSError, TimeoutError) as error:
             self._failed(error)  # memory still has them: this process's reactions count
-            return
+            return False
         self._answered()
+        return True
 
     def _key(self, chat_id: int, bucket: int) -> str:
         return f"{self._prefix}{chat_id}:{bucket}"
