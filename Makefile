@@ -16,9 +16,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
+# one install with the dev extras (not the plain one first, then the extras: one resolution)
+$(VENV)/.installed-dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $@
+	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
 	@test -f .env || { echo "No .env: copy .env.example to .env and set BOT_TOKEN (see README)"; exit 2; }
