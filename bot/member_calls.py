@@ -18,7 +18,7 @@ from aiogram.types import (
 )
 
 from bot.clock import Timer
-from bot.singleflight import SingleFlight
+from bot.expiring import Expiring
 
 ADMIN_CACHE_TTL = 300.0
 HELD = ChatPermissions(
@@ -87,9 +87,7 @@ class MemberCalls:
 
     bot: Bot
     _timer: Timer
-    _admins: dict[int, tuple[float, frozenset[int]]]
-    _admin_loads: SingleFlight[tuple[int, int], frozenset[int] | None]
-    _admin_generation: int
+    _admins: Expiring[int, frozenset[int] | None]
     _permissions: dict[int, tuple[float, ChatPermissions]]
 
     async def _failed(self, what: str, chat_id: int, error: TelegramAPIError) -> None:
@@ -204,14 +202,7 @@ class MemberCalls:
     async def admins(self, chat_id: int) -> frozenset[int] | None:
         """Ids of the chat's administrators, cached for 5 minutes; None if unknown. When the
         list runs out under a burst, one call to Telegram serves every update waiting."""
-        cached = self._admins.get(chat_id)
-        if cached and cached[0] > self._timer.monotonic():
-            return cached[1]
-        generation = self._admin_generation
-        ids = await self._admin_loads.run((chat_id, generation), lambda: self._ask_admins(chat_id))
-        if ids is not None and generation == self._admin_generation:
-            self._admins[chat_id] = (self._timer.monotonic() + ADMIN_CACHE_TTL, ids)
-        return ids
+        return await self._admins.get(chat_id, lambda: self._ask_admins(chat_id))
 
     async def _ask_admins(self, chat_id: int) -> frozenset[int] | None:
         try:
@@ -235,12 +226,10 @@ class MemberCalls:
         return isinstance(member, ChatMemberOwner | ChatMemberAdministrator | ChatMemberMember)
 
     def forget_admins(self, chat_id: int) -> None:
-        self._admin_generation += 1
-        self._admins.pop(chat_id, None)
+        self._admins.forget(chat_id)
 
     def clear_admins(self) -> None:
         """Forget every chat's cached admin list (changes may have gone unheard)."""
-        self._admin_generation += 1
         self._admins.clear()
 
     async def _chat_permissions(self, chat_id: int) -> ChatPermissions:

@@ -24,6 +24,7 @@ from aiogram.types import (
 )
 
 from bot.clock import SystemTimer, Timer
+from bot.expiring import Expiring
 from bot.member_calls import ADMIN_CACHE_TTL, MemberCalls, Outcome, TelegramUnavailable, transient
 from bot.messages import (
     MESSAGE_LIMIT,
@@ -35,7 +36,6 @@ from bot.messages import (
     split_lines,
     utf16_length,
 )
-from bot.singleflight import SingleFlight
 from bot.stars import StarsCalls, StarTx
 from bot.topics import CHOSEN, Thread, TopicPolicy, to_topic
 
@@ -84,9 +84,10 @@ class Notifier(MemberCalls, StarsCalls):
         self._topics = topics
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._on_unreachable = on_unreachable
-        self._admins: dict[int, tuple[float, frozenset[int]]] = {}
-        self._admin_loads: SingleFlight[tuple[int, int], frozenset[int] | None] = SingleFlight()
-        self._admin_generation = 0  # moves on every drop: a list read before it is not kept
+        # an unknown list (Telegram would not say) is not kept: the next update asks again
+        self._admins: Expiring[int, frozenset[int] | None] = Expiring(
+            ADMIN_CACHE_TTL, self._timer, keep=lambda ids: ids is not None
+        )
         self._permissions: dict[int, tuple[float, ChatPermissions]] = {}
         self._channels: dict[str, tuple[float, bool]] = {}
         self.username: str = ""

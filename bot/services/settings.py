@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from bot.clock import SystemTimer, Timer
 from bot.db import Database
 from bot.durations import parse_duration
+from bot.expiring import Expiring
 from bot.invalidation import Changes, Kind
 from bot.services.checkin_schedule import QuietHours, WeeklySlot, parse_quiet, parse_slot
 from bot.services.setting_values import GENERAL, BadSettingValue, parse_rate, specs
-from bot.singleflight import SingleFlight
 from models.chats import ChatRepository
 
 # re-exported: services and handlers import these from here
@@ -243,9 +243,7 @@ class SettingsService:
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._changes = changes
         self.specs = specs(default_language, default_timezone)
-        self._cache: dict[int, tuple[float, ChatConfig]] = {}
-        self._generation = 0  # moves on every drop: a read that raced one is not cached
-        self._loads: SingleFlight[tuple[int, int], ChatConfig] = SingleFlight()
+        self._cache: Expiring[int, ChatConfig] = Expiring(CACHE_TTL, self._timer)
 
     @property
     def keys(self) -> list[str]:
@@ -255,14 +253,7 @@ class SettingsService:
         return ChatConfig({key: spec.default for key, spec in self.specs.items()})
 
     async def get(self, chat_id: int) -> ChatConfig:
-        cached = self._cache.get(chat_id)
-        if cached is not None and cached[0] > self._timer.monotonic():
-            return cached[1]
-        generation = self._generation
-        config = await self._loads.run((chat_id, generation), lambda: self._read(chat_id))
-        if generation == self._generation:
-            self._cache[chat_id] = (self._timer.monotonic() + CACHE_TTL, config)
-        return config
+        return await self._cache.get(chat_id, lambda: self._read(chat_id))
 
     async def _read(self, chat_id: int) -> ChatConfig:
         async with self._db.transaction() as session:
@@ -306,10 +297,8 @@ class SettingsService:
 
     def forget(self, chat_id: int) -> None:
         """Drop the chat's cached settings (changed here or elsewhere, or the chat moved)."""
-        self._generation += 1
-        self._cache.pop(chat_id, None)
+        self._cache.forget(chat_id)
 
     def clear(self) -> None:
         """Drop every cached chat (changes may have gone unheard)."""
-        self._generation += 1
         self._cache.clear()

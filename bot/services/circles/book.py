@@ -15,11 +15,13 @@ from enum import StrEnum
 
 from bot.clock import Clock, SystemTimer, Timer
 from bot.db import Database
+from bot.expiring import Expiring
 from bot.i18n import pick_language
 from bot.invalidation import Changes, Kind
 from bot.notifier import Notifier
 from bot.outgoing import queue
 from bot.services.circles.rules import MAX_DESCRIPTION, circle_key, valid_name
+from bot.services.core import Sending
 from bot.services.settings import CACHE_TTL, SettingsService
 from bot.views import circles as views
 from models.chats import ChatRepository
@@ -62,7 +64,7 @@ def info(circle: Circle, counts: dict[int, int]) -> CircleInfo:
     )
 
 
-class CircleBook:
+class CircleBook(Sending):
     """Adding, listing, joining and leaving circles; the proposal flow is in proposals.py."""
 
     def __init__(
@@ -76,29 +78,23 @@ class CircleBook:
         timer: Timer | None = None,
         changes: Changes | None = None,
     ) -> None:
-        self._db = db
-        self._clock = clock
-        self._notifier = notifier
-        self._settings = settings
-        self._wake = wake_outbox
+        super().__init__(db, clock, notifier, settings, wake_outbox)
         self._timer: Timer = timer or SystemTimer()
         self._changes = changes
-        self._keys: dict[int, tuple[float, frozenset[str]]] = {}
+        self._keys: Expiring[int, frozenset[str]] = Expiring(CACHE_TTL, self._timer)
 
     # ---- the cache the per-message path reads
     async def keys(self, chat_id: int) -> frozenset[str]:
         """The keys of the chat's open circles (cached for `CACHE_TTL`)."""
-        cached = self._keys.get(chat_id)
-        if cached is not None and cached[0] > self._timer.monotonic():
-            return cached[1]
+        return await self._keys.get(chat_id, lambda: self._read_keys(chat_id))
+
+    async def _read_keys(self, chat_id: int) -> frozenset[str]:
         async with self._db.transaction() as session:
             circles = await CircleRepository(session).of_chat(chat_id)
-        keys = frozenset(c.key for c in circles)
-        self._keys[chat_id] = (self._timer.monotonic() + CACHE_TTL, keys)
-        return keys
+        return frozenset(c.key for c in circles)
 
     def forget(self, chat_id: int) -> None:
-        self._keys.pop(chat_id, None)
+        self._keys.forget(chat_id)
 
     def clear(self) -> None:
         self._keys.clear()

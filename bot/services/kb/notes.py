@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.clock import Clock, SystemTimer, Timer
 from bot.db import Database
+from bot.expiring import Expiring
 from bot.invalidation import Changes, Kind
 from bot.services.kb.text import plain, stems_column
 from bot.services.kb.values import Entry, NoteContent, entry_of
@@ -26,7 +27,9 @@ class Notes:
         self._clock = clock
         self._changes = changes
         self._timer: Timer = timer if timer is not None else SystemTimer()
-        self._names: dict[int, tuple[float, frozenset[str]]] = {}
+        self._names: Expiring[int, frozenset[str]] = Expiring(
+            NAMES_TTL, self._timer, limit=NAMES_CACHE
+        )
 
     async def save(
         self, chat_id: int, name: str, content: NoteContent, saver_id: int | None
@@ -76,18 +79,14 @@ class Notes:
 
     async def cached_names(self, chat_id: int) -> frozenset[str]:
         """The chat's note names for the per-message `#name` check (cached)."""
-        cached = self._names.get(chat_id)
-        if cached is not None and cached[0] > self._timer.monotonic():
-            return cached[1]
-        names = frozenset(await self.names(chat_id))
-        if len(self._names) >= NAMES_CACHE:
-            self._names.clear()
-        self._names[chat_id] = (self._timer.monotonic() + NAMES_TTL, names)
-        return names
+        return await self._names.get(chat_id, lambda: self._frozen_names(chat_id))
+
+    async def _frozen_names(self, chat_id: int) -> frozenset[str]:
+        return frozenset(await self.names(chat_id))
 
     def forget(self, chat_id: int) -> None:
         """Drop the chat's cached names (another process changed its notes)."""
-        self._names.pop(chat_id, None)
+        self._names.forget(chat_id)
 
     def clear_cache(self) -> None:
         self._names.clear()

@@ -8,12 +8,12 @@ from datetime import datetime
 
 from bot.clock import Clock, SystemTimer, Timer
 from bot.db import Database
+from bot.expiring import Expiring
 from bot.invalidation import Changes, Kind
 from bot.notifier import Notifier
 from bot.services.ledger import Ledger, LedgerKind
 from bot.services.moderation.values import REASON_LIMIT, Action
 from bot.services.settings import CACHE_TTL, SettingsService
-from bot.singleflight import SingleFlight
 from bot.views import moderation as views
 from models.chats import ChatRepository
 from models.moderation import ModAction, ModerationRepository
@@ -51,9 +51,7 @@ class AuditLog:
         self._clock = clock
         self._notifier = notifier
         self._settings = settings
-        self._log_chats: dict[int, tuple[float, int | None]] = {}
-        self._generation = 0  # moves on every drop: a read that raced one is not cached
-        self._loads: SingleFlight[tuple[int, int], int | None] = SingleFlight()
+        self._log_chats: Expiring[int, int | None] = Expiring(CACHE_TTL, self._timer)
 
     async def record(
         self,
@@ -114,14 +112,7 @@ class AuditLog:
         ]
 
     async def log_chat(self, chat_id: int) -> int | None:
-        cached = self._log_chats.get(chat_id)
-        if cached is None or cached[0] < self._timer.monotonic():
-            generation = self._generation
-            value = await self._loads.run((chat_id, generation), lambda: self._read(chat_id))
-            cached = (self._timer.monotonic() + CACHE_TTL, value)
-            if generation == self._generation:
-                self._log_chats[chat_id] = cached
-        return cached[1]
+        return await self._log_chats.get(chat_id, lambda: self._read(chat_id))
 
     async def _read(self, chat_id: int) -> int | None:
         async with self._db.transaction() as session:
@@ -133,8 +124,7 @@ class AuditLog:
             await ChatRepository(session).put_setting(
                 chat_id, LOG_CHAT_KEY, str(log_chat_id) if log_chat_id is not None else "off"
             )
-        self.forget_chat(chat_id)
-        self._log_chats[chat_id] = (self._timer.monotonic() + CACHE_TTL, log_chat_id)
+        self._log_chats.put(chat_id, log_chat_id)
         await self._publish(chat_id)
 
     async def _publish(self, *chat_ids: int) -> None:
@@ -145,13 +135,11 @@ class AuditLog:
 
     def forget_chat(self, chat_id: int) -> None:
         """Drop the cached log chat of one chat (another process changed it)."""
-        self._generation += 1
-        self._log_chats.pop(chat_id, None)
+        self._log_chats.forget(chat_id)
 
     def forget(self) -> None:
         """Drop every cached log chat (a chat moved: others may have logged into it; or
         changes may have gone unheard)."""
-        self._generation += 1
         self._log_chats.clear()
 
     async def stop_logs_into(self, log_chat_id: int) -> list[int]:
@@ -160,11 +148,9 @@ class AuditLog:
             stopped = await ChatRepository(session).clear_setting_where(
                 LOG_CHAT_KEY, str(log_chat_id), "off"
             )
-        self._generation += 1
-        until = self._timer.monotonic() + CACHE_TTL
-        for chat_id, (_, target) in list(self._log_chats.items()):
+        for chat_id, target in self._log_chats.kept().items():
             if target == log_chat_id:
-                self._log_chats[chat_id] = (until, None)
+                self._log_chats.put(chat_id, None)
         await self._publish(*stopped)
         return stopped
 

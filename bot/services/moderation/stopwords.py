@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import SystemTimer, Timer
 from bot.db import Database
+from bot.expiring import Expiring
 from bot.invalidation import Changes, Kind
 from bot.services.moderation.values import PHRASE_LIMIT
 from bot.services.settings import CACHE_TTL
-from bot.singleflight import SingleFlight
 from models.moderation import ModerationRepository
 
 # lowercase Cyrillic and Greek letters that look like a Latin letter (in upper or lower case)
@@ -95,7 +95,6 @@ def matches(pattern: re.Pattern[str] | None, text: str) -> bool:
 class _Cached:
     phrases: list[str] = field(default_factory=list)
     pattern: re.Pattern[str] | None = None
-    expires: float = 0.0
 
 
 class StopWords:
@@ -107,33 +106,22 @@ class StopWords:
         self._db = db
         self._timer: Timer = timer if timer is not None else SystemTimer()
         self._changes = changes
-        self._cache: dict[int, _Cached] = {}
-        self._versions: dict[int, int] = {}
-        self._epoch = 0  # moves when the whole cache is cleared
-        self._loads: SingleFlight[tuple[int, tuple[int, int]], _Cached] = SingleFlight()
+        self._cache: Expiring[int, _Cached] = Expiring(CACHE_TTL, self._timer)
 
     async def _load(self, chat_id: int) -> _Cached:
-        cached = self._cache.get(chat_id)
-        if cached is None or cached.expires < self._timer.monotonic():
-            version = (self._epoch, self._versions.get(chat_id, 0))
-            cached = await self._loads.run((chat_id, version), lambda: self._read(chat_id))
-            if (self._epoch, self._versions.get(chat_id, 0)) == version:  # no change meanwhile
-                self._cache[chat_id] = cached
-        return cached
+        return await self._cache.get(chat_id, lambda: self._read(chat_id))
 
     async def _read(self, chat_id: int) -> _Cached:
         async with self._db.transaction() as session:
             phrases = await ModerationRepository(session).stop_words(chat_id)
-        return _Cached(phrases, compile_phrases(phrases), self._timer.monotonic() + CACHE_TTL)
+        return _Cached(phrases, compile_phrases(phrases))
 
     def forget(self, chat_id: int) -> None:
         """Drop the chat's cached stop words (changed here or elsewhere, or the chat moved)."""
-        self._versions[chat_id] = self._versions.get(chat_id, 0) + 1
-        self._cache.pop(chat_id, None)
+        self._cache.forget(chat_id)
 
     def clear(self) -> None:
         """Drop every chat's cached stop words (changes may have gone unheard)."""
-        self._epoch += 1
         self._cache.clear()
 
     async def _changed(self, chat_id: int) -> None:
