@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text
 
-from bench.backends import on_each_backend
+from bench.backends import best_of, on_each_backend
 from bot.clock import FakeClock
 from bot.db import Database, upgrade_async
 from bot.services.kb.search import Search
@@ -136,15 +135,6 @@ async def _seed(db: Database) -> None:
         await auto.execute(text("VACUUM ANALYZE kb_entries"))
 
 
-async def _best(run: Callable[[], Awaitable[object]], times: int = 3) -> float:
-    best = float("inf")
-    for _ in range(times):
-        started = time.perf_counter()
-        await run()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 async def _measure(name: str, url: str) -> bool:
     await upgrade_async(url)
     db = Database(url)
@@ -160,14 +150,14 @@ async def _measure(name: str, url: str) -> bool:
                 rows = (await session.execute(select(KbEntry.id, KbEntry.stems))).all()
             sorted(rows, key=lambda row: coverage(wanted, row[1]), reverse=True)[:5]
 
-        old = await _best(baseline)
+        old = await best_of(baseline)
         worst = 0.0
         for query in QUERIES:
 
             async def find(query: str = query) -> None:
                 assert await search.find(CHAT, query)
 
-            took = await _best(find)
+            took = await best_of(find)
             print(f"{name}:   {query!r} {took * 1000:.0f} ms")
             worst = max(worst, took)
         print(

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from sqlalchemy import delete, insert, text
 
-from bench.backends import on_each_backend
+from bench.backends import best_of, on_each_backend
 from bot.clock import FakeClock
 from bot.db import Database, upgrade_async
 from bot.notifier import Notifier
@@ -190,15 +190,6 @@ async def _settle(db: Database) -> None:
             await auto.execute(text(f"VACUUM ANALYZE {table}"))
 
 
-async def _best(run: Any, times: int = 3) -> float:
-    best = float("inf")
-    for _ in range(times):
-        started = time.perf_counter()
-        await run()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 async def _measure(name: str, url: str) -> bool:
     await upgrade_async(url)
     db = Database(url)
@@ -216,14 +207,14 @@ async def _measure(name: str, url: str) -> bool:
             async with db.transaction() as session:
                 await LedgerRepository(session).daily_counts(CHAT, since, until)
 
-        old = await _best(baseline)
+        old = await best_of(baseline)
         ok = True
         for days in (30, 90):
 
             async def report(days: int = days) -> None:
                 assert await health.report(CHAT, days) is not None
 
-            took = await _best(report)
+            took = await best_of(report)
             ok = ok and took <= TARGET_SECONDS
             print(
                 f"{name}: report {days}d {took:.2f} s; baseline (every row of 120 days into "
